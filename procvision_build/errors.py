@@ -26,3 +26,53 @@ class IntegrityError(ProcvisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 
     code = "2008"
+
+
+# -- targets, resolution, local sources, lock (resolver) ----------------------------
+
+
+class TargetError(ProcvisionError):
+    """A target cannot be expanded (unknown platform tag) or cannot decide a marker."""
+
+
+class UndecidableMarker(TargetError):
+    """A dependency's marker needs a value the target does not declare."""
+
+    def __init__(self, marker: str, variable: str, target: str, where: str, example: str) -> None:
+        self.marker, self.variable, self.target = marker, variable, target
+        super().__init__(
+            f"target {target}: cannot decide the marker `{marker}` ({where}): "
+            f"`{variable}` is not known for this target. Settle it in pyproject.toml under that "
+            f"[[tool.procvision.targets]] entry, for example: markers = {{ {variable} = \"{example}\" }}"
+        )
+
+
+class ResolutionError(ProcvisionError):
+    """No set of wheels satisfies the requirements for a target; the message explains why."""
+
+
+class LocalSourceError(ProcvisionError):
+    """A ``[tool.procvision.sources]`` entry cannot be built or used."""
+
+
+class LockError(ProcvisionError):
+    """``pylock.toml`` is unreadable, or stale when ``--locked`` forbids re-resolving."""
+
+
+# -- package indexes, pip configuration, cache, downloads (index) -------------------
+
+
+class IndexConfigError(ProcvisionError):
+    """The index settings (pip's configuration or [tool.procvision.index]) are unusable."""
+
+
+class IndexUnavailable(ProcvisionError):
+    """An index, find-links page or file could not be read; the message says what to try."""
+
+    def __init__(self, url: str, problem: str, hint: str) -> None:
+        self.url, self.problem, self.hint = url, problem, hint  # url is already redacted
+        super().__init__(f"{url}: {problem}. {hint}")
+
+
+class NotInCache(ProcvisionError):
+    """Offline mode needs a file or page that the cache does not hold."""
