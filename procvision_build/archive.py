@@ -1,0 +1,114 @@
+"""Reproducible zip and tar.gz writing: SOURCE_DATE_EPOCH timestamps, normalized modes, atomic files.
+
+Callers add entries in the order they want (sorted); the same entries give the same bytes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator, Mapping
+
+# Used when SOURCE_DATE_EPOCH is unset, so builds are reproducible by default (2020-02-02,
+# the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
+DEFAULT_EPOCH = 1580601600
+_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z
+
+
+def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
+    """The build timestamp: ``SOURCE_DATE_EPOCH`` when set and valid, else ``DEFAULT_EPOCH``."""
+    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if value.isdigit():
+        return int(value)
+    return DEFAULT_EPOCH
+
+
+def normalized_mode(path: Path) -> int:
+    """0o755 for files anyone may execute, 0o644 for the rest: the umask must not leak."""
+    return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
+
+
+@contextmanager
+def atomic_output(target: Path) -> Iterator[IO[bytes]]:
+    """Write ``target`` through a temporary file in the same directory, renamed on success."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_bytes_atomic(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` so readers see the old file or the new one, never half."""
+    with atomic_output(target) as stream:
+        stream.write(data)
+
+
+class ZipWriter:
+    """A zip whose bytes depend only on the entries given: fixed time, modes, compression."""
+
+    def __init__(self, stream: IO[bytes], epoch: int) -> None:
+        self._zip = zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED)
+        self._date_time = time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
+        self.names: list[str] = []
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        info = zipfile.ZipInfo(name, self._date_time)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.create_system = 3  # Unix, so installers honour the mode bits
+        info.external_attr = (0o100000 | mode) << 16
+        self._zip.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+        self.names.append(name)
+
+    def add_file(self, name: str, path: Path) -> bytes:
+        """Add a file from disk and return its bytes (callers hash them for RECORD)."""
+        data = path.read_bytes()
+        self.add_bytes(name, data, normalized_mode(path))
+        return data
+
+    def close(self) -> None:
+        self._zip.close()
+
+
+class TarGzWriter:
+    """A PAX tar.gz with fixed owner, time and modes, and a gzip header free of names and times."""
+
+    def __init__(self, stream: IO[bytes], epoch: int) -> None:
+        self._stream = stream
+        self._buffer = io.BytesIO()
+        self._tar = tarfile.open(fileobj=self._buffer, mode="w", format=tarfile.PAX_FORMAT)
+        self._epoch = epoch
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        info.mtime = self._epoch
+        info.mode = mode
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        self._tar.addfile(info, io.BytesIO(data))
+
+    def add_file(self, name: str, path: Path) -> None:
+        self.add_bytes(name, path.read_bytes(), normalized_mode(path))
+
+    def close(self) -> None:
+        self._tar.close()
+        with gzip.GzipFile(filename="", mode="wb", fileobj=self._stream, mtime=self._epoch,
+                           compresslevel=9) as compressed:
+            compressed.write(self._buffer.getvalue())

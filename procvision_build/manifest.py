@@ -1,0 +1,74 @@
+"""``manifest.json`` from a ``ProjectConfig`` (and a target, for bundles), and its canonical bytes.
+
+The format is in docs/architecture.md; the wheel and the bundle writer both use these two functions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from procvision_build.config import ParamSpec, ProjectConfig, StepSpec
+
+MANIFEST_VERSION = 1
+MANIFEST_NAME = "manifest.json"
+
+# Field order of a param in the manifest; TOML's dash-case becomes snake_case.
+_PARAM_FIELDS = ("default", "min", "max", "unit", "choices", "min_length", "max_length", "pattern",
+                 "description")
+
+
+def _param(param: ParamSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": param.key, "type": param.type, "required": param.required}
+    for name in _PARAM_FIELDS:
+        value = getattr(param, name)
+        if value is not None:
+            out[name] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _step(step: StepSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": step.index, "name": step.name}
+    if step.description is not None:
+        out["description"] = step.description
+    out["params"] = [_param(param) for param in step.params]
+    return out
+
+
+def _target(target: Any) -> dict[str, str] | None:
+    """Any object with ``platform``, ``python``, ``implementation`` and ``abi`` (a ``TargetSpec``)."""
+    if target is None:
+        return None
+    return {"platform": target.platform, "python": target.python,
+            "implementation": target.implementation, "abi": target.abi}
+
+
+def build_manifest(config: ProjectConfig, target: Any = None, sdk_version: str | None = None) -> dict[str, Any]:
+    """The manifest of an algorithm project; ``sdk_version`` defaults to the SDK requirement's specifier.
+
+    A wheel passes no target (``"target": null``); a bundle passes its target and the locked SDK version.
+    """
+    algorithm = config.algorithm
+    if algorithm is None:
+        raise ValueError(f"{config.name} has no [tool.procvision] table: it is not an algorithm project")
+    if sdk_version is None:
+        requirement = config.sdk_requirement()
+        sdk_version = str(requirement.specifier) if requirement is not None else ""
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "name": config.name,
+        "version": config.version,
+        "description": config.description or "",
+        "entry_point": algorithm.entry_point,
+        "supported_pids": list(algorithm.supported_pids),
+        "steps": [_step(step) for step in algorithm.steps],
+        "required_assets": algorithm.required_assets,
+        "default_config": algorithm.default_assets,
+        "sdk_version": sdk_version,
+        "target": _target(target),
+    }
+
+
+def dumps_manifest(manifest: dict[str, Any]) -> bytes:
+    """Canonical bytes: documented key order, indent 2, UTF-8, trailing newline."""
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -1,0 +1,47 @@
+"""Build the sdist: everything the wheel is made from, under ``{name}-{version}/``, plus ``PKG-INFO``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from procvision_build.archive import TarGzWriter, atomic_output, source_date_epoch
+from procvision_build.config import ProjectConfig
+from procvision_build.metadata import metadata_text
+from procvision_build.wheel import expand_paths
+
+
+def sdist_filename(config: ProjectConfig) -> str:
+    """PEP 625: the normalized name, the normalized version, ``.tar.gz``."""
+    return f"{config.dist_name}-{config.version}.tar.gz"
+
+
+def sdist_files(config: ProjectConfig) -> list[tuple[str, Path]]:
+    """The project files the sdist carries, project-relative and sorted; PKG-INFO is generated."""
+    relative = ["pyproject.toml"]
+    relative += [(path.relative_to(config.root)).as_posix() for _, path in config.package.files()]
+    if config.readme is not None and config.readme.path:
+        relative.append(config.readme.path)
+    if config.license_file:
+        relative.append(config.license_file)
+    relative += config.license_files
+    if config.algorithm is not None:
+        relative += config.algorithm.asset_paths()
+    return expand_paths(config, relative)
+
+
+def build_sdist(config: ProjectConfig, directory: Path, epoch: int | None = None) -> Path:
+    """Write the sdist into ``directory`` and return its path."""
+    epoch = source_date_epoch() if epoch is None else epoch
+    target = Path(directory) / sdist_filename(config)
+    top = f"{config.dist_name}-{config.version}"
+    with atomic_output(target) as stream:
+        archive = TarGzWriter(stream, epoch)
+        entries: list[tuple[str, Path | bytes]] = [(name, path) for name, path in sdist_files(config)]
+        entries.append(("PKG-INFO", metadata_text(config).encode("utf-8")))
+        for name, content in sorted(entries, key=lambda entry: entry[0]):
+            if isinstance(content, Path):
+                archive.add_file(f"{top}/{name}", content)
+            else:
+                archive.add_bytes(f"{top}/{name}", content)
+        archive.close()
+    return target

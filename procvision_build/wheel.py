@@ -1,0 +1,100 @@
+"""Build the pure-Python wheel: package files, then ``.dist-info`` (metadata, manifest, assets), RECORD last."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+from typing import Iterable, Union
+
+from procvision_build.archive import ZipWriter, atomic_output, normalized_mode, source_date_epoch
+from procvision_build.config import ProjectConfig
+from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
+from procvision_build.metadata import WHEEL_TAG, entry_points_text, metadata_text, wheel_text
+
+# What goes into an archive: a file on disk or bytes made here.
+Content = Union[Path, bytes]
+ALGORITHM_DIR = "procvision"  # {dist}.dist-info/procvision/: manifest.json and the assets
+
+
+def wheel_filename(config: ProjectConfig, tag: str = WHEEL_TAG) -> str:
+    return f"{config.dist_name}-{config.version}-{tag}.whl"
+
+
+def dist_info_name(config: ProjectConfig) -> str:
+    return f"{config.dist_name}-{config.version}.dist-info"
+
+
+def expand_paths(config: ProjectConfig, relative_paths: Iterable[str]) -> list[tuple[str, Path]]:
+    """Project-relative files and directories -> sorted (relative file path, absolute path)."""
+    found: dict[str, Path] = {}
+    for relative in relative_paths:
+        path = config.root / relative
+        if path.is_dir():
+            for child in path.rglob("*"):
+                if child.is_file() and "__pycache__" not in child.parts:
+                    found[child.relative_to(config.root).as_posix()] = child
+        else:
+            found[relative] = path
+    return sorted(found.items())
+
+
+def dist_info_files(config: ProjectConfig) -> list[tuple[str, Content]]:
+    """Everything under ``.dist-info`` except RECORD, as (name inside dist-info, content)."""
+    files: list[tuple[str, Content]] = [
+        ("METADATA", metadata_text(config).encode("utf-8")),
+        ("WHEEL", wheel_text().encode("utf-8")),
+    ]
+    entry_points = entry_points_text(config)
+    if entry_points:
+        files.append(("entry_points.txt", entry_points.encode("utf-8")))
+    files += [(f"licenses/{relative}", path) for relative, path in expand_paths(config, config.license_files)]
+    if config.algorithm is not None:
+        files.append((f"{ALGORITHM_DIR}/{MANIFEST_NAME}", dumps_manifest(build_manifest(config))))
+        files += [(f"{ALGORITHM_DIR}/{relative}", path)
+                  for relative, path in expand_paths(config, config.algorithm.asset_paths())]
+    return files
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def write_wheel(config: ProjectConfig, directory: Path, payload: list[tuple[str, Content]],
+                epoch: int | None = None) -> Path:
+    """Write ``payload`` (sorted) and the dist-info into ``directory``; return the wheel's path."""
+    epoch = source_date_epoch() if epoch is None else epoch
+    target = Path(directory) / wheel_filename(config)
+    dist_info = dist_info_name(config)
+    entries = sorted(payload, key=lambda entry: entry[0])
+    entries += [(f"{dist_info}/{name}", content) for name, content in dist_info_files(config)]
+    record = []
+    with atomic_output(target) as stream:
+        archive = ZipWriter(stream, epoch)
+        for name, content in entries:
+            if isinstance(content, Path):
+                data = content.read_bytes()
+                archive.add_bytes(name, data, normalized_mode(content))
+            else:
+                data = content
+                archive.add_bytes(name, data)
+            record.append(f"{name},{_record_hash(data)},{len(data)}\n")
+        record.append(f"{dist_info}/RECORD,,\n")
+        archive.add_bytes(f"{dist_info}/RECORD", "".join(record).encode("utf-8"))
+        archive.close()
+    return target
+
+
+def build_wheel(config: ProjectConfig, directory: Path, epoch: int | None = None) -> Path:
+    """The regular wheel: the package's files at the root of the archive."""
+    return write_wheel(config, directory, config.package.files(), epoch)
+
+
+def write_metadata_directory(config: ProjectConfig, directory: Path) -> str:
+    """``prepare_metadata_for_build_*``: the dist-info folder (no RECORD) in ``directory``; its name."""
+    dist_info = Path(directory) / dist_info_name(config)
+    for name, content in dist_info_files(config):
+        target = dist_info / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.read_bytes() if isinstance(content, Path) else content)
+    return dist_info.name
