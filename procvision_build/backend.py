@@ -1,0 +1,60 @@
+"""The PEP 517 and PEP 660 hooks: each validates the settings, reads the config and calls one builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+from procvision_build import editable, sdist, wheel
+from procvision_build.config import ProjectConfig, load_config, read_config_settings
+
+Settings = Mapping[str, Any] | None
+
+
+def _load() -> ProjectConfig:
+    # Frontends run hooks in the project directory. An unpacked sdist (it has PKG-INFO) has
+    # no local sources beside it, and building a wheel never needs them.
+    root = Path.cwd()
+    return load_config(root, check_sources=not (root / "PKG-INFO").is_file())
+
+
+def get_requires_for_build_wheel(config_settings: Settings = None) -> list[str]:
+    read_config_settings(config_settings)
+    return []
+
+
+def get_requires_for_build_sdist(config_settings: Settings = None) -> list[str]:
+    read_config_settings(config_settings)
+    return []
+
+
+def get_requires_for_build_editable(config_settings: Settings = None) -> list[str]:
+    read_config_settings(config_settings)
+    return []
+
+
+def prepare_metadata_for_build_wheel(metadata_directory: str, config_settings: Settings = None) -> str:
+    read_config_settings(config_settings)
+    return wheel.write_metadata_directory(_load(), Path(metadata_directory))
+
+
+def prepare_metadata_for_build_editable(metadata_directory: str, config_settings: Settings = None) -> str:
+    read_config_settings(config_settings)
+    return wheel.write_metadata_directory(_load(), Path(metadata_directory))
+
+
+def build_wheel(wheel_directory: str, config_settings: Settings = None,
+                metadata_directory: str | None = None) -> str:
+    read_config_settings(config_settings)
+    return wheel.build_wheel(_load(), Path(wheel_directory)).name
+
+
+def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:
+    read_config_settings(config_settings)
+    return sdist.build_sdist(_load(), Path(sdist_directory)).name
+
+
+def build_editable(wheel_directory: str, config_settings: Settings = None,
+                   metadata_directory: str | None = None) -> str:
+    read_config_settings(config_settings)
+    return editable.build_editable(_load(), Path(wheel_directory)).name
