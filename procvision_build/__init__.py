@@ -1,6 +1,28 @@
 """procvision-build: a declarative PEP 517 backend for ProcVision algorithms.
 
-``build-backend = "procvision_build"`` finds the PEP 517 hooks here.
+``build-backend = "procvision_build"`` finds the PEP 517 and PEP 660 hooks here.
 """
 
 __version__ = "0.1.0"
+
+from procvision_build.backend import (  # noqa: E402 - __version__ first: metadata.py reads it
+    build_editable,
+    build_sdist,
+    build_wheel,
+    get_requires_for_build_editable,
+    get_requires_for_build_sdist,
+    get_requires_for_build_wheel,
+    prepare_metadata_for_build_editable,
+    prepare_metadata_for_build_wheel,
+)
+
+__all__ = [
+    "build_editable",
+    "build_sdist",
+    "build_wheel",
+    "get_requires_for_build_editable",
+    "get_requires_for_build_sdist",
+    "get_requires_for_build_wheel",
+    "prepare_metadata_for_build_editable",
+    "prepare_metadata_for_build_wheel",
+]

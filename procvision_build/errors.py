@@ -22,6 +22,10 @@ class ConfigError(ProcvisionError):
         super().__init__("\n".join(lines))
 
 
+class ConfigSettingsError(ProcvisionError):
+    """A build frontend passed a config setting (``-C key=value``) the backend does not accept."""
+
+
 class IntegrityError(ProcvisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 
