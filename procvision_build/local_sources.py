@@ -1,0 +1,230 @@
+"""``[tool.procvision.sources]``: a source directory built into a wheel, or a wheel used as is.
+
+A name listed there comes from its source only; the resolver never asks an index for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+from procvision_build.config import SourceSpec
+from procvision_build.errors import LocalSourceError
+
+if TYPE_CHECKING:
+    from procvision_build.index import Link
+    from procvision_build.ui import UI
+
+OWN_BACKEND = "procvision_build"
+# Folders that never belong to a source tree's identity (build output, caches, VCS).
+_SKIP_DIRS = {".git", ".hg", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
+              ".pytest_cache", ".mypy_cache", "node_modules"}
+_chdir_lock = threading.Lock()
+
+# Runs one PEP 517 hook in a child of the current interpreter (no isolation): argv is
+# backend, backend-path (JSON), wheel directory. Exit 3 means: the backend is not importable.
+_HOOK = r"""
+import importlib, json, sys
+backend, paths, out = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+sys.path[:0] = paths
+module, _, attr = backend.partition(":")
+try:
+    hooks = importlib.import_module(module)
+except ImportError as error:
+    print(f"{type(error).__name__}: {error}", file=sys.stderr)
+    sys.exit(3)
+for part in filter(None, attr.split(".")):
+    hooks = getattr(hooks, part)
+name = hooks.build_wheel(out)
+sys.stdout.write("\n@@wheel@@" + name)
+"""
+
+
+class LocalSources:
+    """The local sources of one project as a finder: ``links(name)`` and ``metadata(link)``."""
+
+    def __init__(self, sources: Sequence[SourceSpec], build_root: Path, ui: "UI | None" = None) -> None:
+        self.sources = {str(canonicalize_name(s.name)): s for s in sources}
+        self.build_root = build_root
+        self.ui = ui
+        self._wheels: dict[str, Path] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(self.sources)
+
+    def wheel(self, name: str) -> Path:
+        """The wheel for the local source ``name``, built once per run (and cached by content)."""
+        name = str(canonicalize_name(name))
+        with self._lock:
+            if name not in self._wheels:
+                source = self.sources[name]
+                if source.kind == "wheel":
+                    path = _checked_wheel(source)
+                else:
+                    path = build_directory(source, self.build_root, self.ui)
+                found = str(parse_wheel_filename(path.name)[0])
+                if found != name:
+                    raise LocalSourceError(f"[tool.procvision.sources] {name}: {source.path} provides the "
+                                           f"project {found!r}, not {name!r}; fix the name or the path")
+                self._wheels[name] = path
+            return self._wheels[name]
+
+    def links(self, name: str) -> list["Link"]:
+        from procvision_build.index import Link
+
+        path = self.wheel(name)
+        digest = _sha256(path)
+        return [Link(filename=path.name, url=path.as_uri(), hashes={"sha256": digest}, requires_python=None,
+                     yanked=None, size=path.stat().st_size, metadata_hashes=None,
+                     origin=str(self.sources[str(canonicalize_name(name))].path))]
+
+    def metadata(self, link: "Link") -> bytes:
+        return wheel_metadata(Path(_path_of(link.url)))
+
+
+def _path_of(url: str) -> str:
+    from urllib.parse import unquote, urlsplit
+    from urllib.request import url2pathname
+
+    return url2pathname(unquote(urlsplit(url).path))
+
+
+def wheel_metadata(path: Path) -> bytes:
+    """The METADATA file of a wheel on disk."""
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if member.count("/") == 1 and member.endswith(".dist-info/METADATA"):
+                return archive.read(member)
+    raise LocalSourceError(f"{path} is not a valid wheel: it has no .dist-info/METADATA")
+
+
+def _checked_wheel(source: SourceSpec) -> Path:
+    if not source.path.is_file():
+        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: the wheel {source.path} does not exist")
+    try:
+        parse_wheel_filename(source.path.name)
+    except InvalidWheelFilename as error:
+        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: {source.path.name} is not a wheel "
+                               f"file name ({error}); point `path` at a .whl or at a source directory")
+    return source.path
+
+
+def build_directory(source: SourceSpec, build_root: Path, ui: "UI | None" = None) -> Path:
+    """Build the source directory into a wheel with its declared backend; reuse an identical earlier build."""
+    directory = source.path
+    pyproject = directory / "pyproject.toml"
+    if not pyproject.is_file():
+        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: {directory} has no pyproject.toml; "
+                               "point `path` at a project directory or at a built .whl")
+    backend, backend_path = _build_system(pyproject)
+    output = build_root / f"{source.name}-{tree_digest(directory)[:32]}"
+    existing = sorted(output.glob("*.whl")) if output.is_dir() else []
+    if existing:
+        return existing[0]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{source.name}-"))
+    try:
+        if ui is not None:
+            ui.info(f"building {source.name} from {directory} ({backend})")
+        if backend == OWN_BACKEND:
+            filename = _build_in_process(directory, staging, source)
+        else:
+            filename = _build_in_subprocess(directory, staging, backend, backend_path, source)
+        with contextlib.suppress(OSError):
+            os.replace(staging, output)  # another build of the same tree may have won: use that one
+        return output / filename if (output / filename).is_file() else sorted(output.glob("*.whl"))[0]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build_system(pyproject: Path) -> tuple[str, list[str]]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise LocalSourceError(f"{pyproject}: cannot read it: {error}")
+    system = data.get("build-system", {})
+    backend = system.get("build-backend") or "setuptools.build_meta:__legacy__"
+    paths = [str((pyproject.parent / p).resolve()) for p in system.get("backend-path", [])]
+    return backend, paths
+
+
+def _build_in_process(directory: Path, out: Path, source: SourceSpec) -> str:
+    import procvision_build
+
+    hook = getattr(procvision_build, "build_wheel", None)
+    if hook is None:
+        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: this procvision-build has no "
+                               "build_wheel hook yet; build the wheel yourself and point `path` at the .whl")
+    with _working_directory(directory):
+        return hook(str(out))
+
+
+@contextlib.contextmanager
+def _working_directory(directory: Path) -> Iterator[None]:
+    # PEP 517 hooks build the project in the current directory, which is process-wide.
+    with _chdir_lock:
+        previous = os.getcwd()
+        os.chdir(directory)
+        try:
+            yield
+        finally:
+            os.chdir(previous)
+
+
+def _build_in_subprocess(directory: Path, out: Path, backend: str, backend_path: list[str],
+                         source: SourceSpec) -> str:
+    run = subprocess.run([sys.executable, "-c", _HOOK, backend, json.dumps(backend_path), str(out)],
+                         cwd=directory, capture_output=True, text=True)
+    if run.returncode == 3:
+        module = backend.partition(":")[0]
+        raise LocalSourceError(
+            f"[tool.procvision.sources] {source.name}: {directory} declares build-backend = {backend!r}, "
+            f"which {sys.executable} cannot import ({run.stderr.strip()}). Install it into this Python "
+            f"(python -m pip install <the package providing {module}>) and run again; builds are not isolated."
+        )
+    if run.returncode != 0 or "@@wheel@@" not in run.stdout:
+        tail = "\n".join((run.stderr or run.stdout).strip().splitlines()[-15:])
+        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: building {directory} with "
+                               f"{backend} failed (exit {run.returncode}):\n{tail}")
+    return run.stdout.rsplit("@@wheel@@", 1)[1].strip()
+
+
+def tree_digest(directory: Path) -> str:
+    """A digest of a source tree's files (paths and bytes), skipping build output and caches."""
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+        for name in sorted(files):
+            path = Path(root) / name
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

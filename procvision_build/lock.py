@@ -1,0 +1,324 @@
+"""``pylock.toml`` (PEP 751): written deterministically and atomically, read back, checked for staleness.
+
+Standard tables say what to install; ``[tool.procvision]`` keeps our own data: the inputs the
+lock was made from (so a stale lock names what changed) and, per target, the exact wheels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.errors import LockError
+from procvision_build.resolver import Resolution
+from procvision_build.targets import Target
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+LOCK_NAME = "pylock.toml"
+CREATED_BY = "procvision-build"
+
+
+@dataclass(frozen=True)
+class LockInputs:
+    """What a lock is a function of; compared field by field to say why a lock is stale."""
+
+    dependencies: tuple[str, ...]  # normalized PEP 508 strings, sorted
+    sources: tuple[str, ...]  # "name = kind path" with the path relative to the project root
+    targets: tuple[str, ...]  # "key: platform python implementation abi markers-json"
+
+    @property
+    def fingerprint(self) -> str:
+        payload = json.dumps([self.dependencies, self.sources, self.targets], separators=(",", ":"))
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LockedWheel:
+    """One wheel a target installs, as the lock records it."""
+
+    name: str
+    version: str
+    filename: str
+    sha256: str | None  # None for a wheel built from a local source directory
+    size: int | None
+    url: str | None  # index or find-links files
+    source: str | None  # local sources: the project-relative path of the directory or .whl
+    source_kind: str | None  # "directory" | "wheel"
+    requires_python: str | None = None
+
+
+@dataclass(frozen=True)
+class Lock:
+    inputs: LockInputs
+    fingerprint: str
+    requires_python: str | None
+    targets: Mapping[str, tuple[LockedWheel, ...]]  # target key -> wheels, sorted by name
+
+
+def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targets: Iterable[TargetSpec | Target],
+                root: Path) -> LockInputs:
+    """Normalize the project's inputs so that equivalent spellings give the same fingerprint."""
+    deps = sorted({_normal_requirement(d) for d in dependencies})
+    srcs = sorted(f"{canonicalize_name(s.name)} = {s.kind} {_relative(s.path, root)}" for s in sources)
+    tgts = []
+    for item in targets:
+        spec = item.spec if isinstance(item, Target) else item
+        key = item.key if isinstance(item, Target) else _spec_key(spec)
+        abi = spec.abi or spec.python_tag
+        tgts.append(f"{key}: {spec.platform} {spec.python} {spec.implementation or 'cp'} {abi} "
+                    f"{json.dumps(dict(sorted(spec.markers.items())), separators=(',', ':'))}")
+    return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)))
+
+
+def _spec_key(spec: TargetSpec) -> str:
+    from procvision_build.targets import target_from_spec
+
+    return target_from_spec(spec).key
+
+
+def _normal_requirement(text: str) -> str:
+    try:
+        return str(Requirement(text))
+    except InvalidRequirement:
+        return text.strip()
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, root)).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def stale_reasons(lock: Lock, inputs: LockInputs) -> list[str]:
+    """Why ``lock`` no longer matches the project (empty when it still does)."""
+    reasons: list[str] = []
+    for label, old, new in (("dependency", lock.inputs.dependencies, inputs.dependencies),
+                            ("source", lock.inputs.sources, inputs.sources),
+                            ("target", lock.inputs.targets, inputs.targets)):
+        old_by, new_by = _by_key(label, old), _by_key(label, new)
+        for key in sorted(old_by.keys() | new_by.keys()):
+            before, after = old_by.get(key), new_by.get(key)
+            if before == after:
+                continue
+            if before is None:
+                reasons.append(f"{label} added: {after}")
+            elif after is None:
+                reasons.append(f"{label} removed: {before}")
+            else:
+                reasons.append(f"{label} changed: {before} -> {after}")
+    if not reasons and lock.fingerprint != inputs.fingerprint:
+        reasons.append("the lock's fingerprint does not match its recorded inputs (edited by hand?)")
+    return reasons
+
+
+def _by_key(label: str, items: Sequence[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for item in items:
+        if label == "dependency":
+            try:
+                key = str(canonicalize_name(Requirement(item).name)) + f" ; {Requirement(item).marker or ''}"
+            except InvalidRequirement:
+                key = item
+        else:
+            key = re.split(r"[ =:]", item, maxsplit=1)[0]
+        result[key] = item if key not in result else f"{result[key]}, {item}"
+    return result
+
+
+def build_lock(inputs: LockInputs, resolutions: Sequence[Resolution], sources: Sequence[SourceSpec], root: Path,
+               *, requires_python: str | None = None) -> Lock:
+    """The lock for ``resolutions`` (one per target)."""
+    local = {str(canonicalize_name(s.name)): s for s in sources}
+    targets: dict[str, tuple[LockedWheel, ...]] = {}
+    for resolution in resolutions:
+        wheels = []
+        for pick in resolution.picks:
+            source = local.get(pick.name)
+            sha256 = pick.link.hashes.get("sha256")
+            wheels.append(LockedWheel(
+                name=pick.name, version=str(pick.version), filename=pick.link.filename,
+                sha256=None if source is not None and source.kind == "directory" else sha256,
+                size=None if source is not None and source.kind == "directory" else pick.link.size,
+                url=None if source is not None else _without_credentials(pick.link.url),
+                source=_relative(source.path, root) if source is not None else None,
+                source_kind=source.kind if source is not None else None,
+                requires_python=pick.requires_python,
+            ))
+        targets[resolution.target.key] = tuple(wheels)
+    return Lock(inputs=inputs, fingerprint=inputs.fingerprint, requires_python=requires_python, targets=targets)
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+# -- writing -------------------------------------------------------------------------------
+
+
+def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
+    """The TOML text of ``lock``; ``environments`` maps target key -> its marker expression."""
+    out: list[str] = [f"lock-version = {_toml('1.0')}"]
+    out.append(f"environments = {_toml([environments[k] for k in sorted(lock.targets)])}")
+    if lock.requires_python:
+        out.append(f"requires-python = {_toml(lock.requires_python)}")
+    out.append(f"created-by = {_toml(CREATED_BY)}")
+    # One [[packages]] entry per (name, version, origin); its marker names the targets that use it.
+    entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for key in sorted(lock.targets):
+        for wheel in lock.targets[key]:
+            ident = (wheel.name, wheel.version, wheel.source or "")
+            entry = entries.setdefault(ident, {"wheel": wheel, "targets": set(), "files": {}})
+            entry["targets"].add(key)
+            entry["files"][wheel.filename] = wheel
+    for (name, version, _), entry in sorted(entries.items(), key=lambda item: (item[0][0], _version_key(item[0][1]))):
+        out.append("")
+        out.append("[[packages]]")
+        out.append(f"name = {_toml(name)}")
+        first: LockedWheel = entry["wheel"]
+        if first.source_kind != "directory":  # PEP 751: no version for a source tree
+            out.append(f"version = {_toml(version)}")
+        if set(entry["targets"]) != set(lock.targets):
+            markers = [environments[k] for k in sorted(entry["targets"])]
+            out.append(f"marker = {_toml(' or '.join(f'({m})' for m in markers))}")
+        if first.requires_python:
+            out.append(f"requires-python = {_toml(first.requires_python)}")
+        if first.source_kind == "directory":
+            out.append(f"directory = {{ path = {_toml(first.source)}, editable = false }}")
+            continue
+        out.append("wheels = [")
+        for filename in sorted(entry["files"]):
+            wheel: LockedWheel = entry["files"][filename]
+            fields = [f"name = {_toml(filename)}"]
+            fields.append(f"path = {_toml(wheel.source)}" if wheel.source_kind == "wheel" else f"url = {_toml(wheel.url)}")
+            if wheel.size is not None:
+                fields.append(f"size = {wheel.size}")
+            fields.append(f"hashes = {{ sha256 = {_toml(wheel.sha256)} }}")
+            out.append(f"    {{ {', '.join(fields)} }},")
+        out.append("]")
+    out.append("")
+    out.append("[tool.procvision]")
+    out.append(f"fingerprint = {_toml(lock.fingerprint)}")
+    out.append(f"dependencies = {_toml(list(lock.inputs.dependencies))}")
+    out.append(f"sources = {_toml(list(lock.inputs.sources))}")
+    out.append(f"targets = {_toml(list(lock.inputs.targets))}")
+    for key in sorted(lock.targets):
+        out.append("")
+        out.append(f"[tool.procvision.selected.{_toml(key)}]")
+        out.append("wheels = [")
+        for wheel in lock.targets[key]:
+            out.append(f"    {{ name = {_toml(wheel.name)}, version = {_toml(wheel.version)}, "
+                       f"file = {_toml(wheel.filename)} }},")
+        out.append("]")
+    return "\n".join(out) + "\n"
+
+
+def _version_key(version: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (0, Version(version), version)
+    except InvalidVersion:
+        return (1, version, version)
+
+
+def _toml(value: Any) -> str:
+    """A TOML literal for a string, int, bool or list of those (the writer's whole vocabulary)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def write_lock(path: Path, text: str) -> bool:
+    """Write ``text`` to ``path`` atomically; returns False (and writes nothing) when unchanged."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return False
+    except FileNotFoundError:
+        pass
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return True
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def read_lock(path: Path) -> Lock | None:
+    """The lock at ``path``; None when there is none. A lock we cannot use raises ``LockError``."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise LockError(f"{path}: cannot read it ({error}); delete it and run `procvision lock` to make a new one")
+    try:
+        return _parse(data)
+    except (KeyError, TypeError, ValueError) as error:
+        raise LockError(f"{path}: not a lock this tool wrote or understands (missing or wrong {error}); "
+                        "run `procvision lock` to rewrite it")
+
+
+def _parse(data: Mapping[str, Any]) -> Lock:
+    if str(data["lock-version"]).split(".")[0] != "1":
+        raise ValueError(f"lock-version {data['lock-version']!r}")
+    tool = data["tool"]["procvision"]
+    inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]))
+    files: dict[tuple[str, str], dict[str, Any]] = {}
+    for package in data.get("packages", []):
+        name = str(canonicalize_name(package["name"]))
+        if "directory" in package:
+            files[(name, "<directory>")] = {"directory": package["directory"]["path"],
+                                           "requires-python": package.get("requires-python")}
+        for wheel in package.get("wheels", []):
+            files[(name, wheel["name"])] = {**wheel, "requires-python": package.get("requires-python")}
+    targets: dict[str, tuple[LockedWheel, ...]] = {}
+    for key, selected in tool.get("selected", {}).items():
+        wheels = []
+        for item in selected["wheels"]:
+            name = str(canonicalize_name(item["name"]))
+            entry = files.get((name, item["file"])) or files[(name, "<directory>")]
+            kind = "directory" if "directory" in entry else ("wheel" if "path" in entry else None)
+            wheels.append(LockedWheel(
+                name=name, version=item["version"], filename=item["file"],
+                sha256=entry.get("hashes", {}).get("sha256"), size=entry.get("size"), url=entry.get("url"),
+                source=entry.get("directory") or entry.get("path"), source_kind=kind,
+                requires_python=entry.get("requires-python"),
+            ))
+        targets[key] = tuple(wheels)
+    return Lock(inputs=inputs, fingerprint=tool["fingerprint"], requires_python=data.get("requires-python"),
+                targets=targets)

@@ -1,0 +1,407 @@
+"""Resolve a project's requirements for one target with resolvelib: binary wheels only.
+
+The provider knows targets, markers, tags and local sources; it does not know whether a
+file came from a JSON index, an HTML index or a folder (that is the ``Finder``'s job).
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Protocol, Sequence
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, NormalizedName, canonicalize_name,
+                             parse_sdist_filename, parse_wheel_filename)
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
+from resolvelib.resolvers import ResolutionTooDeep
+
+from procvision_build.errors import ResolutionError
+from procvision_build.targets import Target
+
+if TYPE_CHECKING:
+    from procvision_build.index import Link
+    from procvision_build.ui import UI
+
+PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
+
+
+class Finder(Protocol):
+    """Where files and their metadata come from (``index.IndexClient`` or ``local_sources``)."""
+
+    def links(self, name: str) -> list["Link"]: ...
+
+    def metadata(self, link: "Link") -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One package chosen for a target: the version and the one wheel file that fits best."""
+
+    name: NormalizedName
+    version: Version
+    link: "Link"
+    local: bool  # from [tool.procvision.sources]
+    requires_python: str | None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Everything one target needs, sorted by name."""
+
+    target: Target
+    picks: tuple[Pick, ...]
+
+    def pins(self) -> dict[str, str]:
+        return {pick.name: str(pick.version) for pick in self.picks}
+
+
+def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
+            local: Finder | None = None, local_names: Iterable[str] = (),
+            preferred: Mapping[str, str] | None = None, ui: "UI | None" = None) -> Resolution:
+    """Choose, for ``target``, the newest versions whose best wheels satisfy ``requirements``.
+
+    Names in ``local_names`` come from ``local`` only; ``preferred`` versions (the lock's)
+    are tried first.
+    """
+    provider = _Provider(target, finder, local, frozenset(canonicalize_name(n) for n in local_names),
+                         {canonicalize_name(k): Version(v) for k, v in (preferred or {}).items()})
+    roots = []
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as error:
+            raise ResolutionError(f"the project dependency {text!r} is not a valid PEP 508 requirement: {error}")
+        if requirement.marker is not None and not target.evaluate(
+                requirement.marker, where=f"project dependency {text!r}"):
+            continue
+        roots.append(_requirement(requirement, None))
+    provider.prefetch(r.name for r in roots)
+    resolver: Resolver = Resolver(provider, _Reporter(target, ui))
+    try:
+        result = resolver.resolve(roots, max_rounds=2000)
+    except ResolutionImpossible as impossible:
+        raise ResolutionError(provider.explain(impossible.causes)) from None
+    except ResolutionTooDeep:
+        raise ResolutionError(f"target {target.key}: resolution did not settle after 2000 rounds; "
+                              "pin the packages that backtrack (see --verbose) to narrow the search") from None
+    finally:
+        provider.close()
+    picks = [
+        Pick(name=c.name, version=c.version, link=c.link, local=c.name in provider.local_names,
+             requires_python=provider.requires_python(c))
+        for key, c in result.mapping.items() if key == c.name
+    ]
+    return Resolution(target=target, picks=tuple(sorted(picks, key=lambda p: p.name)))
+
+
+# -- the provider -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Candidate:
+    name: NormalizedName
+    version: Version
+    extras: frozenset[NormalizedName]
+    link: "Link | None"  # None for the target's Python
+
+
+@dataclass(frozen=True, eq=False)
+class _Req:
+    name: NormalizedName | str
+    extras: frozenset[NormalizedName]
+    specifier: SpecifierSet
+    text: str
+    parent: _Candidate | None  # None: the project itself
+
+    @property
+    def pinned(self) -> bool:
+        return any(spec.operator in ("==", "===") and "*" not in spec.version for spec in self.specifier)
+
+
+def _requirement(requirement: Requirement, parent: _Candidate | None) -> _Req:
+    if requirement.url:
+        raise ResolutionError(f"{requirement} is a direct URL reference; declare it in "
+                              "[tool.procvision.sources] instead, so it is built and locked like a local source")
+    return _Req(canonicalize_name(requirement.name), frozenset(canonicalize_name(e) for e in requirement.extras),
+                requirement.specifier, str(requirement), parent)
+
+
+@dataclass(frozen=True)
+class _Version:
+    version: Version
+    link: "Link"
+
+
+def _identify(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+class _Provider(AbstractProvider):
+    def __init__(self, target: Target, finder: Finder, local: Finder | None,
+                 local_names: frozenset[NormalizedName], preferred: Mapping[NormalizedName, Version]) -> None:
+        self.target = target
+        self.finder = finder
+        self.local = local
+        self.local_names = local_names
+        self.preferred = preferred
+        self._links: dict[str, list[Link]] = {}
+        self._metadata: dict[str, email.message.Message] = {}
+        self._asked_by: dict[str, _Req] = {}
+        self._pool = ThreadPoolExecutor(max_workers=8)
+        self._pending: dict[str, object] = {}
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # ---- data access (index pages fetched ahead, in parallel) ----
+
+    def _source(self, name: str) -> Finder:
+        if name in self.local_names:
+            assert self.local is not None
+            return self.local
+        return self.finder
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self._links and name not in self._pending and name != PYTHON:
+                self._pending[name] = self._pool.submit(self._source(name).links, name)
+
+    def links(self, name: str) -> list["Link"]:
+        if name not in self._links:
+            pending = self._pending.pop(name, None)
+            found = pending.result() if pending is not None else self._source(name).links(name)  # type: ignore[attr-defined]
+            self._links[name] = [link for link in found if _file_name(link.filename) == name]
+        return self._links[name]
+
+    def _wheel_metadata(self, candidate: _Candidate) -> email.message.Message:
+        assert candidate.link is not None
+        key = candidate.link.url
+        if key not in self._metadata:
+            raw = self._source(candidate.name).metadata(candidate.link)
+            self._metadata[key] = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+        return self._metadata[key]
+
+    def requires_python(self, candidate: _Candidate) -> str | None:
+        value = self._wheel_metadata(candidate).get("Requires-Python")
+        return str(value).strip() if value else (candidate.link.requires_python if candidate.link else None)
+
+    def versions(self, name: str) -> list[_Version]:
+        """Each version with its best wheel for the target, newest first."""
+        best: dict[Version, tuple[tuple[int, int], Link]] = {}
+        for link in self.links(name):
+            parsed = _parse_wheel(link.filename)
+            if parsed is None:
+                continue
+            version, build, tags = parsed
+            rank = self.target.tag_rank(tags)
+            if rank is None or not _python_ok(link.requires_python, self.target):
+                continue
+            # lower tag rank wins; among equal tags the higher build number (wheel spec)
+            order = (rank, -(build[0] if build else 0))
+            if version not in best or order < best[version][0]:
+                best[version] = (order, link)
+        return [_Version(v, best[v][1]) for v in sorted(best, reverse=True)]
+
+    # ---- resolvelib's interface ----
+
+    def identify(self, requirement_or_candidate: _Req | _Candidate) -> str:
+        return _identify(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):  # type: ignore[override]
+        pinned = any(info.requirement.pinned for info in information[identifier])
+        causes = {self.identify(cause.requirement) for cause in backtrack_causes}
+        # The Python check first (one candidate), then pins, then what backtracking points at.
+        return (identifier != PYTHON, not pinned, identifier not in causes, identifier)
+
+    def find_matches(self, identifier, requirements, incompatibilities):  # type: ignore[override]
+        reqs: list[_Req] = list(requirements[identifier])
+        excluded_versions = {c.version for c in incompatibilities[identifier]}
+        name = reqs[0].name
+        for req in reqs:
+            self._asked_by.setdefault(identifier, req)
+        if name == PYTHON:
+            python = Version(self.target.python)
+            if all(req.specifier.contains(python, prereleases=True) for req in reqs):
+                return [_Candidate(PYTHON, python, frozenset(), None)]  # type: ignore[arg-type]
+            return []
+        extras = reqs[0].extras
+        allow_pre = any(spec.prereleases for req in reqs for spec in req.specifier if spec.prereleases)
+        matches = []
+        for entry in self.versions(name):
+            if entry.version in excluded_versions:
+                continue
+            if entry.version.is_prerelease and not allow_pre and name not in self.local_names:
+                continue
+            if not all(req.specifier.contains(entry.version, prereleases=True) for req in reqs):
+                continue
+            if entry.link.yanked is not None and not any(
+                    req.pinned and req.specifier.contains(entry.version, prereleases=True) for req in reqs):
+                continue  # PEP 592: a yanked file only for an exact pin
+            matches.append(_Candidate(name, entry.version, extras, entry.link))
+        if not matches and not allow_pre:  # only pre-releases exist: accept them (as pip does)
+            finals = [v for v in self.versions(name) if not v.version.is_prerelease]
+            if not finals:
+                matches = [_Candidate(name, v.version, extras, v.link) for v in self.versions(name)
+                           if v.version not in excluded_versions and v.link.yanked is None
+                           and all(r.specifier.contains(v.version, prereleases=True) for r in reqs)]
+        preferred = self.preferred.get(name)
+        if preferred is not None:
+            matches.sort(key=lambda c: c.version != preferred)  # stable: the rest stay newest first
+        return matches
+
+    def is_satisfied_by(self, requirement: _Req, candidate: _Candidate) -> bool:
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: _Candidate) -> list[_Req]:
+        if candidate.name == PYTHON:
+            return []
+        deps: list[_Req] = []
+        if candidate.extras:  # "pkg[x]" stands on "pkg" at the very same version
+            deps.append(_Req(candidate.name, frozenset(), SpecifierSet(f"=={candidate.version}"),
+                             f"{candidate.name}=={candidate.version}", candidate))
+        metadata = self._wheel_metadata(candidate)
+        python = metadata.get("Requires-Python")
+        if python and str(python).strip():
+            try:
+                deps.append(_Req(PYTHON, frozenset(), SpecifierSet(str(python).strip()), f"Python{python}", candidate))
+            except InvalidSpecifier:
+                pass  # a broken Requires-Python is ignored, as installers do
+        for line in metadata.get_all("Requires-Dist") or []:
+            try:
+                requirement = Requirement(str(line))
+            except InvalidRequirement as error:
+                raise ResolutionError(f"{candidate.link.filename if candidate.link else candidate.name}: "
+                                      f"its METADATA has an invalid Requires-Dist {line!r}: {error}")
+            if requirement.marker is not None and not self.target.evaluate(
+                    requirement.marker, extras=candidate.extras,
+                    where=f"{candidate.name} {candidate.version} requires {line!r}"):
+                continue
+            deps.append(_requirement(requirement, candidate))
+        self.prefetch(d.name for d in deps)
+        return deps
+
+    # ---- explaining failure ----
+
+    def chain(self, req: _Req) -> str:
+        """"the project -> a 1.0 -> b>=2": who asked for this requirement."""
+        steps = [f"'{req.text}'"]
+        parent, seen = req.parent, set()
+        while parent is not None and parent.name not in seen:
+            seen.add(parent.name)
+            steps.append(f"{parent.name} {parent.version}")
+            asked = self._asked_by.get(_identify(parent.name, parent.extras)) or self._asked_by.get(parent.name)
+            parent = asked.parent if asked is not None else None
+        steps.append("the project")
+        return " -> ".join(reversed(steps))
+
+    def explain(self, causes: Sequence) -> str:
+        target = self.target
+        lines = [f"no set of wheels fits target {target.key} ({target.describe()}):"]
+        by_name: dict[str, list[_Req]] = defaultdict(list)
+        for cause in causes:
+            by_name[str(cause.requirement.name)].append(cause.requirement)
+        for name, reqs in by_name.items():
+            if name == PYTHON:
+                for req in reqs:
+                    assert req.parent is not None
+                    lines.append(f"  {req.parent.name} {req.parent.version} requires Python {req.specifier}, "
+                                 f"but the target runs Python {target.spec.python} (via {self.chain(req)})")
+                continue
+            asked = "; ".join(dict.fromkeys(self.chain(req) for req in reqs))
+            lines.append(f"  {name} is required as {asked}")
+            lines += [f"    {line}" for line in self.explain_files(name, reqs)]
+        lines.append("  Allow another version, add a target-specific marker, or drop the target that cannot have it.")
+        return "\n".join(lines)
+
+    def explain_files(self, name: str, reqs: Sequence[_Req]) -> list[str]:
+        links = self.links(name)
+        if not links:
+            where = "its local source" if name in self.local_names else "the configured indexes and find-links"
+            return [f"no files for {name} exist in {where}"]
+        chosen = {entry.link.filename for entry in self.versions(name)}
+        verdicts: list[str] = []
+        for link in sorted(links, key=lambda l: l.filename):
+            verdicts.append(f"{link.filename}: {self._why_not(link, reqs, link.filename in chosen)}")
+        shown = verdicts[:40]
+        if len(verdicts) > len(shown):
+            shown.append(f"... and {len(verdicts) - len(shown)} more files")
+        return ["files that exist and why none fits:"] + ["  " + v for v in shown]
+
+    def _why_not(self, link: "Link", reqs: Sequence[_Req], fits: bool) -> str:
+        target = self.target
+        parsed = _parse_wheel(link.filename)
+        if parsed is None:
+            return "source distribution only (bundles take binary wheels)"
+        version, _, tags = parsed
+        if not fits:
+            if target.tag_rank(tags) is None:
+                return _tag_mismatch(tags, target)
+            if not _python_ok(link.requires_python, target):
+                return f"requires Python {link.requires_python}, the target runs {target.spec.python}"
+            return "a better-fitting wheel of the same version exists"
+        failing = [str(req.specifier) for req in reqs if not req.specifier.contains(version, prereleases=True)]
+        if failing:
+            return f"version {version} is outside {', '.join(failing)}"
+        if link.yanked is not None:
+            return f"yanked{': ' + link.yanked if link.yanked else ''} (used only when pinned with ==)"
+        return "fits the target, but conflicts with the other requirements listed"
+
+
+def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
+    platforms = {tag.platform for tag in target.tags}
+    interpreters = {(tag.interpreter, tag.abi) for tag in target.tags}
+    file_platforms = sorted({tag.platform for tag in tags})
+    file_abis = sorted({f"{tag.interpreter}-{tag.abi}" for tag in tags})
+    if not any(tag.platform in platforms for tag in tags):
+        return f"wrong platform tag {'.'.join(file_platforms)} (target accepts {target.spec.platform} and older)"
+    if not any((tag.interpreter, tag.abi) in interpreters for tag in tags):
+        return f"wrong Python/ABI tag {'.'.join(file_abis)} (target is {target.tags[0].interpreter}-{target.tags[0].abi})"
+    return f"tags {'.'.join(sorted(str(t) for t in tags))} do not fit together on this target"
+
+
+def _parse_wheel(filename: str) -> tuple[Version, tuple, frozenset[Tag]] | None:
+    if not filename.endswith(".whl"):
+        return None
+    try:
+        _, version, build, tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return None
+    return version, build, tags
+
+
+def _file_name(filename: str) -> str | None:
+    try:
+        if filename.endswith(".whl"):
+            return parse_wheel_filename(filename)[0]
+        return parse_sdist_filename(filename)[0]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+
+
+def _python_ok(requires_python: str | None, target: Target) -> bool:
+    if not requires_python:
+        return True
+    try:
+        return SpecifierSet(requires_python).contains(target.python, prereleases=True)
+    except InvalidSpecifier:
+        return True  # as installers do: a broken specifier does not exclude the file
+
+
+class _Reporter(BaseReporter):
+    def __init__(self, target: Target, ui: "UI | None") -> None:
+        self.target, self.ui = target, ui
+
+    def pinning(self, candidate: _Candidate) -> None:
+        if self.ui is not None and candidate.name != PYTHON and not candidate.extras:
+            self.ui.debug(f"{self.target.key}: trying {candidate.name} {candidate.version}")
+
+    def rejecting_candidate(self, criterion, candidate: _Candidate) -> None:
+        if self.ui is not None:
+            self.ui.debug(f"{self.target.key}: backtracking from {candidate.name} {candidate.version}")

@@ -1,0 +1,184 @@
+"""The wheels one target installs: from a fresh ``pylock.toml`` when there is one, else resolved; then fetched.
+
+``wheels_for_target`` is what the bundle writer and ``procvision build`` call;
+``lock_project`` is what ``procvision lock`` calls. Both resolve through ``resolve_targets``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
+
+from packaging.utils import canonicalize_name
+
+from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.errors import LockError
+from procvision_build.local_sources import LocalSources
+from procvision_build.lock import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs, read_lock,
+                                   render_lock, stale_reasons, write_lock)
+from procvision_build.resolver import Finder, Resolution, resolve
+from procvision_build.targets import Target, target_from_spec
+
+if TYPE_CHECKING:
+    from procvision_build.cache import Cache
+    from procvision_build.ui import UI
+
+
+@dataclass(frozen=True)
+class ResolvedWheel:
+    """One wheel ready to go into a bundle: checked against its sha256 and present on disk."""
+
+    name: str
+    version: str
+    filename: str
+    sha256: str
+    path: Path
+    url: str | None  # None for a wheel built from a local source directory
+
+
+def wheels_for_target(config: Any, target: Target | TargetSpec, *, locked: bool, ui: "UI", cache: "Cache",
+                      isolated: bool = False) -> list[ResolvedWheel]:
+    """The wheels ``target`` installs, sorted by name: locked when the lock matches, else resolved.
+
+    ``locked=True`` refuses to resolve: a missing or stale lock is a ``LockError`` naming what changed.
+    """
+    target = target if isinstance(target, Target) else target_from_spec(target)
+    lock = read_lock(Path(config.root) / LOCK_NAME)
+    reasons = _why_not_usable(lock, project_inputs(config), target)
+    if not reasons:
+        assert lock is not None
+        ui.debug(f"{target.key}: using {LOCK_NAME}")
+        chosen = lock.targets[target.key]
+    elif locked:
+        raise LockError(f"{Path(config.root) / LOCK_NAME} cannot be used with --locked: " + "; ".join(reasons)
+                        + ". Run `procvision lock` and commit the new pylock.toml.")
+    else:
+        ui.info(f"{target.key}: {'; '.join(reasons)}; resolving")
+        preferred = {target.key: _pins(lock, target.key)} if lock is not None else {}
+        resolution = resolve_targets(config, [target], ui=ui, cache=cache, isolated=isolated,
+                                     preferred=preferred)[0]
+        chosen = build_lock(project_inputs(config), [resolution], _sources(config), Path(config.root)).targets[target.key]
+    return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated)
+
+
+def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
+                 upgrade_packages: Collection[str] = (), check: bool = False) -> tuple[Path, bool]:
+    """Resolve every target and write ``pylock.toml``; returns (path, whether it changed).
+
+    Locked versions are kept unless ``upgrade`` (all) or named in ``upgrade_packages``.
+    With ``check`` nothing is resolved or written: a stale lock raises ``LockError``.
+    """
+    path = Path(config.root) / LOCK_NAME
+    inputs = project_inputs(config)
+    lock = read_lock(path)
+    targets = [target_from_spec(spec) for spec in config.targets]
+    if check:
+        reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
+        if reasons:
+            raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")
+        return path, False
+    preferred: dict[str, dict[str, str]] = {}
+    for target in targets:
+        pins = {} if upgrade or lock is None else _pins(lock, target.key)
+        for name in upgrade_packages:
+            pins.pop(str(canonicalize_name(name)), None)
+        preferred[target.key] = pins
+    resolutions = resolve_targets(config, targets, ui=ui, cache=cache, isolated=isolated, preferred=preferred)
+    new = build_lock(inputs, resolutions, _sources(config), Path(config.root),
+                     requires_python=getattr(config, "requires_python", None))
+    text = render_lock(new, {t.key: t.marker_expression() for t in targets})
+    return path, write_lock(path, text)
+
+
+def project_inputs(config: Any) -> LockInputs:
+    return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root))
+
+
+def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
+                    preferred: Mapping[str, Mapping[str, str]] | None = None,
+                    finder: Finder | None = None) -> list[Resolution]:
+    """Resolve the project's dependencies for each target, through one index client for all.
+
+    ``preferred`` maps a target key to the versions to try first there (the lock's pins).
+    """
+    if finder is None:
+        from procvision_build.index import IndexClient
+        from procvision_build.pipconfig import index_sources
+
+        finder = IndexClient(index_sources(getattr(config, "index", None), isolated=isolated), cache, ui)
+    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
+    results = []
+    for target in targets:
+        ui.info(f"resolving for {target.key} ({target.describe()})")
+        results.append(resolve([str(d) for d in config.dependencies], target, finder, local=local, local_names=local.names,
+                               preferred=(preferred or {}).get(target.key), ui=ui))
+    return results
+
+
+def _sources(config: Any) -> tuple[SourceSpec, ...]:
+    sources = config.sources
+    return tuple(sources.values()) if isinstance(sources, Mapping) else tuple(sources)
+
+
+def _why_not_usable(lock: Lock | None, inputs: LockInputs, target: Target) -> list[str]:
+    if lock is None:
+        return [f"there is no {LOCK_NAME}"]
+    reasons = stale_reasons(lock, inputs)
+    if not reasons and target.key not in lock.targets:
+        reasons.append(f"the lock has no entry for target {target.key}")
+    return reasons
+
+
+def _pins(lock: Lock, key: str) -> dict[str, str]:
+    return {wheel.name: wheel.version for wheel in lock.targets.get(key, ())}
+
+
+def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: "Cache",
+                isolated: bool = False) -> list[ResolvedWheel]:
+    """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
+    from procvision_build.fetch import fetch
+    from procvision_build.index import Link
+
+    remote = [w for w in chosen if w.source_kind is None]
+    links = [Link(filename=w.filename, url=w.url or "", hashes={"sha256": w.sha256} if w.sha256 else {},
+                  requires_python=w.requires_python, yanked=None, size=w.size, metadata_hashes=None,
+                  origin=w.url or "") for w in remote]
+    paths = {}
+    for link in links:  # a warm cache answers without asking anyone (not even pip's configuration)
+        stored = cache.wheels.get(link.sha256, link.filename) if link.sha256 else None
+        if stored is not None:
+            paths[link.filename] = stored
+    missing = [link for link in links if link.filename not in paths]
+    if missing:
+        from procvision_build.pipconfig import index_sources
+
+        sources = index_sources(getattr(config, "index", None), isolated=isolated)
+        paths.update(fetch(missing, cache, ui, sources=sources))
+    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
+    result = []
+    for wheel in chosen:
+        if wheel.source_kind is None:
+            path = paths[wheel.filename]
+            sha256 = wheel.sha256 or _sha256(path)
+        else:
+            path = local.wheel(wheel.name)
+            sha256 = _sha256(path)
+            if wheel.sha256 and sha256 != wheel.sha256:
+                raise LockError(f"the local wheel {path} changed since {LOCK_NAME} was written "
+                                f"(sha256 {sha256[:12]}..., locked {wheel.sha256[:12]}...); run `procvision lock`")
+            if path.name != wheel.filename:
+                raise LockError(f"the local source {wheel.source} now builds {path.name}, but {LOCK_NAME} "
+                                f"expects {wheel.filename}; run `procvision lock`")
+        result.append(ResolvedWheel(name=wheel.name, version=wheel.version, filename=wheel.filename,
+                                    sha256=sha256, path=path, url=wheel.url))
+    return sorted(result, key=lambda w: w.name)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
