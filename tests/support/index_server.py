@@ -6,6 +6,7 @@ serve it. Every request is recorded so a test can count whole-wheel downloads.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import json
@@ -37,6 +38,8 @@ class IndexOptions:
     yanked: dict[str, str] = field(default_factory=dict)  # filename -> reason
     wrong_hash: set[str] = field(default_factory=set)  # filenames whose listed hash lies
     requires_python: dict[str, str] = field(default_factory=dict)  # filename -> specifier
+    serve_ranges: bool = True  # False: ignore Range headers and send whole files (200)
+    credentials: tuple[str, str] | None = None  # (user, password) every request must send as Basic auth
 
 
 class _Server(ThreadingHTTPServer):
@@ -53,7 +56,7 @@ class IndexServer:
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)  # quick stop()
 
     @property
     def url(self) -> str:
@@ -133,6 +136,10 @@ class IndexServer:
                 with index._lock:
                     index.requests.append(Request(self.command, path, self.headers.get("Range")))
                 parts = [p for p in path.split("/") if p]
+                if index.options.credentials and self.headers.get("Authorization") != _basic(
+                        *index.options.credentials):
+                    return self._send(401, "text/plain", b"credentials required", head,
+                                      {"WWW-Authenticate": 'Basic realm="index"'})
                 if parts == ["simple"]:
                     return self._project_list(head)
                 if len(parts) == 2 and parts[0] == "simple":
@@ -168,8 +175,13 @@ class IndexServer:
                 if self._wants_json():
                     body = json.dumps({"meta": {"api-version": "1.1"}, "name": canonical,
                                        "files": entries, "versions": []}).encode()
-                    return self._send(200, JSON_TYPE, body, head)
-                self._send(200, "text/html", _html_page(canonical, entries).encode(), head)
+                    ctype = JSON_TYPE
+                else:
+                    body, ctype = _html_page(canonical, entries).encode(), "text/html"
+                etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'  # lets clients revalidate
+                if self.headers.get("If-None-Match") == etag:
+                    return self._send(304, ctype, b"", True, {"ETag": etag})
+                self._send(200, ctype, body, head, {"ETag": etag})
 
             def _file(self, filename: str, head: bool) -> None:
                 if filename.endswith(".metadata"):
@@ -182,7 +194,7 @@ class IndexServer:
                     return self._send(404, "text/plain", b"no such file", head)
                 data = wheel.read_bytes()
                 wanted = self.headers.get("Range")
-                if wanted and wanted.startswith("bytes="):
+                if wanted and wanted.startswith("bytes=") and index.options.serve_ranges:
                     start, end = _parse_range(wanted[6:], len(data))
                     self.send_response(206)
                     self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
@@ -193,7 +205,8 @@ class IndexServer:
                     if not head:
                         self.wfile.write(data[start : end + 1])
                     return
-                self._send(200, "application/octet-stream", data, head, {"Accept-Ranges": "bytes"})
+                ranges = {"Accept-Ranges": "bytes"} if index.options.serve_ranges else {}
+                self._send(200, "application/octet-stream", data, head, ranges)
 
             def _send(self, status: int, ctype: str, body: bytes, head: bool,
                       extra: dict[str, str] | None = None) -> None:
@@ -215,6 +228,10 @@ def _wheel_metadata(wheel: Path) -> bytes:
             if member.count("/") == 1 and member.endswith(".dist-info/METADATA"):
                 return archive.read(member)
     raise FileNotFoundError(f"{wheel.name} has no METADATA")
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
 def _parse_range(spec: str, size: int) -> tuple[int, int]:

@@ -1,0 +1,248 @@
+"""The user's cache: a content-addressed wheel store, wheel METADATA, and an HTTP cache.
+
+Every write goes to a temporary name in the same directory and is renamed into
+place, and work that two builds might do at once is serialized by file locks, so
+concurrent builds sharing one cache see only complete files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator, Mapping
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def cache_root() -> Path:
+    """$PROCVISION_CACHE_DIR, else the platform's user cache directory plus ``procvision``."""
+    if os.environ.get("PROCVISION_CACHE_DIR"):
+        return Path(os.environ["PROCVISION_CACHE_DIR"]).expanduser()
+    if os.name == "nt":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "procvision" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "procvision"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "procvision"
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created if needed) across processes; blocks until free."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as handle:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            while True:  # msvcrt.LK_LOCK gives up after ~10 s; keep waiting like flock does
+                try:
+                    msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
+    """A binary file that appears at ``target`` complete, or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def write_atomic(target: Path, data: bytes) -> None:
+    with atomic_writer(target) as handle:
+        handle.write(data)
+
+
+def _check_sha256(sha256: str) -> str:
+    sha256 = sha256.lower()
+    if len(sha256) != 64 or not _HEX.issuperset(sha256):
+        raise ValueError(f"not a sha256 hex digest: {sha256!r}")
+    return sha256
+
+
+class WheelStore:
+    """Files by sha256: ``wheels/ab/abcdef.../<filename>``; a file there always matches its digest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _dir(self, sha256: str) -> Path:
+        sha256 = _check_sha256(sha256)
+        return self.root / sha256[:2] / sha256
+
+    def get(self, sha256: str, filename: str | None = None) -> Path | None:
+        """The stored file with this digest (named ``filename`` when given), or None."""
+        folder = self._dir(sha256)
+        if filename is not None:
+            exact = folder / filename
+            if exact.is_file():
+                return exact
+        try:
+            present = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+        except FileNotFoundError:
+            return None
+        if not present:
+            return None
+        if filename is None:
+            return present[0]
+        # Same bytes under another name (two indexes, two names): link it under this one too.
+        exact = folder / filename
+        with contextlib.suppress(FileExistsError):
+            try:
+                os.link(present[0], exact)
+            except OSError:
+                with open(present[0], "rb") as source, atomic_writer(exact) as handle:
+                    _copy(source, handle)
+        return exact
+
+    def put(self, sha256: str, filename: str, temporary: Path) -> Path:
+        """Move ``temporary`` (already checked against ``sha256``) into the store; returns its place."""
+        target = self._dir(sha256) / filename
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temporary, target)
+        return target
+
+    def temporary(self) -> Path:
+        """A fresh temporary file on the store's file system, for a download to stream into."""
+        folder = self.root / ".incoming"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, suffix=".part")
+        os.close(fd)
+        return Path(name)
+
+
+@dataclass(frozen=True)
+class CachedResponse:
+    """A stored HTTP response body with what is needed to revalidate or reuse it."""
+
+    url: str  # the final URL after redirects (relative links resolve against it)
+    body: bytes
+    content_type: str
+    etag: str | None
+    last_modified: str | None
+    stored_at: float
+    max_age: float | None  # seconds from Cache-Control, when the server allowed reuse
+
+    def fresh(self, now: float | None = None) -> bool:
+        return self.max_age is not None and (now or time.time()) - self.stored_at < self.max_age
+
+
+class HttpCache:
+    """Index pages keyed by URL and Accept header; one file each: a JSON header line, then the body."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        return self.root / digest[:2] / digest
+
+    def get(self, key: str) -> CachedResponse | None:
+        try:
+            raw = self._path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        header, _, body = raw.partition(b"\n")
+        try:
+            meta = json.loads(header)
+            return CachedResponse(meta["url"], body, meta["content_type"], meta.get("etag"),
+                                  meta.get("last_modified"), meta["stored_at"], meta.get("max_age"))
+        except (ValueError, KeyError):
+            return None  # an unreadable entry is just a miss
+
+    def put(self, key: str, response: CachedResponse) -> None:
+        meta = {"url": response.url, "content_type": response.content_type, "etag": response.etag,
+                "last_modified": response.last_modified, "stored_at": response.stored_at,
+                "max_age": response.max_age}
+        write_atomic(self._path(key), json.dumps(meta).encode() + b"\n" + response.body)
+
+
+class MetadataStore:
+    """Wheel METADATA by the wheel's sha256: immutable, so never revalidated."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, sha256: str) -> bytes | None:
+        sha256 = _check_sha256(sha256)
+        try:
+            return (self.root / sha256[:2] / f"{sha256}.METADATA").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def put(self, sha256: str, data: bytes) -> None:
+        sha256 = _check_sha256(sha256)
+        write_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
+
+
+class Cache:
+    """The cache directory: ``wheels/``, ``metadata/``, ``http/`` and ``locks/``."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_root()
+        self.wheels = WheelStore(self.root / "wheels")
+        self.metadata = MetadataStore(self.root / "metadata")
+        self.http = HttpCache(self.root / "http")
+
+    def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
+        """A cross-process lock for one piece of work (e.g. downloading one file)."""
+        safe = hashlib.sha256(name.encode()).hexdigest()[:32]
+        return file_lock(self.root / "locks" / f"{safe}.lock")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _copy(source: IO[bytes], target: IO[bytes]) -> None:
+    for chunk in iter(lambda: source.read(1 << 20), b""):
+        target.write(chunk)
+
+
+def parse_max_age(headers: Mapping[str, str]) -> float | None:
+    """Seconds a response may be reused without asking the server, from Cache-Control."""
+    control = (headers.get("Cache-Control") or "").lower()
+    if "no-store" in control or "no-cache" in control:
+        return None
+    for part in control.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "max-age":
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None

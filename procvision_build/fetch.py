@@ -1,0 +1,126 @@
+"""Parallel, hash-checked downloads into the content-addressed wheel store, with progress.
+
+A file is checked while it streams and enters the store only when every digest the
+index gave matches; a link whose sha256 is already stored costs no network I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from procvision_build.cache import Cache
+from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
+from procvision_build.index import CREDENTIALS, Http, Link, Opened, integrity_error
+from procvision_build.pipconfig import IndexSources, redact_url
+from procvision_build.ui import format_bytes
+
+if TYPE_CHECKING:
+    from procvision_build.ui import UI
+
+_CHUNK = 256 * 1024
+
+
+def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offline: bool = False,
+          sources: IndexSources | None = None) -> dict[str, Path]:
+    """Download the links not already in the cache (in parallel), check each against its hashes
+    (mismatch: IntegrityError 2008, nothing stored), and return {filename: path in the wheel store}.
+
+    ``sources`` gives timeouts, retries, CA bundle and index credentials when no IndexClient
+    of this run has registered them (a build from a lock file)."""
+    http = Http.for_sources(sources) if sources is not None else Http()
+    if sources is not None:
+        for url in (*sources.index_urls, *sources.find_links):
+            CREDENTIALS.strip(url)
+    found: dict[str, Path] = {}
+    missing: list[Link] = []
+    for link in links:
+        stored = cache.wheels.get(link.sha256, link.filename) if link.sha256 else None
+        if stored is not None:
+            found[link.filename] = stored
+        else:
+            missing.append(link)
+    if offline:
+        remote = [link.filename for link in missing if not link.is_local]
+        if remote:
+            raise NotInCache(f"--offline, but {len(remote)} file(s) are not in the cache "
+                             f"({cache.wheels.root}): {', '.join(remote)}. Run once with the network, "
+                             "or copy them into a find-links folder")
+    if not missing:
+        return {link.filename: found[link.filename] for link in links}
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as pool:
+        futures = {pool.submit(_fetch_one, link, http, cache, ui): link for link in missing}
+        done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in not_done:
+            future.cancel()
+        wait(not_done)  # let transfers already running finish cleanly before raising
+    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    if errors:
+        # An integrity failure matters most; otherwise the first failure stands for all.
+        errors.sort(key=lambda error: error.code != "2008" if isinstance(error, ProcvisionError) else True)
+        raise errors[0]
+    total = 0
+    for future, link in futures.items():
+        found[link.filename], size = future.result()
+        total += size
+    seconds = time.monotonic() - started
+    ui.info(f"fetched {len(missing)} file(s), {format_bytes(total)} in {seconds:.1f} s "
+            f"({format_bytes(total / seconds if seconds > 0 else 0)}/s)")
+    return {link.filename: found[link.filename] for link in links}
+
+
+def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI") -> tuple[Path, int]:
+    # One download per file across processes: the second build waits, then finds it stored.
+    with cache.lock(f"fetch:{link.sha256 or link.url}"):
+        if link.sha256:
+            stored = cache.wheels.get(link.sha256, link.filename)
+            if stored is not None:
+                return stored, 0
+        started = time.monotonic()
+        if link.is_local:
+            try:
+                with open(link.local_path(), "rb") as handle:
+                    path = _store_chunks(link, iter(lambda: handle.read(_CHUNK), b""), cache)
+            except FileNotFoundError:
+                raise IndexUnavailable(link.url, "the file is gone", f"Check the folder {link.origin}") from None
+        else:
+            if not link.hashes:
+                ui.warning(f"{link.filename}: {link.origin} gives no hash, so its download cannot be checked")
+            path = http.call(link.url, {"Accept-Encoding": "identity"}, lambda opened: store_stream(link, opened, cache))
+        size = path.stat().st_size
+        ui.download(link.filename, size, time.monotonic() - started)
+        return path, size
+
+
+def store_stream(link: Link, opened: Opened, cache: Cache) -> Path:
+    """Stream a 200 response for ``link`` into the wheel store, checked; returns the stored path."""
+    if opened.status != 200:
+        hint = ("Give credentials in the index URL or in ~/.netrc" if opened.status in (401, 403)
+                else "The index lists a file it does not serve; retry later or report it to the index's owner")
+        raise IndexUnavailable(redact_url(link.url), f"the server answered HTTP {opened.status}", hint)
+    return _store_chunks(link, iter(lambda: opened.read(_CHUNK), b""), cache)
+
+
+def _store_chunks(link: Link, chunks: Iterable[bytes], cache: Cache) -> Path:
+    expected = {name: value.lower() for name, value in link.hashes.items() if name in hashlib.algorithms_guaranteed}
+    digests = {name: hashlib.new(name) for name in {"sha256", *expected}}
+    temporary = cache.wheels.temporary()
+    try:
+        with open(temporary, "wb") as handle:
+            for chunk in chunks:
+                for digest in digests.values():
+                    digest.update(chunk)
+                handle.write(chunk)
+        for name, value in expected.items():
+            actual = digests[name].hexdigest()
+            if actual != value:
+                raise integrity_error(link.filename, link.url, name, value, actual)
+        return cache.wheels.put(digests["sha256"].hexdigest(), link.filename, temporary)
+    finally:
+        if temporary.exists():
+            os.unlink(temporary)

@@ -1,0 +1,641 @@
+"""Simple-index client: PEP 691 JSON or PEP 503 HTML pages, find-links, PEP 658/714 metadata.
+
+The client knows nothing of targets: it lists every file a project offers across the
+configured indexes and find-links locations, and reads a wheel's METADATA as cheaply
+as the server allows (metadata file, else HTTP range requests, else the whole wheel).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import html.parser
+import http.client
+import io
+import json
+import netrc
+import os
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+
+from procvision_build.cache import Cache, CachedResponse, parse_max_age
+from procvision_build.errors import IntegrityError, IndexUnavailable, NotInCache
+from procvision_build.pipconfig import IndexSources, redact_url
+
+if TYPE_CHECKING:
+    from procvision_build.ui import UI
+
+JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+ACCEPT_PAGE = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+_TAIL = 64 * 1024  # one range request usually covers the end record and the central directory
+_SDIST_SUFFIXES = (".tar.gz", ".zip")
+_METADATA_MEMBER = re.compile(r"^([^/]+)\.dist-info/METADATA$")
+_NETWORK_HINT = ("Check the URL, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or [tool.procvision.index] in "
+                 "pyproject.toml, and proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); a build "
+                 "from an existing pylock.toml can run with --offline")
+
+
+@dataclass(frozen=True)
+class Link:
+    """One distribution file offered for a project by an index or a find-links folder."""
+
+    filename: str
+    url: str  # absolute: http(s)://... or file://...; never carries credentials
+    hashes: Mapping[str, str]  # e.g. {"sha256": "<hex>"}; may be empty for find-links folders
+    requires_python: str | None  # the index's data-requires-python / "requires-python"
+    yanked: str | None  # None: not yanked; otherwise the reason ("" when none given)
+    size: int | None
+    metadata_hashes: Mapping[str, str] | None  # PEP 658/714: not None => url + ".metadata" exists
+    origin: str  # the index URL or folder, for messages (redacted)
+
+    @property
+    def sha256(self) -> str | None:
+        return self.hashes.get("sha256")
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.filename.endswith(".whl")
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file:")
+
+    def local_path(self) -> Path:
+        return Path(url2pathname(urlsplit(self.url).path))
+
+
+# -- HTTP -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    url: str  # after redirects
+    headers: Message
+    body: bytes
+
+
+class _Credentials:
+    """Basic-auth credentials per host: from index URLs' userinfo, else ~/.netrc. Process-wide,
+    so files listed by an index (often on the same host, without userinfo) are fetched with them."""
+
+    def __init__(self) -> None:
+        self._by_netloc: dict[str, tuple[str, str]] = {}
+        self._lock = threading.Lock()
+        self._netrc: dict[str, netrc.netrc | None] = {}  # by path: $NETRC may change between runs
+
+    def strip(self, url: str) -> str:
+        """Remember the credentials inside ``url`` and return it without them."""
+        parts = urlsplit(url)
+        if "@" not in parts.netloc:
+            return url
+        userinfo, host = parts.netloc.rsplit("@", 1)
+        user, _, password = userinfo.partition(":")
+        with self._lock:
+            self._by_netloc[host.lower()] = (unquote(user), unquote(password))
+        return urlunsplit(parts._replace(netloc=host))
+
+    def header(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        with self._lock:
+            found = self._by_netloc.get(parts.netloc.lower())
+        if found is None and parts.hostname:
+            found = self._from_netrc(parts.hostname)
+        if found is None:
+            return None
+        token = base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()
+        return f"Basic {token}"
+
+    def _from_netrc(self, host: str) -> tuple[str, str] | None:
+        path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+        with self._lock:
+            if path not in self._netrc:
+                try:
+                    self._netrc[path] = netrc.netrc(path) if os.path.isfile(path) else None
+                except (netrc.NetrcParseError, OSError):
+                    self._netrc[path] = None  # an unreadable netrc counts as none, as in pip
+            parsed = self._netrc[path]
+        found = parsed.authenticators(host) if parsed else None
+        if not found:
+            return None
+        login, _, password = found
+        return (login or "", password or "")
+
+
+CREDENTIALS = _Credentials()
+
+
+class _AuthHandler(urllib.request.BaseHandler):
+    """Sets Basic auth for each request's own host, so a redirect elsewhere never carries it."""
+
+    handler_order = 1000  # after the other pre-processors
+
+    def http_request(self, request: urllib.request.Request) -> urllib.request.Request:
+        request.remove_header("Authorization")
+        value = CREDENTIALS.header(request.full_url)
+        if value:
+            request.add_unredirected_header("Authorization", value)
+        return request
+
+    https_request = http_request
+
+
+_RETRYABLE = (ConnectionError, TimeoutError, socket.timeout, http.client.HTTPException, urllib.error.URLError)
+T = TypeVar("T")
+
+
+class Http:
+    """GET with timeouts, retries (connection errors and 5xx, with backoff) and Basic auth."""
+
+    def __init__(self, timeout: float = 15.0, retries: int = 3, cert: str | None = None,
+                 backoff: float = 0.2) -> None:
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.backoff = backoff
+        handlers: list[urllib.request.BaseHandler] = [_AuthHandler()]
+        if cert:
+            handlers.append(urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=cert)))
+        self._opener = urllib.request.build_opener(*handlers)
+
+    @classmethod
+    def for_sources(cls, sources: IndexSources) -> "Http":
+        return cls(sources.timeout, sources.retries, sources.cert)
+
+    def get(self, url: str, headers: Mapping[str, str] | None = None) -> Response:
+        """The whole response, whatever its status; IndexUnavailable once retries run out."""
+        def read_all(opened: Opened) -> Response:
+            body = opened.read()
+            if opened.headers.get("Content-Encoding", "").lower() == "gzip":
+                body = gzip.decompress(body)
+            return Response(opened.status, opened.url, opened.headers, body)
+
+        return self.call(url, headers or {}, read_all)
+
+    def call(self, url: str, headers: Mapping[str, str], consume: Callable[[Opened], T]) -> T:
+        """Open ``url`` and hand the response to ``consume``; a connection error, a timeout or a
+        5xx anywhere in between starts the whole exchange again, up to ``retries`` more times."""
+        problem = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                with self._open(url, headers) as opened:
+                    if opened.status < 500:
+                        return consume(opened)
+                    problem = f"the server answered HTTP {opened.status}"
+            except _RETRYABLE as error:
+                if isinstance(getattr(error, "reason", None), ssl.SSLCertVerificationError):
+                    raise IndexUnavailable(redact_url(url), describe_network_error(error), _NETWORK_HINT) from None
+                problem = describe_network_error(error)
+        tries = self.retries + 1
+        raise IndexUnavailable(redact_url(url), f"{problem} (after {tries} attempt{'s' * (tries > 1)})",
+                               _NETWORK_HINT)
+
+    def _open(self, url: str, headers: Mapping[str, str]) -> "Opened":
+        request = urllib.request.Request(url, headers=dict(headers))
+        try:
+            response = self._opener.open(request, timeout=self.timeout)
+        except urllib.error.HTTPError as error:  # 4xx/5xx/304 are answers, not failures
+            return Opened(error, error.code, error.geturl() or url)
+        return Opened(response, response.status, response.geturl())
+
+
+class Opened:
+    """An open HTTP response: status, final URL, headers, and the body to read; closes on exit."""
+
+    def __init__(self, raw: Any, status: int, url: str) -> None:
+        self.raw, self.status, self.url = raw, status, url
+        self.headers: Message = raw.headers
+
+    def read(self, size: int = -1) -> bytes:
+        return self.raw.read(size)
+
+    def __enter__(self) -> "Opened":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.raw.close()
+
+
+def describe_network_error(error: BaseException) -> str:
+    """A short, credential-free account of a failed connection."""
+    reason = getattr(error, "reason", error)
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        return f"the TLS certificate could not be verified ({reason.verify_message}); set PIP_CERT or `cert` to a CA bundle"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (nothing listens at that address)"
+    if isinstance(reason, (TimeoutError, socket.timeout)):
+        return "the connection timed out"
+    if isinstance(reason, socket.gaierror):
+        return f"the host name could not be resolved ({reason.strerror})"
+    text = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    return f"the connection failed ({text})"
+
+
+# -- the client --------------------------------------------------------------------
+
+
+class IndexClient:
+    """Lists a project's files across indexes and find-links, and reads wheels' METADATA."""
+
+    def __init__(self, sources: IndexSources, cache: Cache, ui: "UI", *, offline: bool = False) -> None:
+        self.cache = cache
+        self.ui = ui
+        self.offline = offline
+        self.http = Http.for_sources(sources)
+        self.index_urls = tuple(CREDENTIALS.strip(url) for url in sources.index_urls)
+        self.find_links = tuple(CREDENTIALS.strip(entry) for entry in sources.find_links)
+        self._links: dict[str, list[Link]] = {}
+        self._flat_pages: dict[str, list[Link]] = {}
+        self._lock = threading.Lock()
+
+    # -- listing ---------------------------------------------------------------
+
+    def links(self, name: str) -> list[Link]:
+        """Every file (wheels and sdists) for a project across all indexes and find-links, cached per run.
+
+        Find-links come first, then the indexes in order; a filename seen twice keeps its first link."""
+        canonical = str(canonicalize_name(name))
+        with self._lock:
+            if canonical in self._links:
+                return list(self._links[canonical])
+        found: list[Link] = []
+        for entry in self.find_links:
+            found += [link for link in self._find_links(entry) if _project_of(link.filename) == canonical]
+        for index_url in self.index_urls:
+            found += self._index_links(index_url, canonical)
+        unique: dict[str, Link] = {}
+        for link in found:
+            unique.setdefault(link.filename, link)
+        result = list(unique.values())
+        with self._lock:
+            self._links[canonical] = result
+        return list(result)
+
+    def _index_links(self, index_url: str, canonical: str) -> list[Link]:
+        page_url = index_url.rstrip("/") + f"/{canonical}/"
+        if page_url.startswith("file:"):
+            page = _local_page(page_url)
+        else:
+            page = self._page(page_url)
+        if page is None:
+            return []
+        links = parse_page(page.body, page.content_type, page.url, origin=redact_url(index_url))
+        return [link for link in links if _project_of(link.filename) == canonical]
+
+    def _find_links(self, entry: str) -> list[Link]:
+        with self._lock:
+            if entry in self._flat_pages:
+                return self._flat_pages[entry]
+        if entry.startswith(("http://", "https://")):
+            page = self._page(entry)
+            links = parse_page(page.body, page.content_type, page.url, origin=redact_url(entry)) if page else []
+        else:
+            links = _local_find_links(entry)
+        with self._lock:
+            self._flat_pages[entry] = links
+        return links
+
+    def _page(self, url: str) -> CachedResponse | None:
+        """A page from the HTTP cache when still fresh or confirmed unchanged (304), else downloaded."""
+        key = f"{url}\n{ACCEPT_PAGE}"
+        cached = self.cache.http.get(key)
+        if self.offline:
+            if cached is None:
+                raise NotInCache(f"{redact_url(url)} is not in the cache and --offline forbids the "
+                                 "network: run once online, or build from pylock.toml")
+            return cached
+        if cached is not None and cached.fresh():
+            return cached
+        headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        response = self.http.get(url, headers)
+        now = time.time()
+        if response.status == 304 and cached is not None:
+            renewed = CachedResponse(cached.url, cached.body, cached.content_type, cached.etag,
+                                     cached.last_modified, now, parse_max_age(response.headers))
+            self.cache.http.put(key, renewed)
+            return renewed
+        if response.status in (404, 410):
+            return None  # the project is not on this index: normal for extra indexes
+        if response.status in (401, 403):
+            raise IndexUnavailable(
+                redact_url(url), f"the server refused access (HTTP {response.status})",
+                "Give credentials in the index URL (https://user:password@host/...) or in ~/.netrc")
+        if response.status != 200:
+            raise IndexUnavailable(redact_url(url), f"the server answered HTTP {response.status}", _NETWORK_HINT)
+        page = CachedResponse(response.url, response.body, response.headers.get("Content-Type", ""),
+                              response.headers.get("ETag"), response.headers.get("Last-Modified"),
+                              now, parse_max_age(response.headers))
+        if "no-store" not in (response.headers.get("Cache-Control") or ""):
+            self.cache.http.put(key, page)
+        return page
+
+    # -- metadata --------------------------------------------------------------
+
+    def metadata(self, link: Link) -> bytes:
+        """The wheel's METADATA: the PEP 658 file when offered, else HTTP range requests on the
+        wheel's tail (central directory), else the whole wheel (then stored in the cache)."""
+        if not link.is_wheel:
+            raise IndexUnavailable(link.url, "is not a wheel, so its metadata cannot be read without "
+                                   "building it", "Only binary wheels can go into a bundle")
+        sha256 = link.sha256
+        if sha256:
+            known = self.cache.metadata.get(sha256)
+            if known is not None:
+                return known
+            stored = self.cache.wheels.get(sha256)
+            if stored is not None:
+                with zipfile.ZipFile(stored) as archive:
+                    return self._remember(sha256, _zip_metadata(archive, link))
+        if link.is_local:
+            with zipfile.ZipFile(link.local_path()) as archive:
+                return _zip_metadata(archive, link)  # a local read is as cheap as the cache
+        if self.offline:
+            raise NotInCache(f"the metadata of {link.filename} is not in the cache and --offline "
+                             "forbids the network: run once online, or build from pylock.toml")
+        data = self._metadata_file(link) if link.metadata_hashes is not None else None
+        if data is None:
+            data = self._metadata_by_ranges(link)
+        return self._remember(sha256, data) if sha256 else data
+
+    def _remember(self, sha256: str, data: bytes) -> bytes:
+        self.cache.metadata.put(sha256, data)
+        return data
+
+    def _metadata_file(self, link: Link) -> bytes | None:
+        response = self.http.get(link.url + ".metadata")
+        if response.status == 404:
+            return None  # advertised but absent: fall back to the wheel itself
+        if response.status != 200:
+            raise IndexUnavailable(redact_url(link.url + ".metadata"),
+                                   f"the server answered HTTP {response.status}", _NETWORK_HINT)
+        check_hashes(response.body, link.metadata_hashes or {}, f"{link.filename}.metadata", link.url)
+        return response.body
+
+    def _metadata_by_ranges(self, link: Link) -> bytes:
+        remote = _RangeFile(self.http, link, self.cache)
+        if remote.whole is not None:  # the server ignored Range: the wheel is in the store now
+            with zipfile.ZipFile(remote.whole) as archive:
+                return _zip_metadata(archive, link)
+        try:
+            with zipfile.ZipFile(remote) as archive:
+                return _zip_metadata(archive, link)
+        except zipfile.BadZipFile as error:
+            raise IndexUnavailable(redact_url(link.url), f"is not a readable wheel ({error})",
+                                   "The file on the index may be damaged; report it to the index's owner") from None
+
+
+class _RangeFile(io.RawIOBase):
+    """A read-only, seekable view of a remote file that fetches only the byte ranges zipfile reads."""
+
+    def __init__(self, http: Http, link: Link, cache: Cache) -> None:
+        super().__init__()
+        self.http, self.link, self.cache = http, link, cache
+        self.whole: Path | None = None
+        self._chunks: list[tuple[int, bytes]] = []
+        self._position = 0
+        self.size = 0
+
+        def first(opened: Opened) -> None:
+            if opened.status == 200:  # the server ignores Range: keep the whole wheel, checked
+                from procvision_build.fetch import store_stream  # fetch builds on this module
+
+                self.whole = store_stream(link, opened, cache)
+                return
+            _expect_partial(opened.status, link)
+            body = opened.read()
+            self.size = _total_size(opened.headers, link)
+            self._chunks.append((self.size - len(body), body))
+
+        http.call(link.url, {"Range": f"bytes=-{_TAIL}", "Accept-Encoding": "identity"}, first)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        start = self._position
+        end = self.size if size is None or size < 0 else min(self.size, start + size)
+        if start >= end:
+            return b""
+        data = self._cached(start, end)
+        if data is None:
+            # Fetch at least a tail-sized block: zipfile reads a header, then the name, then the data.
+            stop = min(self.size, max(end, start + _TAIL))
+            response = self.http.get(self.link.url, {"Range": f"bytes={start}-{stop - 1}",
+                                                     "Accept-Encoding": "identity"})
+            _expect_partial(response.status, self.link)
+            body = response.body
+            self._chunks.append((start, body))
+            data = body[: end - start]
+        self._position = start + len(data)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _cached(self, start: int, end: int) -> bytes | None:
+        for offset, body in self._chunks:
+            if offset <= start and end <= offset + len(body):
+                return body[start - offset : end - offset]
+        return None
+
+
+def _expect_partial(status: int, link: Link) -> None:
+    if status != 206:
+        raise IndexUnavailable(redact_url(link.url), f"a range request was answered with HTTP {status}",
+                               _NETWORK_HINT)
+
+
+def _total_size(headers: Message, link: Link) -> int:
+    match = re.match(r"bytes \d+-\d+/(\d+)", headers.get("Content-Range", ""))
+    if not match:
+        raise IndexUnavailable(redact_url(link.url), "the server's answer to a range request has no "
+                               "usable Content-Range header", _NETWORK_HINT)
+    return int(match.group(1))
+
+
+def _zip_metadata(archive: zipfile.ZipFile, link: Link) -> bytes:
+    candidates = [name for name in archive.namelist() if _METADATA_MEMBER.match(name)]
+    project = _project_of(link.filename)
+    if len(candidates) > 1:
+        candidates = [n for n in candidates
+                      if canonicalize_name(_METADATA_MEMBER.match(n).group(1).rsplit("-", 1)[0]) == project]
+    if len(candidates) != 1:
+        raise IndexUnavailable(redact_url(link.url), "has no single top-level *.dist-info/METADATA",
+                               "The wheel is malformed; use another version or report it to its authors")
+    return archive.read(candidates[0])
+
+
+def check_hashes(data: bytes, hashes: Mapping[str, str], what: str, url: str) -> None:
+    """Raise IntegrityError (2008) unless ``data`` matches every known digest in ``hashes``."""
+    for algorithm, expected in hashes.items():
+        if algorithm not in hashlib.algorithms_guaranteed:
+            continue
+        actual = hashlib.new(algorithm, data).hexdigest()
+        if actual != expected.lower():
+            raise integrity_error(what, url, algorithm, expected, actual)
+
+
+def integrity_error(what: str, url: str, algorithm: str, expected: str, actual: str) -> IntegrityError:
+    return IntegrityError(
+        f"{what} from {redact_url(url)} does not match the index's hash: expected {algorithm} {expected}, "
+        f"got {actual}. Nothing was stored. The file or the index is damaged or was tampered with; "
+        "retry, and if it persists report it to the index's owner")
+
+
+# -- pages -------------------------------------------------------------------------
+
+
+def parse_page(body: bytes, content_type: str, base_url: str, origin: str) -> list[Link]:
+    """Links from a PEP 691 JSON page or a PEP 503 HTML page (whichever the server sent)."""
+    if content_type.split(";")[0].strip().lower() == JSON_TYPE:
+        return _parse_json(body, base_url, origin)
+    return _parse_html(body.decode("utf-8", "replace"), base_url, origin)
+
+
+def _parse_json(body: bytes, base_url: str, origin: str) -> list[Link]:
+    try:
+        files = json.loads(body)["files"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise IndexUnavailable(redact_url(base_url), f"the JSON index page is malformed ({error})",
+                               "The index may not follow PEP 691; report it to its owner") from None
+    links = []
+    for entry in files:
+        yanked = entry.get("yanked", False)
+        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+        links.append(Link(
+            filename=entry["filename"],
+            url=urljoin(base_url, entry["url"]).split("#", 1)[0],
+            hashes=dict(entry.get("hashes") or {}),
+            requires_python=entry.get("requires-python") or None,
+            yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+            size=entry.get("size"),
+            metadata_hashes=None if metadata is False else (dict(metadata) if isinstance(metadata, dict) else {}),
+            origin=origin,
+        ))
+    return links
+
+
+class _Anchors(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.base: str | None = None
+        self.anchors: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "base" and self.base is None:
+            self.base = dict(attrs).get("href")
+        elif tag == "a":
+            found = dict(attrs)
+            if found.get("href"):
+                self.anchors.append(found)
+
+
+def _parse_html(text: str, base_url: str, origin: str) -> list[Link]:
+    parser = _Anchors()
+    parser.feed(text)
+    base = urljoin(base_url, parser.base) if parser.base else base_url
+    links = []
+    for anchor in parser.anchors:
+        url, _, fragment = urljoin(base, anchor["href"] or "").partition("#")
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if not filename:
+            continue
+        hashes = {}
+        algorithm, _, digest = fragment.partition("=")
+        if digest and algorithm in hashlib.algorithms_guaranteed:
+            hashes[algorithm] = digest
+        metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata"))
+        links.append(Link(
+            filename=filename,
+            url=url,
+            hashes=hashes,
+            requires_python=anchor.get("data-requires-python") or None,
+            yanked=None if "data-yanked" not in anchor else (anchor["data-yanked"] or ""),
+            size=None,
+            metadata_hashes=_metadata_attribute(metadata),
+            origin=origin,
+        ))
+    return links
+
+
+def _metadata_attribute(value: str | None) -> dict[str, str] | None:
+    if value is None or value.lower() == "false":
+        return None
+    algorithm, _, digest = value.partition("=")
+    return {algorithm: digest} if digest else {}
+
+
+def _local_page(page_url: str) -> CachedResponse | None:
+    """A file:// index page: the project's directory with its index.html (what pip reads)."""
+    folder = Path(url2pathname(urlsplit(page_url).path))
+    page = folder / "index.html"
+    if not page.is_file():
+        return None
+    return CachedResponse(folder.as_uri() + "/", page.read_bytes(), "text/html", None, None, 0.0, None)
+
+
+def _local_find_links(entry: str) -> list[Link]:
+    """A find-links folder (path or file:// URL) or a local HTML file of links."""
+    path = Path(url2pathname(urlsplit(entry).path)) if entry.startswith("file:") else Path(entry)
+    path = path.expanduser().resolve()
+    origin = str(path)
+    if path.is_file():
+        return parse_page(path.read_bytes(), "text/html", path.as_uri(), origin)
+    if not path.is_dir():
+        return []  # pip ignores a find-links folder that does not exist; so do we
+    links = []
+    for item in sorted(path.iterdir()):
+        if item.is_file() and _project_of(item.name) is not None:
+            links.append(Link(item.name, item.as_uri(), {}, None, None, item.stat().st_size, None, origin))
+    return links
+
+
+def _project_of(filename: str) -> str | None:
+    """The canonical project name a distribution filename belongs to, or None for other files."""
+    try:
+        if filename.endswith(".whl"):
+            return str(parse_wheel_filename(filename)[0])
+        if filename.endswith(_SDIST_SUFFIXES):
+            return str(parse_sdist_filename(filename)[0])
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return None
+    return None

@@ -1,0 +1,186 @@
+"""Where packages come from: ``[tool.procvision.index]``, else pip's own configuration.
+
+pip's order is followed: configuration files (global, user, site, then the file
+named by ``PIP_CONFIG_FILE``), sections ``[global]`` then ``[install]``/``[download]``,
+and ``PIP_*`` environment variables above all. The default index is asked of pip
+itself, so no registry address is written in this code.
+"""
+
+from __future__ import annotations
+
+import configparser
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
+
+from procvision_build.config import IndexSpec
+from procvision_build.errors import IndexConfigError
+
+DEFAULT_TIMEOUT = 15.0
+DEFAULT_RETRIES = 3
+
+# Later sections win, as in pip: a command's section overrides [global].
+_SECTIONS = ("global", "install", "download")
+_TRUE = {"1", "true", "yes", "on", "y", "t"}
+_FALSE = {"0", "false", "no", "off", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class IndexSources:
+    """The indexes and find-links locations of one run, in the order they are consulted."""
+
+    index_urls: tuple[str, ...]  # the main index first, then extra indexes (credentials may be inside URLs)
+    find_links: tuple[str, ...]  # folders, file:// URLs or URLs of flat pages
+    timeout: float = DEFAULT_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    cert: str | None = None  # a CA bundle for https (pip's ``cert``); None: the system's
+
+
+def index_sources(project: IndexSpec | None = None, *, isolated: bool = False,
+                  env: Mapping[str, str] | None = None) -> IndexSources:
+    """[tool.procvision.index] first; else pip's environment variables, then its config files,
+    then pip's own default index. ``isolated=True`` ignores pip's configuration entirely."""
+    env = os.environ if env is None else env
+    settings = {} if isolated else pip_settings(env)
+    timeout = _number(settings, ("timeout",), DEFAULT_TIMEOUT, float)
+    retries = int(_number(settings, ("retries",), DEFAULT_RETRIES, int))
+    cert = settings.get("cert") or None
+    if project is not None and (project.url or project.extra_urls or project.find_links):
+        # The project names its sources: pip's extra indexes and find-links do not apply;
+        # only the main index falls back to pip's when the project gives none.
+        main = project.url or settings.get("index-url") or default_index_url()
+        return IndexSources((main, *project.extra_urls), tuple(project.find_links), timeout, retries, cert)
+    find_links = tuple(settings.get("find-links", "").split())
+    if _flag(settings, "no-index"):
+        if not find_links:
+            raise IndexConfigError(
+                "pip's configuration sets no-index and no find-links, so there is nowhere to look for "
+                "packages: unset PIP_NO_INDEX (or `no-index` in pip.conf), add find-links, or set "
+                "[tool.procvision.index] url in pyproject.toml")
+        return IndexSources((), find_links, timeout, retries, cert)
+    main = settings.get("index-url") or default_index_url()
+    extras = tuple(settings.get("extra-index-url", "").split())
+    return IndexSources((main, *extras), find_links, timeout, retries, cert)
+
+
+def pip_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """pip's effective option values (``index-url``, ``find-links``, ...), as raw strings."""
+    per_section: dict[str, dict[str, str]] = {section: {} for section in _SECTIONS}
+    for path in config_files(env):
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path, encoding="utf-8")
+        except (configparser.Error, UnicodeDecodeError) as error:
+            raise IndexConfigError(f"{path}: pip's configuration file cannot be read ({error}); "
+                                   "fix it, or set PIP_CONFIG_FILE to another file") from error
+        for section in _SECTIONS:
+            if parser.has_section(section):
+                for key, value in parser.items(section):
+                    per_section[section][_option(key)] = value
+    merged: dict[str, str] = {}
+    for section in _SECTIONS:
+        merged.update(per_section[section])
+    for key, value in env.items():
+        if key.startswith("PIP_") and key != "PIP_CONFIG_FILE":
+            merged[_option(key[4:])] = value
+    return merged
+
+
+def config_files(env: Mapping[str, str]) -> list[Path]:
+    """pip's configuration files that exist, lowest priority first."""
+    named = env.get("PIP_CONFIG_FILE")
+    if named is not None and named == os.devnull:
+        return []  # pip: PIP_CONFIG_FILE=os.devnull disables every file
+    files = _global_files(env)
+    if not (named and Path(named).exists()):  # pip skips the user's files when the named one exists
+        files += _user_files(env)
+    files.append(Path(sys.prefix) / ("pip.ini" if os.name == "nt" else "pip.conf"))
+    if named:
+        files.append(Path(named))
+    return [path for path in files if path.is_file()]
+
+
+def _global_files(env: Mapping[str, str]) -> list[Path]:
+    if os.name == "nt":
+        return [Path(env.get("ProgramData", r"C:\ProgramData")) / "pip" / "pip.ini"]
+    if sys.platform == "darwin":
+        return [Path("/Library/Application Support/pip/pip.conf")]
+    dirs = [d for d in env.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep) if d]
+    return [Path(d) / "pip" / "pip.conf" for d in dirs] + [Path("/etc/pip.conf")]
+
+
+def _user_files(env: Mapping[str, str]) -> list[Path]:
+    if os.name == "nt":
+        appdata = env.get("APPDATA")
+        return [Path(appdata) / "pip" / "pip.ini"] if appdata else []
+    home = Path(env.get("HOME") or Path.home())
+    files = [home / ".pip" / "pip.conf"]  # legacy location first: the XDG one wins
+    if sys.platform == "darwin":
+        files.append(home / "Library" / "Application Support" / "pip" / "pip.conf")
+    files.append(Path(env.get("XDG_CONFIG_HOME") or home / ".config") / "pip" / "pip.conf")
+    return files
+
+
+@functools.cache
+def default_index_url() -> str:
+    """pip's built-in default index, asked of pip (this interpreter's, else one on PATH)."""
+    probe = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
+    candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
+    for python in dict.fromkeys(c for c in candidates if c):
+        try:
+            done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=30,
+                                  env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")})
+        except (OSError, subprocess.SubprocessError):
+            continue
+        url = done.stdout.strip()
+        if done.returncode == 0 and url.startswith(("http://", "https://")):
+            return url
+    raise IndexConfigError(
+        "no package index is configured and no pip on this machine could name its default one: "
+        "set PIP_INDEX_URL, `index-url` in pip.conf, or [tool.procvision.index] url in pyproject.toml "
+        "(or use find-links)")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (or lone token) replaced by ****, safe for messages and logs."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    userinfo, host = parts.netloc.rsplit("@", 1)
+    user, has_password, _ = userinfo.partition(":")
+    shown = f"{user}:****" if has_password else "****"
+    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
+
+
+def _option(key: str) -> str:
+    key = key.lower().replace("_", "-")
+    return "timeout" if key == "default-timeout" else key  # pip's two names for one option
+
+
+def _flag(settings: Mapping[str, str], key: str) -> bool:
+    value = settings.get(key)
+    if value is None:
+        return False
+    value = value.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise IndexConfigError(f"pip's `{key}` is {value!r}; expected a yes/no value such as 1, 0, true or false")
+
+
+def _number(settings: Mapping[str, str], keys: tuple[str, ...], default: float, kind: type) -> float:
+    for key in keys:
+        if key in settings:
+            try:
+                return kind(settings[key])
+            except ValueError:
+                raise IndexConfigError(f"pip's `{key}` is {settings[key]!r}; expected a number "
+                                       f"(check PIP_{key.upper().replace('-', '_')} and pip.conf)") from None
+    return default

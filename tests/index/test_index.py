@@ -1,0 +1,193 @@
+"""The index client against real HTTP indexes on 127.0.0.1: JSON and HTML pages, several
+sources merged, yanked and Requires-Python data, and METADATA read without whole-wheel GETs."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from procvision_build.errors import NotInCache
+from procvision_build.index import parse_page
+from tests.index.helpers import client_for, requested_bytes, sha256, zip_metadata
+from tests.support.index_server import IndexOptions
+from tests.support.wheels import WheelSpec, build_wheel
+
+
+def _comparable(links):
+    return sorted((link.filename, urlsplit(link.url).path, dict(link.hashes), link.requires_python,
+                   link.yanked, None if link.metadata_hashes is None else dict(link.metadata_hashes))
+                  for link in links)
+
+
+def test_json_and_html_pages_give_the_same_links(serve, cache, wheels):
+    options = dict(yanked={wheels.alpha1.name: "broken build"}, requires_python={wheels.alpha2.name: ">=3.10"})
+    json_index = serve(IndexOptions(serve_json=True, **options))
+    html_index = serve(IndexOptions(serve_json=False, **options))
+    from_json = client_for(json_index.url, cache=cache).links("alpha")
+    from_html = client_for(html_index.url, cache=cache).links("alpha")
+    assert _comparable(from_json) == _comparable(from_html)
+    assert {link.filename for link in from_json} == {wheels.alpha1.name, wheels.alpha2.name}
+    # Only the JSON API carries sizes: proof that each page type really was parsed.
+    assert all(link.size for link in from_json) and not any(link.size for link in from_html)
+    for link in from_json:
+        assert link.hashes == {"sha256": sha256(wheels.folder / link.filename)}
+        assert link.url.startswith(json_index.url.replace("/simple/", "/files/"))
+
+
+@pytest.mark.parametrize("serve_json", [True, False], ids=["json", "html"])
+def test_yanked_and_requires_python_arrive_on_the_link(serve, cache, wheels, serve_json):
+    index = serve(IndexOptions(serve_json=serve_json,
+                               yanked={wheels.alpha1.name: "broken build", wheels.alpha2.name: ""},
+                               requires_python={wheels.alpha2.name: ">=3.10,<3.12"}))
+    links = {link.filename: link for link in client_for(index.url, cache=cache).links("alpha")}
+    assert links[wheels.alpha1.name].yanked == "broken build"
+    assert links[wheels.alpha2.name].yanked == ""  # yanked without a reason: not None
+    assert links[wheels.alpha1.name].requires_python is None
+    assert links[wheels.alpha2.name].requires_python == ">=3.10,<3.12"
+    beta = client_for(index.url, cache=cache).links("beta")
+    assert [link.yanked for link in beta] == [None]
+
+
+def test_several_indexes_and_find_links_merge(serve, cache, wheels, tmp_path):
+    first_folder, second_folder, flat = tmp_path / "one", tmp_path / "two", tmp_path / "flat"
+    first_folder.mkdir()
+    shutil.copy(wheels.alpha1, first_folder)
+    build_wheel(WheelSpec("alpha", "3.0"), second_folder)
+    shutil.copy(wheels.alpha1, second_folder)  # the same file on both indexes: listed once
+    build_wheel(WheelSpec("alpha", "4.0"), flat)
+    build_wheel(WheelSpec("other", "1.0"), flat)
+    (flat / "alpha-5.0.tar.gz").write_bytes(b"not really an sdist")
+    (flat / "notes.txt").write_text("not a distribution")
+    # A file:// index laid out as pip reads one: <root>/<project>/index.html.
+    local_index = tmp_path / "local-simple"
+    (local_index / "alpha").mkdir(parents=True)
+    wheel6 = build_wheel(WheelSpec("alpha", "6.0"), tmp_path / "files")
+    (local_index / "alpha" / "index.html").write_text(
+        f'<html><body><a href="../../files/{wheel6.name}#sha256={sha256(wheel6)}" '
+        f'data-requires-python="&gt;=3.9">{wheel6.name}</a></body></html>')
+
+    one, two = serve(folder=first_folder), serve(folder=second_folder)
+    client = client_for(one.url, two.url, local_index.as_uri(), cache=cache, find_links=(str(flat),))
+    links = {link.filename: link for link in client.links("Alpha")}
+    assert set(links) == {"alpha-1.0-py3-none-any.whl", "alpha-3.0-py3-none-any.whl", "alpha-4.0-py3-none-any.whl",
+                          "alpha-5.0.tar.gz", "alpha-6.0-py3-none-any.whl"}
+    assert links["alpha-1.0-py3-none-any.whl"].origin == one.url
+    assert links["alpha-3.0-py3-none-any.whl"].origin == two.url
+    found = links["alpha-4.0-py3-none-any.whl"]
+    assert found.url == (flat / found.filename).as_uri() and found.origin == str(flat)
+    assert found.hashes == {} and found.size == (flat / found.filename).stat().st_size
+    local = links["alpha-6.0-py3-none-any.whl"]
+    assert local.url == wheel6.as_uri() and local.hashes == {"sha256": sha256(wheel6)}
+    assert local.requires_python == ">=3.9"
+    # find-links given as a file:// URL behaves like the folder path
+    as_url = client_for(cache=cache, find_links=(flat.as_uri(),)).links("alpha")
+    assert {link.filename for link in as_url} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz"}
+    # a project on no index at all is simply empty
+    assert client.links("absent") == []
+
+
+def test_flat_find_links_page_with_http_links(serve, cache, wheels, tmp_path):
+    index = serve()
+    files = index.url.replace("/simple/", "/files/")
+    page = tmp_path / "links.html"
+    page.write_text(f'<a href="{files}{wheels.beta.name}#sha256={sha256(wheels.beta)}">b</a>'
+                    f'<a href="{files}{wheels.alpha1.name}">a</a>')
+    client = client_for(cache=cache, find_links=(str(page),))
+    [beta] = client.links("beta")
+    assert beta.hashes == {"sha256": sha256(wheels.beta)} and beta.filename == wheels.beta.name
+    assert client.metadata(beta) == zip_metadata(wheels.beta)
+
+
+def test_redirect_to_the_normalized_name_is_followed(serve, cache, wheels):
+    index = serve()
+    client = client_for(index.url, cache=cache)
+    response = client.http.get(index.url + "Mixed.Case_Name/", {"Accept": "text/html"})
+    assert response.status == 200 and response.url == index.url + "mixed-case-name/"
+    [link] = parse_page(response.body, response.headers["Content-Type"], response.url, origin=index.url)
+    assert link.url == index.url.replace("/simple/", "/files/") + wheels.mixed.name
+    assert [r.path for r in index.requests] == ["/simple/Mixed.Case_Name/", "/simple/mixed-case-name/"]
+    # The client itself asks for the normalized name straight away.
+    assert [link.filename for link in client.links("MIXED_case.name")] == [wheels.mixed.name]
+
+
+def test_metadata_files_are_used_when_offered(serve, cache, wheels):
+    index = serve(IndexOptions(serve_metadata=True))
+    client = client_for(index.url, cache=cache)
+    for name, wheel in (("alpha", wheels.alpha1), ("big", wheels.big)):
+        link = next(link for link in client.links(name) if link.filename == wheel.name)
+        assert link.metadata_hashes == {"sha256": sha256_bytes(zip_metadata(wheel))}
+        assert client.metadata(link) == zip_metadata(wheel)
+    assert index.wheel_downloads() == []
+    assert not [r for r in index.requests if r.range]
+    assert sum(r.path.endswith(".metadata") for r in index.requests) == 2
+
+
+@pytest.mark.parametrize("wheel_name", ["big", "front"])
+def test_metadata_by_range_requests_without_metadata_files(serve, cache, wheels, wheel_name):
+    index = serve(IndexOptions(serve_metadata=False))
+    wheel: Path = getattr(wheels, wheel_name)
+    client = client_for(index.url, cache=cache)
+    [link] = client.links(wheel_name)
+    assert link.metadata_hashes is None
+    assert client.metadata(link) == zip_metadata(wheel)
+    assert index.wheel_downloads() == []
+    ranges = [r.range for r in index.requests if r.path.endswith(".whl")]
+    assert ranges and all(ranges)
+    size = wheel.stat().st_size
+    assert requested_bytes(index, wheel.name, size) < size / 3
+    if wheel_name == "front":  # METADATA lies far from the tail: a second range reaches it
+        assert len(ranges) == 2
+    assert cache.wheels.get(link.sha256) is None  # nothing was downloaded whole
+
+
+def test_metadata_falls_back_to_the_whole_wheel_without_range_support(serve, cache, wheels):
+    index = serve(IndexOptions(serve_metadata=False, serve_ranges=False))
+    client = client_for(index.url, cache=cache)
+    [link] = client.links("big")
+    assert client.metadata(link) == zip_metadata(wheels.big)
+    # One GET (its Range header ignored by the server) brought the whole wheel, kept in the store.
+    assert len([r for r in index.requests if r.path.endswith(".whl")]) == 1
+    stored = cache.wheels.get(link.sha256)
+    assert stored is not None and stored.read_bytes() == wheels.big.read_bytes()
+
+
+def test_metadata_and_pages_are_reused_from_the_cache(serve, cache, wheels):
+    index = serve(IndexOptions(serve_metadata=False))
+    [link] = client_for(index.url, cache=cache).links("big")
+    metadata = client_for(index.url, cache=cache).metadata(link)
+    index.clear_log()
+    assert client_for(index.url, cache=cache).metadata(link) == metadata
+    assert index.requests == []
+    index.stop()
+    offline = client_for(index.url, cache=cache, offline=True)
+    assert offline.links("big") == [link]
+    assert offline.metadata(link) == metadata
+    with pytest.raises(NotInCache, match="alpha"):
+        offline.links("alpha")
+
+
+def test_cached_pages_are_revalidated_and_see_new_files(serve, cache, wheels, tmp_path):
+    folder = tmp_path / "growing"
+    shutil.copy(wheels.beta, folder.mkdir() or folder)
+    index = serve(folder=folder)
+    assert [link.filename for link in client_for(index.url, cache=cache).links("beta")] == [wheels.beta.name]
+    assert [link.filename for link in client_for(index.url, cache=cache).links("beta")] == [wheels.beta.name]
+    newer = build_wheel(WheelSpec("beta", "2.0"), folder)
+    names = {link.filename for link in client_for(index.url, cache=cache).links("beta")}
+    assert names == {wheels.beta.name, newer.name}
+    assert sum(r.path == "/simple/beta/" for r in index.requests) == 3
+
+
+def test_local_wheel_metadata_is_read_from_the_file(cache, wheels, tmp_path):
+    client = client_for(cache=cache, find_links=(str(wheels.folder),))
+    [link] = client.links("big")
+    assert link.is_local and client.metadata(link) == zip_metadata(wheels.big)
+
+
+def sha256_bytes(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
