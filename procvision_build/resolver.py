@@ -96,7 +96,7 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
     picks = [
         Pick(name=c.name, version=c.version, link=c.link, local=c.name in provider.local_names,
              requires_python=provider.requires_python(c))
-        for key, c in result.mapping.items() if key == c.name
+        for key, c in result.mapping.items() if key == c.name and c.name != PYTHON
     ]
     return Resolution(target=target, picks=tuple(sorted(picks, key=lambda p: p.name)))
 
