@@ -1069,7 +1069,12 @@ class _Reader:
         if "python" not in table:
             self.missing(f"{key}.python", "a CPython version like \"3.10\" or \"3.10.12\"")
         else:
-            python = self.string(table["python"], f"{key}.python")
+            if isinstance(table["python"], (int, float)) and not isinstance(table["python"], bool):
+                self.problem(f"{key}.python", "a string like \"3.10\"", table["python"],
+                             "quote the version: TOML reads 3.10 as the number 3.1")
+                python = None
+            else:
+                python = self.string(table["python"], f"{key}.python")
             match = _PYTHON.match(python) if python is not None else None
             if python is not None and (match is None or int(match["minor"]) < 8):
                 self.problem(f"{key}.python", "a Python version \"3.N\" or \"3.N.M\" with N >= 8", python)

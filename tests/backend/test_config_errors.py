@@ -1,0 +1,247 @@
+"""Invalid pyproject.toml files: each build fails with a message naming the key, and writes nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import procvision_build
+from procvision_build.config import load_config
+from procvision_build.errors import ConfigError, ConfigSettingsError
+
+BASE = """\
+[build-system]
+requires = ["procvision-build"]
+build-backend = "procvision_build"
+
+[project]
+name = "algo-case"
+version = "1.0.0"
+license = "MIT"
+dependencies = ["procvision-algorithm-sdk>=1.0", "numpy>=1.24"]
+
+[tool.procvision]
+entry-point = "algo_case.main:Algo"
+supported-pids = ["p1", "p2"]
+
+[tool.procvision.assets]
+p1 = { config = "assets/p1.json" }
+default = { model = "assets/model.json" }
+
+[[tool.procvision.steps]]
+index = 1
+name = "Inspect"
+params = [
+  { key = "threshold", type = "int", default = 5, min = 0, max = 10 },
+  { key = "mode", type = "enum", choices = ["a", "b"], default = "a" },
+  { key = "tag", type = "string", default = "ok", pattern = "[a-z]+" },
+]
+
+[[tool.procvision.targets]]
+platform = "win_amd64"
+python = "3.10"
+"""
+
+PARAMS_END = '  { key = "tag", type = "string", default = "ok", pattern = "[a-z]+" },\n'
+TARGET = 'platform = "win_amd64"\npython = "3.10"\n'
+
+
+def replace(old: str, new: str):
+    def edit(text: str) -> str:
+        assert old in text, old
+        return text.replace(old, new, 1)
+    return edit
+
+
+def append(extra: str):
+    return lambda text: text + extra
+
+
+def add_param(param: str):
+    return replace(PARAMS_END, PARAMS_END + f"  {param},\n")
+
+
+def set_target(body: str):
+    return replace(TARGET, body)
+
+
+# (id, edit of BASE, fragment the message must contain)
+CASES = [
+    ("missing-entry-point", replace('entry-point = "algo_case.main:Algo"\n', ""),
+     "tool.procvision.entry-point: missing"),
+    ("malformed-entry-point", replace("algo_case.main:Algo", "algo_case.main.Algo"),
+     'tool.procvision.entry-point: expected "module.path:ClassName", found "algo_case.main.Algo"'),
+    ("entry-point-module-missing", replace("algo_case.main:Algo", "algo_case.engine:Algo"),
+     "tool.procvision.entry-point: expected a module that exists (algo_case/engine.py"),
+    ("entry-point-package-missing", replace("algo_case.main:Algo", "other_pkg.main:Algo"),
+     "tool.procvision.entry-point: no package 'other_pkg' found"),
+    ("empty-pids", replace('supported-pids = ["p1", "p2"]', "supported-pids = []"),
+     "tool.procvision.supported-pids: expected an array of 1 to 50 unique, non-empty product IDs, found []"),
+    ("empty-pid", replace('supported-pids = ["p1", "p2"]', 'supported-pids = ["p1", ""]'),
+     'tool.procvision.supported-pids[1]: expected a non-empty string, found ""'),
+    ("duplicate-pid", replace('supported-pids = ["p1", "p2"]', 'supported-pids = ["p1", "p2", "p1"]'),
+     'tool.procvision.supported-pids[2]: expected a PID not listed before, found "p1" (duplicate PID)'),
+    ("too-many-pids", replace('supported-pids = ["p1", "p2"]',
+                              "supported-pids = [" + ", ".join(f'"p{n}"' for n in range(1, 52)) + "]"),
+     "tool.procvision.supported-pids: expected an array of 1 to 50"),
+    ("pids-not-array", replace('supported-pids = ["p1", "p2"]', 'supported-pids = "p1"'),
+     'tool.procvision.supported-pids: expected an array of 1 to 50 unique, non-empty product IDs, found "p1"'),
+    ("step-index-zero", replace("index = 1\n", "index = 0\n"),
+     "tool.procvision.steps[0].index: expected an integer >= 1 (steps are numbered from 1), found 0"),
+    ("step-index-repeated", append('\n[[tool.procvision.steps]]\nindex = 1\nname = "Again"\n'),
+     "tool.procvision.steps[1].index: expected a step index not used by another step, found 1 (duplicate index)"),
+    ("step-name-wrong-type", replace('name = "Inspect"', "name = 3"),
+     "tool.procvision.steps[0].name: expected a non-empty string, found 3"),
+    ("step-unknown-key", replace('name = "Inspect"\n', 'name = "Inspect"\nparms = []\n'),
+     "tool.procvision.steps[0].parms: unknown key; expected one of: index, name, description, params"),
+    ("duplicate-param-key", add_param('{ key = "threshold", type = "float" }'),
+     'tool.procvision.steps[0].params[3].key: expected a key not used by another param of this step, '
+     'found "threshold" (duplicate param key)'),
+    ("min-greater-than-max", replace("default = 5, min = 0, max = 10", "min = 11, max = 10"),
+     "tool.procvision.steps[0].params[0].min: expected a value not greater than max (10), found 11"),
+    ("default-above-max", replace("default = 5, min = 0", "default = 50, min = 0"),
+     "tool.procvision.steps[0].params[0].default: expected a value <= max (10), found 50"),
+    ("int-default-is-float", replace("default = 5, min = 0", "default = 5.5, min = 0"),
+     "tool.procvision.steps[0].params[0].default: expected an integer, found 5.5"),
+    ("enum-default-not-a-choice", replace('choices = ["a", "b"], default = "a"', 'choices = ["a", "b"], default = "c"'),
+     'tool.procvision.steps[0].params[1].default: expected one of the choices ("a", "b"), found "c"'),
+    ("enum-without-choices", replace('choices = ["a", "b"], default = "a"', 'default = "a"'),
+     "tool.procvision.steps[0].params[1].choices: missing"),
+    ("unknown-param-type", replace('type = "enum"', 'type = "color"'),
+     'tool.procvision.steps[0].params[1].type: expected one of int, float, bool, string, enum, rect, found "color"'),
+    ("field-of-another-type", replace("min = 0, max = 10 }", 'min = 0, max = 10, choices = ["x"] }'),
+     "tool.procvision.steps[0].params[0].choices: does not apply to a param of type 'int' (it applies to enum)"),
+    ("rect-default-incomplete", add_param('{ key = "roi", type = "rect", default = { x = 0, y = 0, width = 10 } }'),
+     "tool.procvision.steps[0].params[3].default: expected a rect { x, y, width, height } of integers"),
+    ("string-default-off-pattern", replace('default = "ok", pattern', 'default = "OK!", pattern'),
+     "tool.procvision.steps[0].params[2].default: expected a string matching the pattern '[a-z]+'"),
+    ("string-bad-regex", replace('pattern = "[a-z]+"', 'pattern = "[a-z"'),
+     'tool.procvision.steps[0].params[2].pattern: expected a valid regular expression, found "[a-z"'),
+    ("float-nan", add_param('{ key = "gain", type = "float", default = nan }'),
+     "tool.procvision.steps[0].params[3].default: expected a finite number, found nan"),
+    ("asset-outside-project", replace("assets/p1.json", "../outside.json"),
+     'tool.procvision.assets.p1.config: expected a path inside the project directory, found "../outside.json"'),
+    ("asset-absolute", replace("assets/p1.json", "/etc/hostname"),
+     "tool.procvision.assets.p1.config: expected a relative path with '/' separators inside the project"),
+    ("asset-missing", replace("assets/p1.json", "assets/p9.json"),
+     'tool.procvision.assets.p1.config: expected an existing file or directory relative to'),
+    ("asset-key-not-a-pid", replace('p1 = { config', 'p9 = { config'),
+     'tool.procvision.assets.p9: expected a PID from supported-pids (p1, p2) or \'default\', found "p9"'),
+    ("unknown-procvision-key", replace("[tool.procvision]\n", '[tool.procvision]\nentrypoint = "x:Y"\n'),
+     "tool.procvision.entrypoint: unknown key; expected one of: entry-point, supported-pids"),
+    ("target-unknown-platform", set_target('platform = "windows_x64"\npython = "3.10"\n'),
+     'tool.procvision.targets[0].platform: expected a wheel platform tag'),
+    ("target-python-2.7", set_target('platform = "win_amd64"\npython = "2.7"\n'),
+     'tool.procvision.targets[0].python: expected a Python version "3.N" or "3.N.M" with N >= 8, found "2.7"'),
+    ("target-python-major-only", set_target('platform = "win_amd64"\npython = "3"\n'),
+     'tool.procvision.targets[0].python: expected a Python version'),
+    ("target-python-4", set_target('platform = "win_amd64"\npython = "4.1"\n'),
+     'found "4.1"'),
+    ("target-python-3.x", set_target('platform = "win_amd64"\npython = "3.x"\n'),
+     'found "3.x"'),
+    ("target-python-number", set_target('platform = "win_amd64"\npython = 3.10\n'),
+     "tool.procvision.targets[0].python: expected a string like \"3.10\", found 3.1 (quote the version"),
+    ("target-bad-implementation", set_target(TARGET + 'implementation = "jy"\n'),
+     'tool.procvision.targets[0].implementation: expected "cp" (CPython) or "pp" (PyPy), found "jy"'),
+    ("target-unknown-marker", set_target(TARGET + 'markers = { os = "nt" }\n'),
+     "tool.procvision.targets[0].markers.os: expected a PEP 508 marker name"),
+    ("target-missing-python", set_target('platform = "win_amd64"\n'),
+     "tool.procvision.targets[0].python: missing"),
+    ("duplicate-target", append('\n[[tool.procvision.targets]]\nplatform = "win_amd64"\npython = "3.10"\n'),
+     "tool.procvision.targets[1]: expected a target not declared before"),
+    ("sdk-not-required", replace('"procvision-algorithm-sdk>=1.0", ', ""),
+     'project.dependencies: expected a requirement on procvision-algorithm-sdk, found ["numpy>=1.24"]'),
+    ("malformed-dependency", replace('"numpy>=1.24"', '"numpy>>1.24"'),
+     'project.dependencies[1]: expected a PEP 508 requirement like "numpy>=1.24", found "numpy>>1.24"'),
+    ("bad-version", replace('version = "1.0.0"', 'version = "one"'),
+     'project.version: expected a PEP 440 version, e.g. "1.0.0", found "one"'),
+    ("missing-name", replace('name = "algo-case"\n', ""), "project.name: missing"),
+    ("dynamic-field", replace('version = "1.0.0"\n', 'dynamic = ["version"]\n'),
+     'project.dynamic: expected no dynamic fields, found "version"'),
+    ("unknown-project-key", replace('license = "MIT"\n', 'license = "MIT"\nhomepage = "x"\n'),
+     "project.homepage: unknown key"),
+    ("bad-license", replace('license = "MIT"', 'license = "Made-Up-License"'),
+     'project.license: expected a valid SPDX license expression'),
+    ("source-missing", append('\n[tool.procvision.sources]\nprocvision-algorithm-sdk = { path = "../nowhere" }\n'),
+     'tool.procvision.sources.procvision-algorithm-sdk.path: expected a project directory with a pyproject.toml'),
+    ("index-not-a-url", append('\n[tool.procvision.index]\nurl = "ftp://example.invalid/simple"\n'),
+     'tool.procvision.index.url: expected an http://, https:// or file:// URL'),
+    ("script-malformed", append('\n[project.scripts]\nalgo = "algo_case.main"\n'),
+     'project.scripts.algo: expected an object reference "module.path:function", found "algo_case.main"'),
+    ("invalid-toml", append("\n[tool.procvision\n"), "not valid TOML"),
+]
+
+
+def make_project(parent: Path, text: str) -> Path:
+    project = parent / "project"
+    (project / "algo_case").mkdir(parents=True)
+    (project / "algo_case" / "__init__.py").write_text("")
+    (project / "algo_case" / "main.py").write_text("class Algo:\n    pass\n")
+    (project / "assets").mkdir()
+    (project / "assets" / "p1.json").write_text("{}\n")
+    (project / "assets" / "model.json").write_text("{}\n")
+    (parent / "outside.json").write_text("{}\n")
+    (project / "pyproject.toml").write_text(text)
+    return project
+
+
+def test_cases_are_many_and_distinct() -> None:
+    assert len(CASES) >= 25
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+def test_base_project_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unedited project is valid, so each case below fails because of its one edit."""
+    monkeypatch.chdir(make_project(tmp_path, BASE))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert procvision_build.build_wheel(str(out)) == "algo_case-1.0.0-py3-none-any.whl"
+
+
+@pytest.mark.parametrize("edit, fragment", [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_invalid_project_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit, fragment: str) -> None:
+    project = make_project(tmp_path, edit(BASE))
+    monkeypatch.chdir(project)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigError) as caught:
+        procvision_build.build_wheel(str(out))
+    message = str(caught.value)
+    assert str(project / "pyproject.toml") in message
+    assert fragment in message, message
+    assert list(out.iterdir()) == []
+    with pytest.raises(ConfigError):
+        procvision_build.build_sdist(str(out))
+    assert list(out.iterdir()) == []
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    text = BASE
+    for edit in (replace("index = 1\n", "index = 0\n"), replace('type = "enum"', 'type = "color"'),
+                 set_target('platform = "windows_x64"\npython = "2.7"\n'), replace("assets/p1.json", "assets/p9.json")):
+        text = edit(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(make_project(tmp_path, text))
+    problems = caught.value.problems
+    assert len(problems) == 5, problems
+    for key in ("steps[0].index", "params[1].type", "targets[0].platform", "targets[0].python", "assets.p1.config"):
+        assert sum(key in problem for problem in problems) == 1, (key, problems)
+    assert str(caught.value).startswith(f"{tmp_path / 'project' / 'pyproject.toml'}: 5 problem(s)")
+
+
+def test_unknown_config_setting_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(make_project(tmp_path, BASE))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ConfigSettingsError) as caught:
+        procvision_build.build_wheel(str(out), {"bundle-dir": "x"})
+    assert "unknown config setting 'bundle-dir'" in str(caught.value)
+    assert "accepts: locked (" in str(caught.value)
+    with pytest.raises(ConfigSettingsError, match="locked='maybe': expected true or false"):
+        procvision_build.build_wheel(str(out), {"locked": "maybe"})
+    with pytest.raises(ConfigSettingsError, match="unknown config setting"):
+        procvision_build.get_requires_for_build_wheel({"--build-option": ["--universal"]})
+    assert list(out.iterdir()) == []
+    assert procvision_build.build_wheel(str(out), {"locked": "true"}).endswith(".whl")
+    assert procvision_build.build_editable(str(tmp_path / "ed"), {"locked": "false"}).endswith(".whl")
