@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 from procvision_build.cache import Cache
 from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
 from procvision_build.index import CREDENTIALS, Http, Link, Opened, integrity_error
-from procvision_build.pipconfig import IndexSources, redact_url
+from procvision_build.pipconfig import IndexSources
 from procvision_build.ui import format_bytes
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def store_stream(link: Link, opened: Opened, cache: Cache) -> Path:
     if opened.status != 200:
         hint = ("Give credentials in the index URL or in ~/.netrc" if opened.status in (401, 403)
                 else "The index lists a file it does not serve; retry later or report it to the index's owner")
-        raise IndexUnavailable(redact_url(link.url), f"the server answered HTTP {opened.status}", hint)
+        raise IndexUnavailable(CREDENTIALS.shown(link.url), f"the server answered HTTP {opened.status}", hint)
     return _store_chunks(link, iter(lambda: opened.read(_CHUNK), b""), cache)
 
 

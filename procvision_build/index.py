@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, TypeVar
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit, urlunsplit
 from urllib.request import url2pathname
 
 from packaging.utils import (
@@ -115,6 +115,18 @@ class _Credentials:
         with self._lock:
             self._by_netloc[host.lower()] = (unquote(user), unquote(password))
         return urlunsplit(parts._replace(netloc=host))
+
+    def shown(self, url: str) -> str:
+        """``url`` for a message: the user name we send, if any, with the password masked."""
+        parts = urlsplit(url)
+        if "@" in parts.netloc:
+            return redact_url(url)
+        with self._lock:
+            found = self._by_netloc.get(parts.netloc.lower())
+        if not found:
+            return url
+        userinfo = f"{quote(found[0], safe='')}:x" if found[1] else "x"
+        return redact_url(urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}")))
 
     def header(self, url: str) -> str | None:
         parts = urlsplit(url)
@@ -206,10 +218,10 @@ class Http:
                     problem = f"the server answered HTTP {opened.status}"
             except _RETRYABLE as error:
                 if isinstance(getattr(error, "reason", None), ssl.SSLCertVerificationError):
-                    raise IndexUnavailable(redact_url(url), describe_network_error(error), _NETWORK_HINT) from None
+                    raise IndexUnavailable(CREDENTIALS.shown(url), describe_network_error(error), _NETWORK_HINT) from None
                 problem = describe_network_error(error)
         tries = self.retries + 1
-        raise IndexUnavailable(redact_url(url), f"{problem} (after {tries} attempt{'s' * (tries > 1)})",
+        raise IndexUnavailable(CREDENTIALS.shown(url), f"{problem} (after {tries} attempt{'s' * (tries > 1)})",
                                _NETWORK_HINT)
 
     def _open(self, url: str, headers: Mapping[str, str]) -> "Opened":
@@ -301,7 +313,7 @@ class IndexClient:
             page = self._page(page_url)
         if page is None:
             return []
-        links = parse_page(page.body, page.content_type, page.url, origin=redact_url(index_url))
+        links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url))
         return [link for link in links if _project_of(link.filename) == canonical]
 
     def _find_links(self, entry: str) -> list[Link]:
@@ -310,7 +322,7 @@ class IndexClient:
                 return self._flat_pages[entry]
         if entry.startswith(("http://", "https://")):
             page = self._page(entry)
-            links = parse_page(page.body, page.content_type, page.url, origin=redact_url(entry)) if page else []
+            links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(entry)) if page else []
         else:
             links = _local_find_links(entry)
         with self._lock:
@@ -323,7 +335,7 @@ class IndexClient:
         cached = self.cache.http.get(key)
         if self.offline:
             if cached is None:
-                raise NotInCache(f"{redact_url(url)} is not in the cache and --offline forbids the "
+                raise NotInCache(f"{CREDENTIALS.shown(url)} is not in the cache and --offline forbids the "
                                  "network: run once online, or build from pylock.toml")
             return cached
         if cached is not None and cached.fresh():
@@ -344,10 +356,10 @@ class IndexClient:
             return None  # the project is not on this index: normal for extra indexes
         if response.status in (401, 403):
             raise IndexUnavailable(
-                redact_url(url), f"the server refused access (HTTP {response.status})",
+                CREDENTIALS.shown(url), f"the server refused access (HTTP {response.status})",
                 "Give credentials in the index URL (https://user:password@host/...) or in ~/.netrc")
         if response.status != 200:
-            raise IndexUnavailable(redact_url(url), f"the server answered HTTP {response.status}", _NETWORK_HINT)
+            raise IndexUnavailable(CREDENTIALS.shown(url), f"the server answered HTTP {response.status}", _NETWORK_HINT)
         page = CachedResponse(response.url, response.body, response.headers.get("Content-Type", ""),
                               response.headers.get("ETag"), response.headers.get("Last-Modified"),
                               now, parse_max_age(response.headers))
@@ -392,7 +404,7 @@ class IndexClient:
         if response.status == 404:
             return None  # advertised but absent: fall back to the wheel itself
         if response.status != 200:
-            raise IndexUnavailable(redact_url(link.url + ".metadata"),
+            raise IndexUnavailable(CREDENTIALS.shown(link.url + ".metadata"),
                                    f"the server answered HTTP {response.status}", _NETWORK_HINT)
         check_hashes(response.body, link.metadata_hashes or {}, f"{link.filename}.metadata", link.url)
         return response.body
@@ -406,7 +418,7 @@ class IndexClient:
             with zipfile.ZipFile(remote) as archive:
                 return _zip_metadata(archive, link)
         except zipfile.BadZipFile as error:
-            raise IndexUnavailable(redact_url(link.url), f"is not a readable wheel ({error})",
+            raise IndexUnavailable(CREDENTIALS.shown(link.url), f"is not a readable wheel ({error})",
                                    "The file on the index may be damaged; report it to the index's owner") from None
 
 
@@ -480,14 +492,14 @@ class _RangeFile(io.RawIOBase):
 
 def _expect_partial(status: int, link: Link) -> None:
     if status != 206:
-        raise IndexUnavailable(redact_url(link.url), f"a range request was answered with HTTP {status}",
+        raise IndexUnavailable(CREDENTIALS.shown(link.url), f"a range request was answered with HTTP {status}",
                                _NETWORK_HINT)
 
 
 def _total_size(headers: Message, link: Link) -> int:
     match = re.match(r"bytes \d+-\d+/(\d+)", headers.get("Content-Range", ""))
     if not match:
-        raise IndexUnavailable(redact_url(link.url), "the server's answer to a range request has no "
+        raise IndexUnavailable(CREDENTIALS.shown(link.url), "the server's answer to a range request has no "
                                "usable Content-Range header", _NETWORK_HINT)
     return int(match.group(1))
 
@@ -499,7 +511,7 @@ def _zip_metadata(archive: zipfile.ZipFile, link: Link) -> bytes:
         candidates = [n for n in candidates
                       if canonicalize_name(_METADATA_MEMBER.match(n).group(1).rsplit("-", 1)[0]) == project]
     if len(candidates) != 1:
-        raise IndexUnavailable(redact_url(link.url), "has no single top-level *.dist-info/METADATA",
+        raise IndexUnavailable(CREDENTIALS.shown(link.url), "has no single top-level *.dist-info/METADATA",
                                "The wheel is malformed; use another version or report it to its authors")
     return archive.read(candidates[0])
 
@@ -516,7 +528,7 @@ def check_hashes(data: bytes, hashes: Mapping[str, str], what: str, url: str) ->
 
 def integrity_error(what: str, url: str, algorithm: str, expected: str, actual: str) -> IntegrityError:
     return IntegrityError(
-        f"{what} from {redact_url(url)} does not match the index's hash: expected {algorithm} {expected}, "
+        f"{what} from {CREDENTIALS.shown(url)} does not match the index's hash: expected {algorithm} {expected}, "
         f"got {actual}. Nothing was stored. The file or the index is damaged or was tampered with; "
         "retry, and if it persists report it to the index's owner")
 
@@ -535,7 +547,7 @@ def _parse_json(body: bytes, base_url: str, origin: str) -> list[Link]:
     try:
         files = json.loads(body)["files"]
     except (ValueError, KeyError, TypeError) as error:
-        raise IndexUnavailable(redact_url(base_url), f"the JSON index page is malformed ({error})",
+        raise IndexUnavailable(CREDENTIALS.shown(base_url), f"the JSON index page is malformed ({error})",
                                "The index may not follow PEP 691; report it to its owner") from None
     links = []
     for entry in files:

@@ -181,6 +181,7 @@ def _number(settings: Mapping[str, str], keys: tuple[str, ...], default: float, 
             try:
                 return kind(settings[key])
             except ValueError:
+                variable = "PIP_DEFAULT_TIMEOUT / PIP_TIMEOUT" if key == "timeout" else f"PIP_{key.upper()}"
                 raise IndexConfigError(f"pip's `{key}` is {settings[key]!r}; expected a number "
-                                       f"(check PIP_{key.upper().replace('-', '_')} and pip.conf)") from None
+                                       f"(check {variable} and pip.conf)") from None
     return default

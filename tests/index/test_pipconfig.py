@@ -1,0 +1,123 @@
+"""pip's configuration read as pip reads it: environment above files, file order, isolation."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from procvision_build.config import IndexSpec
+from procvision_build.errors import IndexConfigError
+from procvision_build.pipconfig import config_files, default_index_url, index_sources, redact_url
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A home directory of our own, so the machine's user configuration stays out."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"), "XDG_CONFIG_DIRS": str(home / "none"),
+            **extra}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_environment_variables_beat_the_config_file(home, tmp_path):
+    conf = _write(tmp_path / "pip.conf", "[global]\nindex-url = http://file.example/simple\n"
+                  "extra-index-url = http://extra-a.example/simple\n  http://extra-b.example/simple\n"
+                  "find-links = /srv/wheels\ntimeout = 7\n")
+    from_file = index_sources(env=_env(home, PIP_CONFIG_FILE=str(conf)))
+    assert from_file.index_urls == ("http://file.example/simple", "http://extra-a.example/simple",
+                                    "http://extra-b.example/simple")
+    assert from_file.find_links == ("/srv/wheels",) and from_file.timeout == 7.0
+    from_env = index_sources(env=_env(home, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="http://env.example/simple",
+                                      PIP_FIND_LINKS="/a /b", PIP_DEFAULT_TIMEOUT="2.5", PIP_RETRIES="0"))
+    assert from_env.index_urls == ("http://env.example/simple", "http://extra-a.example/simple",
+                                   "http://extra-b.example/simple")
+    assert from_env.find_links == ("/a", "/b") and from_env.timeout == 2.5 and from_env.retries == 0
+
+
+def test_command_sections_override_global_and_later_files_override_earlier(home, tmp_path):
+    _write(home / ".pip" / "pip.conf", "[global]\nindex-url = http://legacy.example/simple\nfind-links = /legacy\n")
+    _write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = http://xdg.example/simple\n"
+           "[install]\nextra-index-url = http://install.example/simple\n")
+    sources = index_sources(env=_env(home))
+    assert sources.index_urls == ("http://xdg.example/simple", "http://install.example/simple")
+    assert sources.find_links == ("/legacy",)
+    # A PIP_CONFIG_FILE that exists replaces the user's files (pip does the same) and overrides the rest.
+    named = _write(tmp_path / "named.conf", "[download]\nindex-url = http://named.example/simple\n")
+    sources = index_sources(env=_env(home, PIP_CONFIG_FILE=str(named)))
+    assert sources.index_urls == ("http://named.example/simple",) and sources.find_links == ()
+
+
+def test_devnull_config_file_disables_every_file(home):
+    _write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = http://user.example/simple\n")
+    assert config_files(_env(home, PIP_CONFIG_FILE=os.devnull)) == []
+    sources = index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull))
+    assert sources.index_urls == (default_index_url(),)
+
+
+def test_isolated_mode_ignores_environment_and_files(home, tmp_path):
+    conf = _write(tmp_path / "pip.conf", "[global]\nindex-url = http://file.example/simple\nfind-links = /x\n")
+    _write(home / ".config" / "pip" / "pip.conf", "[global]\nextra-index-url = http://user.example/simple\n")
+    env = _env(home, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="http://env.example/simple",
+               PIP_EXTRA_INDEX_URL="http://extra.example/simple", PIP_FIND_LINKS="/y", PIP_NO_INDEX="1",
+               PIP_DEFAULT_TIMEOUT="1")
+    sources = index_sources(env=env, isolated=True)
+    assert sources.index_urls == (default_index_url(),)
+    assert sources.find_links == () and sources.timeout == 15.0 and sources.retries == 3
+
+
+def test_the_default_index_comes_from_pip_itself():
+    url = default_index_url()
+    told = subprocess.run([sys.executable, "-m", "pip", "download", "--help"], capture_output=True, text=True)
+    assert url.startswith("https://") and url in told.stdout  # pip's help names its default index
+
+
+def test_no_index_keeps_find_links_and_refuses_nothing_at_all(home):
+    sources = index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="yes", PIP_FIND_LINKS="/w"))
+    assert sources.index_urls == () and sources.find_links == ("/w",)
+    with pytest.raises(IndexConfigError, match="PIP_NO_INDEX"):
+        index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1"))
+    assert index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="0")).index_urls
+
+
+def test_the_project_table_comes_before_pip(home):
+    env = _env(home, PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="http://pip.example/simple",
+               PIP_EXTRA_INDEX_URL="http://pip-extra.example/simple", PIP_FIND_LINKS="/pip")
+    spec = IndexSpec(url="http://project.example/simple", extra_urls=("http://more.example/simple",),
+                     find_links=("/project",))
+    sources = index_sources(spec, env=env)
+    assert sources.index_urls == ("http://project.example/simple", "http://more.example/simple")
+    assert sources.find_links == ("/project",)
+    # Naming only extra indexes keeps pip's main index; an empty table means pip decides.
+    only_extra = index_sources(IndexSpec(extra_urls=("http://more.example/simple",)), env=env)
+    assert only_extra.index_urls == ("http://pip.example/simple", "http://more.example/simple")
+    assert index_sources(IndexSpec(), env=env).find_links == ("/pip",)
+
+
+def test_bad_values_are_reported_with_their_name(home, tmp_path):
+    with pytest.raises(IndexConfigError, match="PIP_DEFAULT_TIMEOUT"):
+        index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_DEFAULT_TIMEOUT="soon"))
+    with pytest.raises(IndexConfigError, match="no-index"):
+        index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="perhaps"))
+    broken = _write(tmp_path / "broken.conf", "index-url = no section header\n")
+    with pytest.raises(IndexConfigError, match="broken.conf"):
+        index_sources(env=_env(home, PIP_CONFIG_FILE=str(broken)))
+
+
+def test_redact_url_hides_passwords_and_tokens():
+    assert redact_url("https://user:s3cret@host:8080/simple/") == "https://user:****@host:8080/simple/"
+    assert redact_url("https://t0ken@host/simple/") == "https://****@host/simple/"
+    assert redact_url("https://host/simple/") == "https://host/simple/"
