@@ -80,3 +80,78 @@ def _open_segment_windows(name: str) -> tuple[mmap.mmap, Hashable] | None:  # pr
     finally:
         _winapi.CloseHandle(handle)
     return mmap.mmap(-1, size, tagname=name, access=mmap.ACCESS_READ), None
+
+
+# -- the adapter's standard streams ------------------------------------------------
+
+
+def detach_stdio() -> tuple[int, int]:
+    """Give the frame channels private descriptors; fd 1 then writes to stderr and fd 0 reads nothing.
+
+    Returns ``(frames_in, frames_out)``. After this, ``print``, ``os.write(1, ...)`` and C
+    libraries writing to stdout land in stderr, and nothing can steal the runner's frames.
+    """
+    frames_in, frames_out = os.dup(0), os.dup(1)  # dup() is non-inheritable: grandchildren never get them
+    null = os.open(os.devnull, os.O_RDONLY)
+    try:
+        os.dup2(null, 0)
+    finally:
+        os.close(null)
+    os.dup2(2, 1)
+    if IS_WINDOWS:  # pragma: no cover - Windows
+        _detach_stdio_windows(frames_in, frames_out)
+    return frames_in, frames_out
+
+
+def _detach_stdio_windows(frames_in: int, frames_out: int) -> None:  # pragma: no cover - Windows
+    import ctypes
+    import msvcrt
+
+    for fd in (frames_in, frames_out):
+        msvcrt.setmode(fd, os.O_BINARY)  # no CRLF translation inside frames
+    # Code that asks the OS for the standard handles (not the C runtime) must see the same swap.
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+    kernel32.SetStdHandle(-11, msvcrt.get_osfhandle(1))  # STD_OUTPUT_HANDLE
+    kernel32.SetStdHandle(-10, msvcrt.get_osfhandle(0))  # STD_INPUT_HANDLE
+
+
+# -- the runner's child process ----------------------------------------------------
+
+
+def child_popen_options() -> dict:
+    """``subprocess.Popen`` options that let ``terminate_process``/``kill_process`` reach the whole child tree."""
+    if IS_WINDOWS:  # pragma: no cover - Windows
+        import subprocess
+
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
+def terminate_process(process) -> None:
+    """Ask the child (and what it started) to stop: SIGTERM to its process group, TerminateProcess on Windows."""
+    _signal_process(process, hard=False)
+
+
+def kill_process(process) -> None:
+    """Stop the child (and what it started) now: SIGKILL to its process group, TerminateProcess on Windows."""
+    _signal_process(process, hard=True)
+
+
+def _signal_process(process, hard: bool) -> None:
+    if process.poll() is not None:
+        return  # reaped: its pid may already belong to someone else
+    if IS_WINDOWS:  # pragma: no cover - Windows
+        try:
+            process.kill() if hard else process.terminate()
+        except OSError:
+            pass
+        return
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL if hard else signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        try:
+            process.kill() if hard else process.terminate()
+        except OSError:
+            pass

@@ -1,0 +1,415 @@
+"""Algorithm side of protocol v1: ``python -m procvision_algorithm_sdk.adapter [--entry module:Class]``.
+
+The main thread reads frames and answers ``ping`` at once; one worker thread runs the
+algorithm's calls, so a slow ``execute`` never silences the heartbeat. See docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import queue
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, BinaryIO, Mapping
+
+# Nothing here imports algorithm code; main() moves stdout aside before anything does.
+from procvision_algorithm_sdk import _platform, __version__, protocol
+from procvision_algorithm_sdk.base import BaseAlgorithm
+from procvision_algorithm_sdk.errors import ErrorCode, FatalError, ProcVisionError, ProgramError, error_result
+from procvision_algorithm_sdk.inputs import check_image_meta, check_pid, check_user_params, find_step
+from procvision_algorithm_sdk.logger import StructuredLogger, set_log_context
+from procvision_algorithm_sdk.manifest import MANIFEST_NAME, ManifestError, installed_root, read_manifest
+from procvision_algorithm_sdk.results import validate_result
+from procvision_algorithm_sdk.session import Session
+from procvision_algorithm_sdk.shared_memory import release_cached_segments
+
+#: How long end of stdin waits for a running call before the process leaves without teardown.
+EOF_GRACE_S = 3.0
+#: Exit codes: 1 start or protocol failure, 2 a FatalError (or SystemExit) in a call, 3 runner gone mid-call.
+EXIT_FAILED, EXIT_FATAL, EXIT_ABANDONED = 1, 2, 3
+_DEFAULT_SESSION = "default"
+_CAPABILITIES = {
+    "methods": list(protocol.METHODS),
+    "max_frame_bytes": protocol.MAX_FRAME_BYTES,
+    "image_encodings": ["raw", "jpeg", "png"],
+    "color_spaces": ["RGB", "BGR", "GRAY"],
+}
+
+log = StructuredLogger("procvision.adapter")
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def import_entry(entry: str) -> type[BaseAlgorithm]:
+    """The ``BaseAlgorithm`` subclass named by ``module.path:ClassName``."""
+    module_name, sep, qualname = entry.partition(":")
+    if not sep or not module_name or not qualname:
+        raise ProgramError(f"entry point {entry!r} must look like 'module.path:ClassName'")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except Exception as error:
+        raise ProgramError(f"cannot import {module_name!r} for entry point {entry!r}: "
+                           f"{type(error).__name__}: {error}") from error
+    for part in qualname.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ProgramError(f"module {module_name!r} has no {qualname!r} (entry point {entry!r})") from None
+    if not isinstance(target, type) or not issubclass(target, BaseAlgorithm):
+        raise ProgramError(f"entry point {entry!r} is not a subclass of BaseAlgorithm")
+    return target
+
+
+def locate(entry: str | None, cwd: Path) -> tuple[str, Path, dict[str, Any]]:
+    """``(entry, root, manifest)``: the working directory when it holds ``manifest.json``, else the installed wheel."""
+    if (cwd / MANIFEST_NAME).is_file():
+        manifest = read_manifest(cwd / MANIFEST_NAME)
+        return entry or str(manifest["entry_point"]), cwd, manifest
+    if not entry:
+        raise ManifestError(f"{cwd}: no {MANIFEST_NAME} here and no --entry given; start the adapter in the "
+                            "deployed algorithm directory or pass --entry module:Class")
+    root = installed_root(entry)
+    if root is None:
+        raise ManifestError(f"no {MANIFEST_NAME} in {cwd} and no installed wheel declares {entry!r} in its "
+                            "'procvision.algorithms' entry points; install the algorithm's wheel")
+    return entry, root, read_manifest(root / MANIFEST_NAME)
+
+
+def load(entry: str | None, cwd: Path) -> tuple[BaseAlgorithm, dict[str, Any]]:
+    """Import, instantiate, bind and ``setup()`` the algorithm; check ``get_info()`` against the manifest."""
+    entry, root, manifest = locate(entry, cwd)
+    algorithm = import_entry(entry)()
+    algorithm.bind(root, manifest)
+    algorithm.setup()
+    check_info(algorithm.get_info(), manifest)
+    return algorithm, manifest
+
+
+def check_info(info: Any, manifest: Mapping[str, Any]) -> None:
+    """An overridden ``get_info()`` must agree with the manifest on name, version, PIDs and step indexes."""
+    if not isinstance(info, dict):
+        raise ProgramError(f"get_info() must return a dict, got {type(info).__name__}", ErrorCode.INVALID_PARAMS)
+    views = {
+        "name": lambda d: d.get("name"),
+        "version": lambda d: d.get("version"),
+        "supported_pids": lambda d: sorted(d.get("supported_pids") or []),
+        "steps": lambda d: [s.get("index") for s in d.get("steps") or [] if isinstance(s, dict)],
+    }
+    for key, view in views.items():
+        if view(info) != view(manifest):
+            raise ProgramError(f"get_info() disagrees with {MANIFEST_NAME} on {key!r}: {view(info)!r} != "
+                               f"{view(manifest)!r}; remove the override or rebuild the algorithm",
+                               ErrorCode.INVALID_PARAMS)
+
+
+def exception_result(error: BaseException) -> dict[str, Any]:
+    """An exception from algorithm code as a contract ERROR result (9999; 1004 for GPU OOM)."""
+    if isinstance(error, ProcVisionError):
+        return error_result(error.error_code, error.message or type(error).__name__)
+    # Frameworks name their GPU OOM errors alike (torch.cuda.OutOfMemoryError, ...): 1004 lets the line retry.
+    code = ErrorCode.GPU_OOM if "OutOfMemory" in type(error).__name__ else ErrorCode.UNKNOWN_ERROR
+    return error_result(code, f"{type(error).__name__}: {error}")
+
+
+# -- serving -------------------------------------------------------------------------------
+
+
+class Adapter:
+    """Serves one loaded algorithm over a frame stream pair until shutdown or end of input."""
+
+    def __init__(self, algorithm: BaseAlgorithm, manifest: Mapping[str, Any], frames_in: BinaryIO,
+                 frames_out: BinaryIO, max_frame_bytes: int = protocol.MAX_FRAME_BYTES) -> None:
+        self._algorithm = algorithm
+        self._manifest = manifest
+        self._in = frames_in
+        self._out = frames_out
+        self._max = max_frame_bytes
+        self._write_lock = threading.Lock()
+        # _state guards _busy; a result is sent while holding it, so the next call never sees a stale busy.
+        self._state = threading.Condition()
+        self._busy = False
+        self._calls: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._session: Session | None = None
+        self._open_steps: set[Any] = set()
+        self._torn_down = False
+
+    def serve(self) -> int:
+        """Hello, then frames until ``shutdown`` (exit code 0) or end of input."""
+        self.send({"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "sdk_version": __version__,
+                   "algorithm": {key: self._manifest.get(key) for key in ("name", "version", "supported_pids")},
+                   "capabilities": _CAPABILITIES})
+        handshake = self._handshake()
+        if handshake is not None:
+            return handshake
+        threading.Thread(target=self._work, name="procvision-call", daemon=True).start()
+        try:
+            while True:
+                try:
+                    frame = protocol.read_frame(self._in, self._max)
+                except protocol.ProtocolError as error:
+                    if error.truncated:
+                        return self._runner_gone()
+                    self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, str(error), error.request_id))
+                    continue
+                if frame is None:
+                    return self._runner_gone()
+                kind = frame["type"]
+                if kind == "ping":
+                    self.send({"type": "pong", "request_id": frame.get("request_id"), "busy": self._busy})
+                elif kind == "call":
+                    self._accept(frame)
+                elif kind == "shutdown":
+                    return self._shutdown(frame.get("request_id"))
+                else:
+                    self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, f"unknown frame type {kind!r}; "
+                                                   "expected ping, call or shutdown", frame.get("request_id")))
+        finally:
+            self._calls.put(None)
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Write one frame; a runner that went away is noticed by the reader, not here."""
+        try:
+            with self._write_lock:
+                protocol.write_frame(self._out, message, self._max)
+        except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as error:
+            if isinstance(error, protocol.ProtocolError):
+                raise
+            log.warning("cannot write a frame: the runner is gone", frame_type=message.get("type"))
+
+    def _handshake(self) -> int | None:
+        """Wait for the runner's hello; None when it came, else the exit code."""
+        while True:
+            try:
+                frame = protocol.read_frame(self._in, self._max)
+            except protocol.ProtocolError as error:
+                if error.truncated:
+                    return self._runner_gone()
+                self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, str(error), error.request_id))
+                continue
+            if frame is None:
+                return self._runner_gone()
+            if frame["type"] != "hello":
+                self.send(protocol.error_frame(
+                    ErrorCode.PROTOCOL_ERROR,
+                    f"handshake: expected the runner's hello, got {frame['type']!r}", frame.get("request_id")))
+                continue
+            if frame.get("protocol") != protocol.PROTOCOL_VERSION:
+                self.send(protocol.error_frame(
+                    ErrorCode.PROTOCOL_ERROR, f"runner speaks protocol {frame.get('protocol')!r}; this adapter "
+                    f"speaks {protocol.PROTOCOL_VERSION}: use a runner and SDK of the same protocol version"))
+                self._teardown()
+                return EXIT_FAILED
+            log.debug("handshake complete", runner_version=frame.get("runner_version"),
+                      heartbeat_interval_ms=frame.get("heartbeat_interval_ms"))
+            return None
+
+    def _accept(self, frame: dict[str, Any]) -> None:
+        request_id = frame.get("request_id")
+        method = frame.get("method")
+        if method not in protocol.METHODS:
+            self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, f"unknown method {method!r}; expected one "
+                                           f"of {', '.join(protocol.METHODS)}", request_id))
+            return
+        if not isinstance(frame.get("params", {}), dict):
+            self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, "call params must be an object", request_id))
+            return
+        with self._state:
+            if self._busy:
+                self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, "a call is already running: send one "
+                                               "call at a time and wait for its result", request_id))
+                return
+            self._busy = True
+        self._calls.put(frame)
+
+    def _work(self) -> None:
+        while True:
+            frame = self._calls.get()
+            if frame is None:
+                return
+            method = frame["method"]
+            started = time.perf_counter()
+            fatal = False
+            try:
+                result = self._call(method, frame.get("params") or {})
+            except (FatalError, SystemExit) as error:
+                log.exception(f"{method} ended the algorithm: the adapter exits")
+                result, fatal = exception_result(error), True
+            except BaseException as error:  # noqa: BLE001 - nothing may stop the worker
+                log.exception(f"{method} raised {type(error).__name__}")
+                result = exception_result(error)
+            latency = round((time.perf_counter() - started) * 1000.0, 3)
+            reply = protocol.result_frame(frame.get("request_id"), method, result, latency)
+            if fatal:
+                reply["exiting"] = True
+            try:
+                protocol.encode(reply, self._max)
+            except protocol.ProtocolError as error:
+                reply.update(error_result(ErrorCode.INVALID_PARAMS, f"{method} result cannot be sent: {error}"),
+                             data={})
+            with self._state:
+                self._busy = False
+                self.send(reply)
+                self._state.notify_all()
+            if fatal:
+                self._teardown()
+                _exit_now(EXIT_FATAL)
+
+    def _call(self, method: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Run one call in the contract's order; input problems answer before the algorithm runs."""
+        algorithm = self._algorithm
+        try:
+            session = self._session_for(params.get("session"))
+            step_index = params.get("step_index")
+            set_log_context(session_id=session.id, step_index=step_index)
+            if method == "reset":
+                algorithm.reset(session)
+                self._open_steps.clear()
+                return {"status": "OK", "message": "", "error_code": None, "data": {}}
+            pid = params.get("pid")
+            check_pid(pid, self._manifest.get("supported_pids") or [])
+            user_params = check_user_params(find_step(self._manifest.get("steps") or [], step_index),
+                                            params.get("user_params"))
+            image_meta = params.get("image_meta")
+            if image_meta is not None:
+                image_meta = check_image_meta(image_meta)
+            shared_mem_id = params.get("shared_mem_id") or ""
+            if not isinstance(shared_mem_id, str):
+                raise ProgramError(f"shared_mem_id must be a string, got {shared_mem_id!r}",
+                                   ErrorCode.INVALID_PARAMS)
+        except (FatalError, SystemExit):
+            raise
+        except ProcVisionError as error:
+            return exception_result(error)
+        except Exception as error:
+            log.exception(f"{method} failed before the algorithm ran")
+            return exception_result(error)
+
+        if step_index not in self._open_steps:
+            try:
+                algorithm.on_step_start(step_index, session, session.context)
+            except (FatalError, SystemExit):
+                raise
+            except Exception as error:
+                log.exception("on_step_start raised")
+                return exception_result(error)
+            self._open_steps.add(step_index)
+        algorithm.diagnostics.clear()
+        run = algorithm.pre_execute if method == "pre_execute" else algorithm.execute
+        try:
+            value = run(step_index, pid, session, user_params, shared_mem_id, image_meta)
+        except (FatalError, SystemExit):
+            raise
+        except Exception as error:
+            log.exception(f"{method} raised {type(error).__name__}")
+            result = exception_result(error)
+        else:
+            check = validate_result(method, value, image_meta, debug=algorithm.diagnostics.get())
+            for warning in check.warnings:
+                log.warning(warning, method=method)
+            result = check.result
+        if method == "execute" or result["status"] == "ERROR":
+            self._open_steps.discard(step_index)
+            try:
+                algorithm.on_step_finish(step_index, session, result)
+            except (FatalError, SystemExit):
+                raise
+            except Exception:
+                log.exception("on_step_finish raised; the result stands")
+        return result
+
+    def _session_for(self, raw: Any) -> Session:
+        """The state for the call's session id; a new id starts an empty state."""
+        if raw is None:
+            raw = {"id": _DEFAULT_SESSION}
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+            raise ProgramError("params.session must be an object {id, context} with a non-empty string id",
+                               ErrorCode.INVALID_PARAMS)
+        if self._session is None or self._session.id != raw["id"]:
+            context = raw.get("context")
+            self._session = Session(raw["id"], context if isinstance(context, dict) else {})
+            self._open_steps.clear()
+        return self._session
+
+    def _shutdown(self, request_id: Any) -> int:
+        with self._state:
+            while self._busy:  # the contract: finish the running call first
+                self._state.wait()
+        error = self._teardown()
+        reply: dict[str, Any] = {"type": "shutdown", "request_id": request_id, "status": "OK"}
+        if error is not None:
+            reply.update(error_result(ErrorCode.UNKNOWN_ERROR, f"teardown() raised {error}"))
+        self.send(reply)
+        return 0 if error is None else EXIT_FAILED
+
+    def _runner_gone(self) -> int:
+        """End of input: the runner died or closed us. Teardown unless a call is still running."""
+        with self._state:
+            deadline = time.monotonic() + EOF_GRACE_S
+            while self._busy and time.monotonic() < deadline:
+                self._state.wait(deadline - time.monotonic())
+            if self._busy:
+                log.error("the runner is gone and a call is still running: exiting without teardown")
+                _exit_now(EXIT_ABANDONED)
+        self._teardown()
+        return 0
+
+    def _teardown(self) -> str | None:
+        """Run ``teardown()`` once; the error text when it raised."""
+        if self._torn_down:
+            return None
+        self._torn_down = True
+        try:
+            self._algorithm.teardown()
+        except Exception as error:
+            log.exception("teardown raised")
+            return f"{type(error).__name__}: {error}"
+        finally:
+            release_cached_segments()
+        return None
+
+
+def _exit_now(code: int) -> None:
+    """Leave from any thread, without waiting for a worker that may never return."""
+    for stream in (sys.stderr, sys.stdout):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry of ``python -m procvision_algorithm_sdk.adapter``."""
+    frames_in, frames_out = _platform.detach_stdio()  # before any algorithm code can write to stdout
+    sys.stdout = sys.stderr
+    parser = argparse.ArgumentParser(prog="python -m procvision_algorithm_sdk.adapter",
+                                     description="Serve a ProcVision algorithm over protocol v1 on stdin/stdout.")
+    parser.add_argument("--entry", metavar="module:Class",
+                        help="the algorithm class (default: entry_point of ./manifest.json)")
+    args = parser.parse_args(argv)
+    reader = open(frames_in, "rb", buffering=1 << 16)
+    writer = open(frames_out, "wb", buffering=0)
+    started = time.perf_counter()
+    try:
+        algorithm, manifest = load(args.entry, Path.cwd())
+    except BaseException as error:  # noqa: BLE001 - every start failure must reach the runner as a frame
+        code = error.error_code if isinstance(error, ProcVisionError) else ErrorCode.UNKNOWN_ERROR
+        message = error.message if isinstance(error, ProcVisionError) else f"{type(error).__name__}: {error}"
+        log.exception(f"the algorithm failed to start: {message}")
+        try:
+            protocol.write_frame(writer, protocol.error_frame(code, f"start failed: {message}"))
+        except OSError:
+            pass
+        return EXIT_FAILED
+    log.info("algorithm ready", entry=args.entry or manifest.get("entry_point"),
+             startup_ms=round((time.perf_counter() - started) * 1000.0, 1))
+    return Adapter(algorithm, manifest, reader, writer).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

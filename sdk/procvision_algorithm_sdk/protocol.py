@@ -1,0 +1,153 @@
+"""The frame codec of protocol v1, shared by the adapter and the runner (CONTRACT.md section 5).
+
+A frame is a 4-byte big-endian unsigned payload length, then that many bytes of a
+UTF-8 JSON object carrying ``type``. No threads and no processes live here.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from typing import Any, BinaryIO
+
+from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
+
+PROTOCOL_VERSION = 1
+MAX_FRAME_BYTES = 16 * 1024 * 1024
+HEADER = struct.Struct(">I")
+_SKIP_CHUNK = 1 << 16
+
+#: What the runner may call, and the adapter serves.
+METHODS = ("pre_execute", "execute", "reset")
+
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_decoder = json.JSONDecoder()
+
+
+class ProtocolError(ProcVisionError):
+    """A frame that breaks protocol v1 (1008); the stream is still in step unless ``truncated``."""
+
+    default_code = ErrorCode.PROTOCOL_ERROR
+
+    def __init__(self, message: str, *, request_id: Any = None, truncated: bool = False) -> None:
+        super().__init__(message)
+        self.request_id = request_id
+        self.truncated = truncated
+
+
+def encode(message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+    """Header plus payload for ``message``; ``ProtocolError`` when it is not JSON or too large."""
+    try:
+        payload = _encoder.encode(message).encode("utf-8")
+    except (TypeError, ValueError) as error:
+        raise ProtocolError(f"cannot encode a {message.get('type')!r} frame as JSON: {error}") from None
+    if len(payload) > max_bytes:
+        raise ProtocolError(f"a {message.get('type')!r} frame of {len(payload)} bytes exceeds "
+                            f"the {max_bytes}-byte frame limit")
+    return HEADER.pack(len(payload)) + payload
+
+
+def decode(payload: bytes) -> dict[str, Any]:
+    """The message in ``payload``: a UTF-8 JSON object with a string ``type``."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ProtocolError(f"frame payload is not UTF-8 ({error})") from None
+    try:
+        message = _decoder.decode(text)
+    except ValueError as error:
+        raise ProtocolError(f"frame payload is not JSON ({error})") from None
+    if not isinstance(message, dict):
+        raise ProtocolError(f"frame payload must be a JSON object, got {type(message).__name__}")
+    if not isinstance(message.get("type"), str):
+        raise ProtocolError("frame has no string 'type'", request_id=message.get("request_id"))
+    return message
+
+
+def read_exact(stream: BinaryIO, size: int) -> bytes | None:
+    """Exactly ``size`` bytes, however the stream splits them; None when it ends before the first byte."""
+    chunk = stream.read(size)
+    if not chunk:
+        return None
+    if len(chunk) == size:
+        return chunk
+    parts = [chunk]
+    got = len(chunk)
+    while got < size:
+        chunk = stream.read(size - got)
+        if not chunk:
+            raise ProtocolError(f"stream ended {size - got} bytes before the end of a frame", truncated=True)
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any] | None:
+    """The next message, or None at a clean end of stream.
+
+    A bad frame raises ``ProtocolError`` after its payload was consumed, so the reader
+    can answer it and go on; ``truncated`` is set when the stream ended inside a frame.
+    """
+    header = read_exact(stream, HEADER.size)
+    if header is None:
+        return None
+    if len(header) < HEADER.size:  # pragma: no cover - read_exact returns all or raises
+        raise ProtocolError("truncated frame header", truncated=True)
+    (length,) = HEADER.unpack(header)
+    if length == 0:
+        raise ProtocolError("frame of length 0: a frame carries a JSON object")
+    if length > max_bytes:
+        _skip(stream, length)
+        raise ProtocolError(f"frame of {length} bytes exceeds the {max_bytes}-byte frame limit")
+    payload = read_exact(stream, length)
+    if payload is None:
+        raise ProtocolError(f"stream ended before a {length}-byte frame payload", truncated=True)
+    return decode(payload)
+
+
+def write_frame(stream: BinaryIO, message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
+    """Encode ``message`` and write all of it, however many writes an unbuffered stream needs."""
+    data = memoryview(encode(message, max_bytes))
+    while data:
+        written = stream.write(data)
+        if written is None:  # a non-blocking stream that would block: not a stream we hand out
+            raise ProtocolError("frame stream is non-blocking; frames need a blocking stream")
+        data = data[written:]
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def _skip(stream: BinaryIO, length: int) -> None:
+    # Consuming the oversized payload keeps the stream framed for the next message.
+    left = length
+    while left:
+        chunk = stream.read(min(left, _SKIP_CHUNK))
+        if not chunk:
+            raise ProtocolError(f"stream ended inside an oversized {length}-byte frame", truncated=True)
+        left -= len(chunk)
+
+
+# -- message constructors: the exact shape of each adapter frame -----------------------------
+
+
+def error_frame(code: ErrorCode | str, message: str, request_id: Any = None) -> dict[str, Any]:
+    """An adapter ``error`` frame, for frames it cannot serve."""
+    frame: dict[str, Any] = {"type": "error", "error_code": str(code), "message": message}
+    if request_id is not None:
+        frame["request_id"] = request_id
+    return frame
+
+
+def result_frame(request_id: Any, method: str, result: dict[str, Any], latency_ms: float) -> dict[str, Any]:
+    """An adapter ``result`` frame from a contract-valid result dict."""
+    return {
+        "type": "result",
+        "request_id": request_id,
+        "method": method,
+        "status": result["status"],
+        "message": result.get("message", ""),
+        "error_code": result.get("error_code"),
+        "data": result.get("data", {}),
+        "latency_ms": latency_ms,
+    }

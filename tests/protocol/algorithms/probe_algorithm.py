@@ -1,0 +1,101 @@
+"""Purpose-built algorithms for the protocol tests: each ``action`` user param misbehaves in one way.
+
+Every lifecycle hook appends a line to ``events.log`` in the algorithm root, so tests can
+observe order and ``teardown()`` from outside the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import time
+
+from procvision_algorithm_sdk import BaseAlgorithm, FatalError, GPUOutOfMemoryError
+
+
+class Probe(BaseAlgorithm):
+    def _event(self, text: str) -> None:
+        with open(self.root_dir / "events.log", "a", encoding="utf-8") as log:
+            log.write(text + "\n")
+
+    def setup(self) -> None:
+        self._event("setup")
+
+    def on_step_start(self, step_index, session, context) -> None:
+        self._event(f"on_step_start:{step_index}")
+
+    def on_step_finish(self, step_index, session, result) -> None:
+        self._event(f"on_step_finish:{step_index}:{result['status']}")
+
+    def reset(self, session) -> None:
+        self._event(f"reset:{session.id}")
+
+    def teardown(self) -> None:
+        self._event("teardown")
+
+    def pre_execute(self, step_index, pid, session, user_params, shared_mem_id, image_meta):
+        self._event(f"pre_execute:{step_index}")
+        if user_params.get("action") == "pre_error":
+            return {"status": "ERROR", "message": "calibration target not found", "error_code": "1002"}
+        return {"status": "OK", "data": {"calibration_rects": [{"x": 0, "y": 0, "width": 1, "height": 1}]}}
+
+    def execute(self, step_index, pid, session, user_params, shared_mem_id, image_meta):
+        self._event(f"execute:{step_index}")
+        action = user_params.get("action", "ok")
+        data = {"result_status": "OK", "pid": os.getpid(), "params": dict(user_params),
+                "shared_mem_id": shared_mem_id}
+        if user_params.get("sleep"):
+            time.sleep(user_params["sleep"])
+        if action == "image":
+            image = self.read_image(shared_mem_id, image_meta)
+            data.update(shape=list(image.shape), checksum=int(image.sum(dtype="uint64")),
+                        corner=image[0, 0].tolist())
+        elif action == "ng":
+            data.update(result_status="NG", ng_reason="scratch",
+                        defect_rects=[{"x": 1, "y": 1, "width": 2, "height": 2, "score": 0.9}])
+        elif action == "noise":
+            print("PRINT-NOISE")
+            os.write(1, b"OSWRITE-NOISE\n")
+            libc = ctypes.CDLL(None)
+            libc.puts(b"CPUTS-NOISE")
+            libc.fflush(None)
+        elif action == "raise":
+            raise ValueError("boom in execute")
+        elif action == "gpu_oom":
+            raise GPUOutOfMemoryError()
+        elif action == "fatal":
+            raise FatalError("model weights corrupted")
+        elif action == "exit":
+            os._exit(7)
+        elif action == "hang":
+            time.sleep(3600)
+        elif action == "hold_gil":
+            # a native call that keeps the GIL, as a stuck C extension would: not even pongs get out
+            ctypes.PyDLL(None).sleep(3600)
+        elif action == "bad_return":
+            return {"status": "OK", "data": {"result_status": "MAYBE"}}
+        elif action == "diag":
+            self.diagnostics.publish("score", 0.25)
+        elif action == "count":
+            session.set("count", session.get("count", 0) + 1)
+            data["count"] = session.get("count")
+        elif action == "log":
+            self.logger.info("inside execute", marker="LOG-MARKER")
+        return {"status": "OK", "data": data}
+
+
+class SetupFails(Probe):
+    def setup(self) -> None:
+        raise RuntimeError("cannot load model weights.bin")
+
+
+class IgnoresTerm(Probe):
+    def setup(self) -> None:
+        super().setup()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class WrongInfo(Probe):
+    def get_info(self):
+        return {**super().get_info(), "version": "9.9.9"}

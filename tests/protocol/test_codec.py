@@ -1,0 +1,146 @@
+"""The frame codec: exact reads across partial reads, and every malformed frame rejected as 1008."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+
+import pytest
+
+from procvision_algorithm_sdk import protocol
+from procvision_algorithm_sdk.errors import ErrorCode
+
+
+class Trickle(io.RawIOBase):
+    """A stream that hands out at most ``step`` bytes per read, like a pipe under load."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self._data = memoryview(data)
+        self._step = step
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = min(len(buffer), self._step, len(self._data))
+        buffer[:size] = self._data[:size]
+        self._data = self._data[size:]
+        return size
+
+
+def frame(payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + payload
+
+
+@pytest.mark.parametrize("step", [1, 3, 7, 4096])
+def test_frames_survive_any_split(step: int) -> None:
+    messages = [{"type": "call", "request_id": n, "text": "é€漢字" * n} for n in range(5)]
+    stream = Trickle(b"".join(protocol.encode(m) for m in messages), step)
+    assert [protocol.read_frame(stream) for _ in messages] == messages
+    assert protocol.read_frame(stream) is None
+
+
+def test_header_is_big_endian_length_of_utf8_payload() -> None:
+    data = protocol.encode({"type": "ping", "x": "é"})
+    (length,) = struct.unpack(">I", data[:4])
+    assert length == len(data) - 4
+    assert data[4:].decode("utf-8") == '{"type":"ping","x":"é"}'
+
+
+def test_frames_over_a_real_pipe_with_a_slow_writer() -> None:
+    read_fd, write_fd = os.pipe()
+    message = {"type": "result", "blob": "x" * 300_000}
+    data = protocol.encode(message)
+
+    def dribble() -> None:
+        with open(write_fd, "wb", buffering=0) as out:
+            for start in range(0, len(data), 65_521):
+                out.write(data[start:start + 65_521])
+
+    writer = threading.Thread(target=dribble)
+    writer.start()
+    with open(read_fd, "rb", buffering=0) as stream:
+        assert protocol.read_frame(stream) == message
+        writer.join()
+        assert protocol.read_frame(stream) is None
+
+
+@pytest.mark.parametrize(
+    "payload, fragment",
+    [
+        (b"\xff\xfe{}", "not UTF-8"),
+        (b"{not json", "not JSON"),
+        (b"[1, 2]", "must be a JSON object"),
+        (b'"text"', "must be a JSON object"),
+        (b'{"request_id": 7}', "no string 'type'"),
+        (b'{"type": 5}', "no string 'type'"),
+    ],
+)
+def test_bad_payloads_are_protocol_errors_and_the_stream_stays_framed(payload: bytes, fragment: str) -> None:
+    stream = io.BytesIO(frame(payload) + protocol.encode({"type": "ping"}))
+    with pytest.raises(protocol.ProtocolError, match=fragment) as caught:
+        protocol.read_frame(stream)
+    assert caught.value.error_code is ErrorCode.PROTOCOL_ERROR
+    assert not caught.value.truncated
+    assert protocol.read_frame(stream) == {"type": "ping"}
+
+
+def test_missing_type_keeps_the_request_id_for_the_error_reply() -> None:
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.decode(b'{"request_id": 7}')
+    assert caught.value.request_id == 7
+
+
+def test_length_zero_is_rejected() -> None:
+    stream = io.BytesIO(struct.pack(">I", 0) + protocol.encode({"type": "ping"}))
+    with pytest.raises(protocol.ProtocolError, match="length 0"):
+        protocol.read_frame(stream)
+    assert protocol.read_frame(stream) == {"type": "ping"}
+
+
+def test_over_the_limit_is_rejected_and_skipped() -> None:
+    big = protocol.encode({"type": "call", "blob": "y" * 5000})
+    stream = Trickle(big + protocol.encode({"type": "ping"}), 999)
+    with pytest.raises(protocol.ProtocolError, match="exceeds the 1000-byte frame limit"):
+        protocol.read_frame(stream, max_bytes=1000)
+    assert protocol.read_frame(stream, max_bytes=1000) == {"type": "ping"}
+
+
+def test_encode_refuses_what_the_reader_would_refuse() -> None:
+    with pytest.raises(protocol.ProtocolError, match="exceeds"):
+        protocol.encode({"type": "result", "blob": "z" * 100}, max_bytes=50)
+    with pytest.raises(protocol.ProtocolError, match="JSON"):
+        protocol.encode({"type": "result", "value": float("nan")})
+    with pytest.raises(protocol.ProtocolError, match="JSON"):
+        protocol.encode({"type": "result", "value": object()})
+
+
+@pytest.mark.parametrize("data", [b"\x00\x00", frame(b'{"type": "ping"}')[:-3]])
+def test_end_of_stream_inside_a_frame_is_truncated(data: bytes) -> None:
+    with pytest.raises(protocol.ProtocolError) as caught:
+        protocol.read_frame(io.BytesIO(data))
+    assert caught.value.truncated
+
+
+def test_clean_end_of_stream_is_none() -> None:
+    assert protocol.read_frame(io.BytesIO(b"")) is None
+
+
+def test_write_frame_finishes_partial_writes() -> None:
+    class Stingy(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, buffer) -> int:
+            chunk = bytes(buffer[:5])
+            self.data += chunk
+            return len(chunk)
+
+    out = Stingy()
+    protocol.write_frame(out, {"type": "pong", "busy": False, "request_id": 3})
+    assert protocol.read_frame(io.BytesIO(bytes(out.data))) == {"type": "pong", "busy": False, "request_id": 3}
