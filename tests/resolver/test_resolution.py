@@ -209,3 +209,30 @@ def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
         local.wheel("local-lib")
     message = str(caught.value)
     assert "no_such_backend_module" in message and "cannot import" in message and "pip install" in message
+
+
+def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheelhouse, tmp_path, repo_root) -> None:
+    from procvision_build.cache import Cache
+    from procvision_build.index import IndexClient
+    from procvision_build.pipconfig import IndexSources
+    from procvision_build.ui import UI
+    from tests.support.index_server import IndexServer
+
+    sdk = SourceSpec("procvision-algorithm-sdk", repo_root / "sdk", "directory")
+    local = LocalSources([sdk], tmp_path / "builds")
+    with IndexServer(wheelhouse) as index:
+        finder = IndexClient(IndexSources((index.url,), ()), Cache(tmp_path / "cache"), UI(quiet=True))
+        target = target_from_spec(TargetSpec("manylinux_2_28_x86_64", "3.10"))
+        resolution = resolve(["procvision-algorithm-sdk>=1.0"], target, finder, local=local, local_names=local.names)
+        files = {pick.name: pick.link.filename for pick in resolution.picks}
+        assert files["procvision-algorithm-sdk"] == "procvision_algorithm_sdk-1.0.0-py3-none-any.whl"
+        assert files["numpy"].startswith("numpy-2.2.6-cp310-cp310-manylinux_2_17_x86_64")
+        assert files["pillow"].startswith("pillow-12.3.0-cp310-cp310-manylinux_2_27_x86_64")
+        # the wheelhouse's cp310 pillow needs glibc 2.28: an older Linux PC gets the explanation instead
+        with pytest.raises(ResolutionError) as caught:
+            resolve(["procvision-algorithm-sdk>=1.0"], target_from_spec(TargetSpec("manylinux_2_17_x86_64", "3.10")),
+                    finder, local=local, local_names=local.names)
+        message = str(caught.value)
+        assert "the project -> procvision-algorithm-sdk 1.0.0 -> 'pillow>=10'" in message
+        assert ("pillow-12.3.0-cp310-cp310-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl: wrong platform tag "
+                "manylinux_2_27_x86_64.manylinux_2_28_x86_64 (target accepts manylinux_2_17_x86_64 and older)") in message

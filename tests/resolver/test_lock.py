@@ -1,0 +1,198 @@
+"""pylock.toml: `procvision lock` writes it, builds reuse it, staleness is named, concurrent builds share a cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from procvision_build.cache import Cache
+from procvision_build.config import load_config
+from procvision_build.errors import LockError
+from procvision_build.lock import read_lock
+from procvision_build.ui import UI
+from procvision_build.wheels_for_target import lock_project, wheels_for_target
+from tests.resolver.test_resolution import make_source_tree
+from tests.support.wheels import WheelSpec, build_wheel
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGETS = [("win_amd64", "3.10"), ("manylinux_2_17_x86_64", "3.10"), ("macosx_11_0_arm64", "3.12")]
+
+
+def write_project(root: Path, index_url: str, dependencies: list[str], targets=TARGETS, extra_sources: str = "") -> Path:
+    (root / "pj_pkg").mkdir(parents=True, exist_ok=True)
+    (root / "pj_pkg" / "__init__.py").write_text("")
+    (root / "pj_pkg" / "main.py").write_text("class Algo:\n    pass\n")
+    if not (root / "dist").is_dir():
+        build_wheel(WheelSpec("procvision-algorithm-sdk", "1.0.0"), root / "dist")
+    deps = ", ".join(json.dumps(d) for d in ["procvision-algorithm-sdk>=1.0", *dependencies])
+    target_tables = "".join(f'\n[[tool.procvision.targets]]\nplatform = "{p}"\npython = "{v}"\n' for p, v in targets)
+    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
+        [build-system]
+        requires = ["procvision-build"]
+        build-backend = "procvision_build"
+
+        [project]
+        name = "pj-pkg"
+        version = "1.0"
+        requires-python = ">=3.10"
+        dependencies = [{deps}]
+
+        [tool.procvision]
+        entry-point = "pj_pkg.main:Algo"
+        supported-pids = ["p1"]
+
+        [[tool.procvision.steps]]
+        index = 1
+        name = "only step"
+
+        [tool.procvision.index]
+        url = "{index_url}"
+
+        [tool.procvision.sources]
+        procvision-algorithm-sdk = {{ path = "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl" }}
+        {extra_sources}
+        """) + target_tables)
+    return root
+
+
+def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "procvision_build", *args], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def selected(lock_path: Path) -> dict[str, list[str]]:
+    data = tomllib.loads(lock_path.read_text())
+    return {key: [w["file"] for w in value["wheels"]] for key, value in data["tool"]["procvision"]["selected"].items()}
+
+
+def test_lock_round_trip_then_locked_builds_fetch_the_same_wheels_and_a_warm_cache_asks_nobody(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-app"])
+    cache = tmp_path / "cache"
+    done = cli("lock", str(project), "--isolated", cache=cache)
+    assert done.returncode == 0, done.stderr
+    lock_path = project / "pylock.toml"
+    text = lock_path.read_bytes()
+    data = tomllib.loads(text.decode())
+    assert data["lock-version"] == "1.0" and data["created-by"] == "procvision-build"
+    assert data["requires-python"] == ">=3.10" and len(data["environments"]) == 3
+    packages = {p["name"]: p for p in data["packages"]}
+    assert packages["lk-core"]["version"] == "1.1" and "marker" not in packages["lk-core"]
+    assert packages["lk-win"]["marker"] == "(sys_platform == 'win32' and platform_machine == 'AMD64' and " \
+                                          "implementation_name == 'cpython' and python_version == '3.10')"
+    assert packages["lk-win"]["wheels"][0]["hashes"]["sha256"] and packages["lk-win"]["wheels"][0]["url"].startswith("http://127.0.0.1")
+    sdk = packages["procvision-algorithm-sdk"]
+    assert sdk["version"] == "1.0.0" and sdk["wheels"][0]["path"] == "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl"
+    chosen = selected(lock_path)
+    assert chosen["cp310-win_amd64"] == ["lk_app-1.0-py3-none-any.whl", "lk_core-1.1-py3-none-any.whl",
+                                         "lk_win-1.0-cp310-cp310-win_amd64.whl",
+                                         "procvision_algorithm_sdk-1.0.0-py3-none-any.whl"]
+    assert "lk_win-1.0-cp310-cp310-win_amd64.whl" not in chosen["cp312-macosx_11_0_arm64"]
+
+    again = cli("lock", str(project), "--isolated", cache=cache)
+    assert again.returncode == 0 and "unchanged" in again.stderr
+    assert lock_path.read_bytes() == text  # same inputs, same bytes
+    assert cli("lock", str(project), "--locked", cache=cache).returncode == 0
+
+    config = load_config(project)
+    ui, store = UI(quiet=True), Cache(cache)
+    world.index.clear_log()
+    for target in config.targets:
+        wheels = wheels_for_target(config, target, locked=True, ui=ui, cache=store)
+        key = f"cp{target.python.replace('.', '')}-{target.platform}"
+        assert [w.filename for w in wheels] == chosen[key]
+        assert all(w.path.is_file() and w.path.name == w.filename for w in wheels)
+    assert not [r for r in world.index.requests if "/simple/" in r.path], "a fresh lock must not resolve again"
+    assert world.index.wheel_downloads()
+    world.index.clear_log()
+    for target in config.targets:
+        wheels_for_target(config, target, locked=True, ui=ui, cache=store)
+    assert world.index.requests == []  # warm cache and fresh lock: no network I/O at all
+
+
+def test_locked_versions_are_kept_until_upgraded(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-core==1.0"], targets=TARGETS[:1])
+    cache = tmp_path / "cache"
+    assert cli("lock", str(project), "--isolated", cache=cache).returncode == 0
+    write_project(project, world.index.url, ["lk-core"], targets=TARGETS[:1])
+    assert cli("lock", str(project), "--isolated", cache=cache).returncode == 0
+    assert "lk_core-1.0-py3-none-any.whl" in selected(project / "pylock.toml")["cp310-win_amd64"]
+    assert cli("lock", str(project), "--isolated", "--upgrade-package", "lk-core", cache=cache).returncode == 0
+    assert "lk_core-1.1-py3-none-any.whl" in selected(project / "pylock.toml")["cp310-win_amd64"]
+
+
+def test_a_stale_lock_names_what_changed(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-app"], targets=TARGETS[:2])
+    cache = tmp_path / "cache"
+    assert cli("lock", str(project), "--isolated", cache=cache).returncode == 0
+    write_project(project, world.index.url, ["lk-app", "lk-extra>=1"], targets=TARGETS)
+    checked = cli("lock", str(project), "--locked", cache=cache)
+    assert checked.returncode == 1
+    assert "dependency added: lk-extra>=1" in checked.stderr
+    assert "target added: cp312-macosx_11_0_arm64" in checked.stderr
+    config = load_config(project)
+    with pytest.raises(LockError, match="dependency added: lk-extra>=1"):
+        wheels_for_target(config, config.targets[0], locked=True, ui=UI(quiet=True), cache=Cache(cache))
+    # without --locked the build resolves for itself and leaves the lock alone
+    before = (project / "pylock.toml").read_bytes()
+    wheels = wheels_for_target(config, config.targets[0], locked=False, ui=UI(quiet=True), cache=Cache(cache))
+    assert "lk_extra-1.0-py3-none-any.whl" in [w.filename for w in wheels]
+    assert (project / "pylock.toml").read_bytes() == before
+
+
+def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(world, tmp_path) -> None:
+    project = tmp_path / "pj"
+    make_source_tree(project / "local-lib", version="3.0")
+    write_project(project, world.index.url, ["local-lib"], targets=TARGETS[:1],
+                  extra_sources='local-lib = { path = "local-lib" }')
+    config = load_config(project)
+    store = Cache(tmp_path / "cache")
+    lock_project(config, ui=UI(quiet=True), cache=store, isolated=True)
+    lock = read_lock(project / "pylock.toml")
+    assert lock is not None
+    data = tomllib.loads((project / "pylock.toml").read_text())
+    entry = next(p for p in data["packages"] if p["name"] == "local-lib")
+    assert entry["directory"] == {"path": "local-lib", "editable": False} and "version" not in entry
+    wheels = {w.name: w for w in wheels_for_target(config, config.targets[0], locked=True, ui=UI(quiet=True),
+                                                   cache=store)}
+    assert wheels["local-lib"].version == "3.0" and wheels["local-lib"].path.is_file()
+    assert wheels["local-lib"].url is None and wheels["lk-core"].url
+
+
+CONCURRENT = """
+import sys
+from pathlib import Path
+from procvision_build.cache import Cache
+from procvision_build.config import load_config
+from procvision_build.ui import UI
+from procvision_build.wheels_for_target import wheels_for_target
+config = load_config(Path(sys.argv[1]))
+for target in config.targets:
+    wheels = wheels_for_target(config, target, locked=False, ui=UI(quiet=True), cache=Cache(Path(sys.argv[2])),
+                               isolated=True)
+    print(target.platform, sorted(str(w.path) for w in wheels))
+"""
+
+
+def test_two_concurrent_builds_on_one_cache_both_succeed(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-app", "tm-core"])
+    cache = tmp_path / "cache"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PYTHONPATH=str(ROOT))
+    runs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(project), str(cache)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
+    assert outputs[0][0] == outputs[1][0] and outputs[0][0].count("\n") == 3
