@@ -130,6 +130,13 @@ def _user_files(env: Mapping[str, str]) -> list[Path]:
 @functools.cache
 def default_index_url() -> str:
     """pip's built-in default index, asked of pip (this interpreter's, else one on PATH)."""
+    try:  # this interpreter's pip answers in milliseconds; a subprocess costs a few hundred
+        from pip._internal.models.index import PyPI
+
+        if PyPI.simple_url.startswith(("http://", "https://")):
+            return PyPI.simple_url
+    except Exception:  # no pip here, or one whose internals moved: ask another interpreter
+        pass
     probe = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
     candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
     for python in dict.fromkeys(c for c in candidates if c):

@@ -85,6 +85,32 @@ def test_the_default_index_comes_from_pip_itself():
     assert url.startswith("https://") and url in told.stdout  # pip's help names its default index
 
 
+_WITHOUT_PIP = """
+import sys
+sys.modules["pip"] = None  # this interpreter cannot import pip
+sys.executable = sys.argv[1]
+from procvision_build.errors import IndexConfigError
+from procvision_build.pipconfig import default_index_url
+try:
+    print(default_index_url())
+except IndexConfigError as error:
+    print("error:", error)
+"""
+
+
+@pytest.mark.parametrize("other_python", [True, False], ids=["another-pip", "no-pip"])
+def test_the_default_index_from_another_interpreter_or_a_clear_error(tmp_path, other_python):
+    env = {"PATH": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    python = sys.executable if other_python else str(tmp_path / "missing-python")
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PIP, python], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    if other_python:
+        assert done.stdout.strip() == default_index_url()
+    else:
+        assert done.stdout.startswith("error: no package index is configured")
+        assert "PIP_INDEX_URL" in done.stdout and "[tool.procvision.index]" in done.stdout
+
+
 def test_no_index_keeps_find_links_and_refuses_nothing_at_all(home):
     sources = index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="yes", PIP_FIND_LINKS="/w"))
     assert sources.index_urls == () and sources.find_links == ("/w",)
