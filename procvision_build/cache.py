@@ -117,12 +117,13 @@ class WheelStore:
             return present[0]
         # Same bytes under another name (two indexes, two names): link it under this one too.
         exact = folder / filename
-        with contextlib.suppress(FileExistsError):
-            try:
-                os.link(present[0], exact)
-            except OSError:
-                with open(present[0], "rb") as source, atomic_writer(exact) as handle:
-                    _copy(source, handle)
+        try:
+            os.link(present[0], exact)
+        except FileExistsError:
+            pass  # another build linked it a moment ago
+        except OSError:  # no hard links on this file system
+            with open(present[0], "rb") as source, atomic_writer(exact) as handle:
+                _copy(source, handle)
         return exact
 
     def put(self, sha256: str, filename: str, temporary: Path) -> Path:

@@ -339,6 +339,7 @@ class IndexClient:
                                  "network: run once online, or build from pylock.toml")
             return cached
         if cached is not None and cached.fresh():
+            self.ui.debug(f"index page {CREDENTIALS.shown(url)}: fresh in the cache")
             return cached
         headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
         if cached is not None and cached.etag:
@@ -346,6 +347,7 @@ class IndexClient:
         if cached is not None and cached.last_modified:
             headers["If-Modified-Since"] = cached.last_modified
         response = self.http.get(url, headers)
+        self.ui.debug(f"index page {CREDENTIALS.shown(url)}: HTTP {response.status}")
         now = time.time()
         if response.status == 304 and cached is not None:
             renewed = CachedResponse(cached.url, cached.body, cached.content_type, cached.etag,
@@ -393,6 +395,7 @@ class IndexClient:
         data = self._metadata_file(link) if link.metadata_hashes is not None else None
         if data is None:
             data = self._metadata_by_ranges(link)
+            self.ui.debug(f"metadata of {link.filename}: read from the wheel with range requests, or whole")
         return self._remember(sha256, data) if sha256 else data
 
     def _remember(self, sha256: str, data: bytes) -> bytes:
