@@ -311,8 +311,11 @@ class _Provider(AbstractProvider):
             if name == PYTHON:
                 for req in reqs:
                     assert req.parent is not None
-                    lines.append(f"  {req.parent.name} {req.parent.version} requires Python {req.specifier}, "
-                                 f"but the target runs Python {target.spec.python} (via {self.chain(req)})")
+                    parent = req.parent
+                    asked = self._asked_by.get(_identify(parent.name, parent.extras))
+                    via = self.chain(asked) if asked is not None else "the project"
+                    lines.append(f"  {parent.name} {parent.version} requires Python {req.specifier}, but the target "
+                                 f"runs Python {target.spec.python} ({parent.name} is required as {via})")
                 continue
             asked = "; ".join(dict.fromkeys(self.chain(req) for req in reqs))
             lines.append(f"  {name} is required as {asked}")
