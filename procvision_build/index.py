@@ -48,7 +48,8 @@ if TYPE_CHECKING:
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT_PAGE = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
-_TAIL = 64 * 1024  # one range request usually covers the end record and the central directory
+_TAIL = 64 * 1024  # the first range request: the end record, and often the whole central directory
+_LOOKBEHIND = 256 * 1024  # a wheel's dist-info files sit just before its central directory
 _SDIST_SUFFIXES = (".tar.gz", ".zip")
 _METADATA_MEMBER = re.compile(r"^([^/]+)\.dist-info/METADATA$")
 _NETWORK_HINT = ("Check the URL, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or [tool.procvision.index] in "
@@ -432,7 +433,7 @@ class _RangeFile(io.RawIOBase):
         super().__init__()
         self.http, self.link, self.cache = http, link, cache
         self.whole: Path | None = None
-        self._chunks: list[tuple[int, bytes]] = []
+        self._chunks: list[tuple[int, bytes]] = []  # (offset, bytes); the first runs to the end of the file
         self._position = 0
         self.size = 0
 
@@ -470,16 +471,29 @@ class _RangeFile(io.RawIOBase):
             return b""
         data = self._cached(start, end)
         if data is None:
-            # Fetch at least a tail-sized block: zipfile reads a header, then the name, then the data.
-            stop = min(self.size, max(end, start + _TAIL))
-            response = self.http.get(self.link.url, {"Range": f"bytes={start}-{stop - 1}",
-                                                     "Accept-Encoding": "identity"})
-            _expect_partial(response.status, self.link)
-            body = response.body
-            self._chunks.append((start, body))
-            data = body[: end - start]
+            self._fetch_around(start, end)
+            data = self._cached(start, end) or b""
         self._position = start + len(data)
         return data
+
+    def _fetch_around(self, start: int, end: int) -> None:
+        tail_start, tail = self._chunks[0]
+        if tail_start - end <= _LOOKBEHIND:
+            # Near the tail: grow it backwards past what was asked, so the dist-info members
+            # that precede the central directory usually arrive with it, in this one request.
+            begin = max(0, min(start, tail_start) - _LOOKBEHIND)
+            self._chunks[0] = (begin, self._range(begin, tail_start) + tail)
+        else:  # far away (METADATA early in the zip): fetch just that, at least a block
+            stop = min(self.size, max(end, start + _TAIL))
+            self._chunks.append((start, self._range(start, stop)))
+
+    def _range(self, begin: int, stop: int) -> bytes:
+        response = self.http.get(self.link.url, {"Range": f"bytes={begin}-{stop - 1}", "Accept-Encoding": "identity"})
+        _expect_partial(response.status, self.link)
+        if len(response.body) != stop - begin:
+            raise IndexUnavailable(CREDENTIALS.shown(self.link.url), f"a range request for bytes {begin}-{stop - 1} "
+                                   f"returned {len(response.body)} bytes", _NETWORK_HINT)
+        return response.body
 
     def readinto(self, buffer) -> int:
         data = self.read(len(buffer))

@@ -29,6 +29,7 @@ class Wheels:
     big: Path  # big 1.0: METADATA at the end, after a large member
     front: Path  # front 1.0: METADATA first, then a large member (its data needs its own range)
     mixed: Path  # Mixed_Case.Name 1.0 (the index redirects non-normalized names)
+    many: Path  # many 1.0: 2000 members, so the central directory outgrows the first range request
 
 
 def _metadata_first_wheel(folder: Path) -> Path:
@@ -57,6 +58,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Wheels:
                                   files={"big/blob.bin": os.urandom(BIG)}), folder),
         front=_metadata_first_wheel(folder),
         mixed=build_wheel(WheelSpec("Mixed_Case.Name", "1.0"), folder),
+        many=build_wheel(WheelSpec("many", "1.0", requires=("beta",), files={
+            f"many/module_with_a_rather_long_name_{i:04d}.py": os.urandom(1024) for i in range(2000)}), folder),
     )
 
 
