@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from multiprocessing import shared_memory
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -154,10 +155,6 @@ def raw_adapter() -> Iterator[Callable[..., RawAdapter]]:
         adapter.close()
 
 
-def _segments() -> set[str]:
-    return {p.name for p in SHM.glob("pv_*")} if SHM.is_dir() else set()
-
-
 def _processes_in(directory: Path) -> list[int]:
     """Live processes whose working directory is inside ``directory`` (adapters we started)."""
     found = []
@@ -189,19 +186,25 @@ def _zombies_of(parent: int) -> list[int]:
 
 
 @pytest.fixture
-def no_leaks(tmp_path: Path) -> Iterator[None]:
-    """After the test: no process left in the test's directories, no zombie child, no new pv_* segment."""
+def no_leaks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After the test: no process left in the test's directories, no zombie child, no segment it created."""
     if not Path("/proc").is_dir():
         pytest.skip("leak checks read /proc")
-    before = _segments()
+    created: list[str] = []
+    original = shared_memory.SharedMemory.__init__
+
+    def recording_init(self, name=None, create=False, size=0, *args, **kwargs):
+        original(self, name, create, size, *args, **kwargs)
+        if create:
+            created.append(self.name.lstrip("/"))  # only watched, never changed
+
+    monkeypatch.setattr(shared_memory.SharedMemory, "__init__", recording_init)
     yield
     deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        leftovers = _processes_in(tmp_path) + _zombies_of(os.getpid())
-        leaked = _segments() - before
-        if not leftovers and not leaked:
-            break
-        time.sleep(0.1)  # segments of other suites running beside us come and go
+    while time.monotonic() < deadline and (_processes_in(tmp_path) or _zombies_of(os.getpid())):
+        time.sleep(0.1)
     assert not _processes_in(tmp_path), "adapter processes outlived the test"
     assert not _zombies_of(os.getpid()), "zombie children left behind"
-    assert not (_segments() - before), f"shared-memory segments left behind: {_segments() - before}"
+    assert all(name.startswith("pv_") for name in created), created
+    left = [name for name in created if (SHM / name).exists()]
+    assert not left, f"shared-memory segments left behind: {left}"

@@ -1,0 +1,203 @@
+"""The reference runner against real adapter processes: timeouts, crashes, restarts, shutdown."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from procvision_algorithm_sdk.runner import AlgorithmFailedError, LogLine, Runner, StartupError
+
+from .conftest import SHM, call_params, child_env, events
+
+pytestmark = pytest.mark.usefixtures("no_leaks")
+
+
+def make_runner(root, **options) -> Runner:
+    options.setdefault("heartbeat_interval", 0.5)
+    options.setdefault("heartbeat_grace", 0.5)
+    options.setdefault("kill_after", 1.0)
+    return Runner(sys.executable, root, env=child_env(), **options)
+
+
+def test_context_manager_handshakes_calls_and_shuts_down(algorithm_dir) -> None:
+    root = algorithm_dir()
+    lines: list[LogLine] = []
+    with make_runner(root, on_stderr=lines.append) as runner:
+        assert runner.hello["algorithm"]["name"] == "probe-algorithm"
+        pid = runner.pid
+        pre = runner.call("pre_execute", call_params())
+        assert pre.ok and pre.data["calibration_rects"]
+        result = runner.call("execute", call_params("log"))
+        assert result.ok and result.data["pid"] == pid and result.latency_ms is not None
+        assert runner.call("reset", {"session": {"id": "s1"}}).ok
+    assert events(root)[-1] == "teardown"
+    assert runner.pid is None
+    marker = [line for line in lines if line.record and line.record.get("marker") == "LOG-MARKER"]
+    assert marker and marker[0].record["session_id"] == "s1" and marker[0].record["step_index"] == 1
+    assert marker[0].pid == pid
+
+
+def test_images_travel_through_shared_memory_and_are_freed(algorithm_dir) -> None:
+    rng = np.random.default_rng(7)
+    image = rng.integers(0, 256, size=(1200, 1920, 3), dtype=np.uint8)
+    names = set()
+    with make_runner(algorithm_dir()) as runner:
+        for _ in range(3):
+            result = runner.call("execute", call_params("image"), image=image)
+            assert result.ok, result
+            assert result.data["shape"] == [1200, 1920, 3]
+            assert result.data["checksum"] == int(image.sum(dtype=np.uint64))
+            assert result.data["corner"] == image[0, 0].tolist()
+            names.add(result.data["shared_mem_id"])
+        bgr = runner.call("execute", call_params("image"), image=np.ascontiguousarray(image[:, :, ::-1]))
+        assert bgr.data["corner"] == image[0, 0][::-1].tolist()  # the runner wrote RGB order as given
+    assert all(name.startswith("pv_") for name in names)
+    if SHM.is_dir():
+        assert not [name for name in names if (SHM / name).exists()]
+
+
+def test_hanging_execute_gives_1005_and_the_next_call_gets_a_fresh_process(algorithm_dir) -> None:
+    with make_runner(algorithm_dir()) as runner:
+        first = runner.pid
+        started = time.monotonic()
+        result = runner.call("execute", call_params("hang"), image=np.zeros((8, 8, 3), np.uint8), timeout=1.0)
+        elapsed = time.monotonic() - started
+        assert result.status == "ERROR" and result.error_code == "1005"
+        assert "within 1 s" in result.message
+        assert elapsed < 1.0 + 3.0
+        after = runner.call("execute", call_params())
+        assert after.ok and after.data["pid"] != first
+
+
+def test_a_child_that_ignores_terminate_is_killed(algorithm_dir) -> None:
+    with make_runner(algorithm_dir("IgnoresTerm"), kill_after=1.0) as runner:
+        started = time.monotonic()
+        result = runner.call("execute", call_params("hang"), timeout=0.5)
+        elapsed = time.monotonic() - started
+        assert result.error_code == "1005"
+        assert 1.4 <= elapsed < 0.5 + 1.0 + 1.5
+        assert runner.call("execute", call_params()).ok
+
+
+def test_default_timeouts_follow_the_method(algorithm_dir) -> None:
+    with make_runner(algorithm_dir(), execute_timeout=0.5, pre_execute_timeout=5) as runner:
+        assert runner.call("execute", call_params(sleep=2.0)).error_code == "1005"
+        assert runner.call("pre_execute", call_params(sleep=0.0)).ok
+
+
+def test_process_exit_during_a_call_gives_1009(algorithm_dir) -> None:
+    with make_runner(algorithm_dir()) as runner:
+        first = runner.pid
+        result = runner.call("execute", call_params("exit"))
+        assert result.status == "ERROR" and result.error_code == "1009"
+        assert "exited with code 7" in result.message
+        after = runner.call("execute", call_params())
+        assert after.ok and after.data["pid"] != first
+
+
+def test_fatal_error_result_then_a_fresh_process(algorithm_dir) -> None:
+    root = algorithm_dir()
+    with make_runner(root) as runner:
+        first = runner.pid
+        result = runner.call("execute", call_params("fatal"))
+        assert result.status == "ERROR" and "model weights corrupted" in result.message
+        after = runner.call("execute", call_params())
+        assert after.ok and after.data["pid"] != first
+    assert events(root).count("teardown") == 2
+
+
+def test_hung_native_code_is_found_by_the_heartbeat(algorithm_dir) -> None:
+    with make_runner(algorithm_dir(), heartbeat_interval=0.3, heartbeat_grace=0.3) as runner:
+        started = time.monotonic()
+        result = runner.call("execute", call_params("hold_gil"), timeout=30)
+        assert result.error_code == "1005" and "pings" in result.message
+        assert time.monotonic() - started < 5
+        assert runner.call("execute", call_params()).ok
+
+
+def test_heartbeat_keeps_a_slow_but_live_call_alive(algorithm_dir) -> None:
+    with make_runner(algorithm_dir(), heartbeat_interval=0.2, heartbeat_grace=0.3) as runner:
+        result = runner.call("execute", call_params(sleep=1.5))
+        assert result.ok
+
+
+def test_crash_loop_ends_in_the_failed_state_after_three_restarts(algorithm_dir) -> None:
+    with make_runner(algorithm_dir()) as runner:
+        pids = set()
+        for _ in range(4):  # the first process and three restarts
+            result = runner.call("execute", call_params("exit"))
+            assert result.error_code == "1009"
+            pids.add(result.message.split("pid ")[1].split(")")[0])
+        assert len(pids) == 4
+        with pytest.raises(AlgorithmFailedError) as caught:
+            runner.call("execute", call_params())
+        assert runner.failed is caught.value
+        assert caught.value.error_code.value == "1009"
+        assert any("algorithm ready" in line for line in caught.value.stderr_tail)
+        assert "last stderr lines" in str(caught.value)
+        with pytest.raises(AlgorithmFailedError):
+            runner.call("execute", call_params())
+        runner.start()  # an explicit start leaves the failed state
+        assert runner.call("execute", call_params()).ok
+
+
+def test_restarts_spread_over_the_window_do_not_fail(algorithm_dir) -> None:
+    with make_runner(algorithm_dir(), max_restarts=1, restart_window=0.5) as runner:
+        for _ in range(3):
+            assert runner.call("execute", call_params("exit")).error_code == "1009"
+            time.sleep(0.6)
+        assert runner.call("execute", call_params()).ok
+
+
+def test_setup_failure_is_reported_by_start(algorithm_dir) -> None:
+    runner = make_runner(algorithm_dir("SetupFails"))
+    with pytest.raises(StartupError) as caught:
+        runner.start()
+    error = caught.value
+    assert "cannot load model weights.bin" in error.message
+    assert error.exit_code == 1 and error.error_code.value == "9999"
+    assert any("Traceback" in line or "weights.bin" in line for line in error.stderr_tail)
+    result = runner.call("execute", call_params())  # a call reports the same failure as a result
+    assert result.status == "ERROR" and "weights.bin" in result.message
+    runner.shutdown()
+
+
+def test_startup_timeout(algorithm_dir, tmp_path) -> None:
+    slow = tmp_path / "slow_start"
+    slow.mkdir()
+    (slow / "sitecustomize.py").write_text("import time\ntime.sleep(30)\n")
+    env = child_env()
+    env["PYTHONPATH"] += os.pathsep + str(slow)
+    runner = Runner(sys.executable, algorithm_dir(), env=env, startup_timeout=1.0, kill_after=1.0)
+    started = time.monotonic()
+    with pytest.raises(StartupError) as caught:
+        runner.start()
+    assert caught.value.error_code.value == "1005" and "no hello within 1 s" in caught.value.message
+    assert time.monotonic() - started < 4
+    runner.shutdown()
+
+
+def test_shutdown_runs_teardown_and_exits_zero(algorithm_dir) -> None:
+    root = algorithm_dir()
+    runner = make_runner(root)
+    runner.start()
+    runner.call("execute", call_params())
+    assert runner.shutdown() == 0
+    assert (root / "events.log").read_text().splitlines()[-1] == "teardown"
+    assert runner.shutdown() is None  # twice is harmless
+    with pytest.raises(Exception, match="shut down"):
+        runner.call("execute", call_params())
+
+
+def test_calls_start_the_process_lazily(algorithm_dir) -> None:
+    runner = make_runner(algorithm_dir())
+    try:
+        assert runner.pid is None
+        assert runner.call("execute", call_params()).ok
+        assert runner.pid is not None
+    finally:
+        runner.shutdown()
