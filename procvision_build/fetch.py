@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from procvision_build.cache import Cache
 from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
@@ -23,6 +24,30 @@ if TYPE_CHECKING:
     from procvision_build.ui import UI
 
 _CHUNK = 256 * 1024
+_REPORT_EVERY = 2.0  # seconds between running totals while long downloads go on
+
+
+class Progress:
+    """Running totals across parallel downloads, reported through the UI at most every few seconds."""
+
+    def __init__(self, ui: "UI", files: int, expected: int, every: float = _REPORT_EVERY) -> None:
+        self.ui, self.files, self.expected, self.every = ui, files, expected, every
+        self.done = 0
+        self.started = self.last = time.monotonic()
+        self._lock = threading.Lock()
+
+    def add(self, count: int) -> None:
+        with self._lock:
+            self.done += count
+            now = time.monotonic()
+            if now - self.last < self.every:
+                return
+            self.last = now
+            done, seconds = self.done, now - self.started
+        of = f" of {format_bytes(self.expected)}" if self.expected else ""
+        rate = format_bytes(done / seconds) if seconds > 0 else "-"
+        self.ui.info(f"downloading {self.files} file(s): {format_bytes(done)}{of}, {rate}/s",
+                     bytes=done, total=self.expected or None)
 
 
 def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offline: bool = False,
@@ -53,8 +78,9 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     if not missing:
         return {link.filename: found[link.filename] for link in links}
     started = time.monotonic()
+    progress = Progress(ui, len(missing), sum(link.size or 0 for link in missing))
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as pool:
-        futures = {pool.submit(_fetch_one, link, http, cache, ui): link for link in missing}
+        futures = {pool.submit(_fetch_one, link, http, cache, ui, progress): link for link in missing}
         done, not_done = wait(futures, return_when=FIRST_EXCEPTION)
         for future in not_done:
             future.cancel()
@@ -74,7 +100,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     return {link.filename: found[link.filename] for link in links}
 
 
-def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI") -> tuple[Path, int]:
+def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI", progress: Progress) -> tuple[Path, int]:
     # One download per file across processes: the second build waits, then finds it stored.
     with cache.lock(f"fetch:{link.sha256 or link.url}"):
         if link.sha256:
@@ -85,28 +111,30 @@ def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI") -> tuple[Path, in
         if link.is_local:
             try:
                 with open(link.local_path(), "rb") as handle:
-                    path = _store_chunks(link, iter(lambda: handle.read(_CHUNK), b""), cache)
+                    path = _store_chunks(link, iter(lambda: handle.read(_CHUNK), b""), cache, progress.add)
             except FileNotFoundError:
                 raise IndexUnavailable(link.url, "the file is gone", f"Check the folder {link.origin}") from None
         else:
             if not link.hashes:
                 ui.warning(f"{link.filename}: {link.origin} gives no hash, so its download cannot be checked")
-            path = http.call(link.url, {"Accept-Encoding": "identity"}, lambda opened: store_stream(link, opened, cache))
+            path = http.call(link.url, {"Accept-Encoding": "identity"},
+                             lambda opened: store_stream(link, opened, cache, progress.add))
         size = path.stat().st_size
         ui.download(link.filename, size, time.monotonic() - started)
         return path, size
 
 
-def store_stream(link: Link, opened: Opened, cache: Cache) -> Path:
+def store_stream(link: Link, opened: Opened, cache: Cache, on_chunk: Callable[[int], None] | None = None) -> Path:
     """Stream a 200 response for ``link`` into the wheel store, checked; returns the stored path."""
     if opened.status != 200:
         hint = ("Give credentials in the index URL or in ~/.netrc" if opened.status in (401, 403)
                 else "The index lists a file it does not serve; retry later or report it to the index's owner")
         raise IndexUnavailable(CREDENTIALS.shown(link.url), f"the server answered HTTP {opened.status}", hint)
-    return _store_chunks(link, iter(lambda: opened.read(_CHUNK), b""), cache)
+    return _store_chunks(link, iter(lambda: opened.read(_CHUNK), b""), cache, on_chunk)
 
 
-def _store_chunks(link: Link, chunks: Iterable[bytes], cache: Cache) -> Path:
+def _store_chunks(link: Link, chunks: Iterable[bytes], cache: Cache,
+                  on_chunk: Callable[[int], None] | None = None) -> Path:
     expected = {name: value.lower() for name, value in link.hashes.items() if name in hashlib.algorithms_guaranteed}
     digests = {name: hashlib.new(name) for name in {"sha256", *expected}}
     temporary = cache.wheels.temporary()
@@ -116,6 +144,8 @@ def _store_chunks(link: Link, chunks: Iterable[bytes], cache: Cache) -> Path:
                 for digest in digests.values():
                     digest.update(chunk)
                 handle.write(chunk)
+                if on_chunk is not None:
+                    on_chunk(len(chunk))
         for name, value in expected.items():
             actual = digests[name].hexdigest()
             if actual != value:

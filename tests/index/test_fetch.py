@@ -15,7 +15,7 @@ import pytest
 
 from procvision_build.cache import Cache
 from procvision_build.errors import IntegrityError, NotInCache
-from procvision_build.fetch import fetch
+from procvision_build.fetch import Progress, fetch
 from procvision_build.index import Link
 from procvision_build.ui import UI
 from tests.index.helpers import client_for, sha256
@@ -132,3 +132,15 @@ def test_two_processes_fetch_into_one_cache(serve, cache, wheels, tmp_path):
         assert Path(path).read_bytes() == (wheels.folder / filename).read_bytes()
     # The per-file lock makes the later process wait and reuse the earlier one's download.
     assert sorted(Path(r.path).name for r in index.wheel_downloads()) == sorted(link.filename for link in links)
+
+
+def test_running_totals_name_bytes_and_rate():
+    stream = io.StringIO()
+    progress = Progress(UI(stream=stream), files=2, expected=4096, every=0.0)
+    progress.add(1024)
+    progress.add(1024)
+    lines = stream.getvalue().splitlines()
+    assert lines[-1].startswith("downloading 2 file(s): 2.0 KiB of 4.0 KiB, ") and lines[-1].endswith("/s")
+    quiet = io.StringIO()
+    Progress(UI(stream=quiet), files=1, expected=0, every=60.0).add(10)
+    assert quiet.getvalue() == ""
