@@ -5,11 +5,9 @@ Callers add entries in the order they want (sorted); the same entries give the s
 
 from __future__ import annotations
 
-import gzip
 import io
+import itertools
 import os
-import tarfile
-import tempfile
 import time
 import zipfile
 from contextlib import contextmanager
@@ -20,6 +18,7 @@ from typing import IO, Iterator, Mapping
 # the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
 DEFAULT_EPOCH = 1580601600
 _ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z
+_TEMPORARY_NUMBERS = itertools.count()
 
 
 def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
@@ -36,15 +35,21 @@ def normalized_mode(path: Path) -> int:
 
 
 @contextmanager
-def atomic_output(target: Path) -> Iterator[IO[bytes]]:
-    """Write ``target`` through a temporary file in the same directory, renamed on success."""
+def atomic_output(target: Path, durable: bool = False) -> Iterator[IO[bytes]]:
+    """Write ``target`` through a temporary file in the same directory, renamed on success.
+
+    ``durable=True`` also flushes the data to disk before the rename (for files meant to outlive a crash).
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # A unique name without importing tempfile: build hooks start a fresh interpreter each time.
+    temporary = target.parent / f".{target.name}.{os.getpid()}.{next(_TEMPORARY_NUMBERS)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         os.replace(temporary, target)
     except BaseException:
         try:
@@ -54,9 +59,9 @@ def atomic_output(target: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-def write_bytes_atomic(target: Path, data: bytes) -> None:
+def write_bytes_atomic(target: Path, data: bytes, durable: bool = False) -> None:
     """Replace ``target`` with ``data`` so readers see the old file or the new one, never half."""
-    with atomic_output(target) as stream:
+    with atomic_output(target, durable) as stream:
         stream.write(data)
 
 
@@ -90,13 +95,16 @@ class TarGzWriter:
     """A PAX tar.gz with fixed owner, time and modes, and a gzip header free of names and times."""
 
     def __init__(self, stream: IO[bytes], epoch: int) -> None:
+        import tarfile  # only sdists need it; wheel builds skip the import
+
+        self._tarfile = tarfile
         self._stream = stream
         self._buffer = io.BytesIO()
         self._tar = tarfile.open(fileobj=self._buffer, mode="w", format=tarfile.PAX_FORMAT)
         self._epoch = epoch
 
     def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
-        info = tarfile.TarInfo(name)
+        info = self._tarfile.TarInfo(name)
         info.size = len(data)
         info.mtime = self._epoch
         info.mode = mode
@@ -108,6 +116,8 @@ class TarGzWriter:
         self.add_bytes(name, path.read_bytes(), normalized_mode(path))
 
     def close(self) -> None:
+        import gzip
+
         self._tar.close()
         with gzip.GzipFile(filename="", mode="wb", fileobj=self._stream, mtime=self._epoch,
                            compresslevel=9) as compressed:

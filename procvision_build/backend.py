@@ -1,11 +1,14 @@
-"""The PEP 517 and PEP 660 hooks: each validates the settings, reads the config and calls one builder."""
+"""The PEP 517 and PEP 660 hooks: each validates the settings, reads the config and calls one builder.
+
+Builders are imported inside their hook: a frontend starts a fresh interpreter per hook,
+so a wheel build never pays for the sdist's tar and gzip modules.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping
 
-from procvision_build import editable, sdist, wheel
 from procvision_build.config import ProjectConfig, load_config, read_config_settings
 
 Settings = Mapping[str, Any] | None
@@ -35,26 +38,36 @@ def get_requires_for_build_editable(config_settings: Settings = None) -> list[st
 
 def prepare_metadata_for_build_wheel(metadata_directory: str, config_settings: Settings = None) -> str:
     read_config_settings(config_settings)
+    from procvision_build import wheel
+
     return wheel.write_metadata_directory(_load(), Path(metadata_directory))
 
 
 def prepare_metadata_for_build_editable(metadata_directory: str, config_settings: Settings = None) -> str:
     read_config_settings(config_settings)
+    from procvision_build import wheel
+
     return wheel.write_metadata_directory(_load(), Path(metadata_directory))
 
 
 def build_wheel(wheel_directory: str, config_settings: Settings = None,
                 metadata_directory: str | None = None) -> str:
     read_config_settings(config_settings)
+    from procvision_build import wheel
+
     return wheel.build_wheel(_load(), Path(wheel_directory)).name
 
 
 def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:
     read_config_settings(config_settings)
+    from procvision_build import sdist
+
     return sdist.build_sdist(_load(), Path(sdist_directory)).name
 
 
 def build_editable(wheel_directory: str, config_settings: Settings = None,
                    metadata_directory: str | None = None) -> str:
     read_config_settings(config_settings)
+    from procvision_build import editable
+
     return editable.build_editable(_load(), Path(wheel_directory)).name

@@ -6,7 +6,6 @@ and never reads TOML again. ``load_config`` reports every problem at once.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import sys
@@ -333,6 +332,8 @@ MAX_PIDS = 50
 
 def _show(value: Any) -> str:
     """A short TOML-like rendering of a value for messages."""
+    import json  # only error messages need it
+
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, (int, float)):
