@@ -8,7 +8,9 @@ gets a fresh process, at most ``max_restarts`` times in ``restart_window`` secon
 
 from __future__ import annotations
 
+import _thread
 import collections
+import io
 import itertools
 import json
 import os
@@ -87,17 +89,32 @@ class AlgorithmFailedError(RunnerError):
 
 
 class _Waiter:
-    """One expected reply; ``frame`` stays None when the process went away first."""
+    """One expected reply; ``frame`` stays None when the process went away first.
 
-    __slots__ = ("event", "frame")
+    A bare lock instead of an Event: it costs a tenth as much, and this sits on every call's path.
+    """
+
+    __slots__ = ("_lock", "done", "frame")
 
     def __init__(self) -> None:
-        self.event = threading.Event()
+        self._lock = _thread.allocate_lock()
+        self._lock.acquire()
+        self.done = False
         self.frame: dict[str, Any] | None = None
 
     def deliver(self, frame: dict[str, Any] | None) -> None:
-        self.frame = frame
-        self.event.set()
+        """Only ever called by one thread per waiter (the frame reader, or ``expect`` on a dead child)."""
+        if not self.done:
+            self.frame = frame
+            self.done = True
+            self._lock.release()
+
+    def wait(self, timeout: float | None) -> bool:
+        """True once delivered; False when ``timeout`` passed first."""
+        if self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
+            self._lock.release()  # later waits see it delivered too
+            return True
+        return False
 
 
 class _Child:
@@ -144,7 +161,7 @@ class _Child:
         return waiter
 
     def _read_frames(self) -> None:
-        stream = self.process.stdout
+        stream = io.BufferedReader(self.process.stdout, 1 << 16)  # one read() per frame, not two
         try:
             while True:
                 try:
@@ -161,7 +178,7 @@ class _Child:
                 self._dispatch(frame)
         finally:
             self.gone.set()
-            self.hello.deliver(self.hello.frame)
+            self.hello.deliver(None)  # no-op when the hello came
             for request_id in list(self.pending):
                 waiter = self.pending.pop(request_id, None)
                 if waiter is not None:
@@ -171,7 +188,7 @@ class _Child:
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
-        if kind == "hello" or (kind == "error" and not self.hello.event.is_set() and "request_id" not in frame):
+        if kind == "hello" or (kind == "error" and not self.hello.done and "request_id" not in frame):
             self.hello.deliver(frame)
             return
         waiter = self.pending.pop(frame.get("request_id"), None)
@@ -208,7 +225,7 @@ class _Child:
             waiter = self.expect(request_id)
             if not self.send({"type": "ping", "request_id": request_id}):
                 return
-            if waiter.event.wait(runner.heartbeat_grace) and waiter.frame is not None:
+            if waiter.wait(runner.heartbeat_grace) and waiter.frame is not None:
                 missed = 0
                 continue
             self.pending.pop(request_id, None)
@@ -413,7 +430,7 @@ class Runner:
         waiter = child.expect(request_id)
         started = time.perf_counter()
         child.send({"type": "call", "request_id": request_id, "method": method, "params": params})
-        if not waiter.event.wait(timeout):
+        if not waiter.wait(timeout):
             child.pending.pop(request_id, None)
             child.stop(ErrorCode.TIMEOUT, f"{method} did not answer within {timeout:g} s; "
                        f"the algorithm process (pid {child.pid}) was stopped")
@@ -472,7 +489,7 @@ class Runner:
         except OSError as error:
             raise StartupError(f"cannot start {self.command[0]}: {error}", ErrorCode.PROCESS_EXITED) from None
         child = _Child(self, process)
-        waited = child.hello.event.wait(self.startup_timeout)
+        waited = child.hello.wait(self.startup_timeout)
         frame = child.hello.frame
         failure: tuple[ErrorCode | str, str] | None = None
         if not waited:
@@ -504,7 +521,7 @@ class Runner:
             request_id = next(_request_ids)
             waiter = child.expect(request_id)
             if child.send({"type": "shutdown", "request_id": request_id}):
-                waiter.event.wait(self.shutdown_timeout)
+                waiter.wait(self.shutdown_timeout)
                 if waiter.frame is not None and waiter.frame.get("status") != "OK":
                     self._note(f"[runner] shutdown answered {waiter.frame}")
         try:
