@@ -14,7 +14,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -22,8 +22,10 @@ from packaging.utils import canonicalize_name
 
 from procvision_build.config import SourceSpec, TargetSpec
 from procvision_build.errors import LockError
-from procvision_build.resolver import Resolution
 from procvision_build.targets import Target
+
+if TYPE_CHECKING:
+    from procvision_build.resolver import Resolution
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -142,7 +144,7 @@ def _by_key(label: str, items: Sequence[str]) -> dict[str, str]:
     return result
 
 
-def build_lock(inputs: LockInputs, resolutions: Sequence[Resolution], sources: Sequence[SourceSpec], root: Path,
+def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources: Sequence[SourceSpec], root: Path,
                *, requires_python: str | None = None) -> Lock:
     """The lock for ``resolutions`` (one per target)."""
     local = {str(canonicalize_name(s.name)): s for s in sources}

@@ -18,10 +18,10 @@ from procvision_build.errors import LockError
 from procvision_build.local_sources import LocalSources
 from procvision_build.lock import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs, read_lock,
                                    render_lock, stale_reasons, write_lock)
-from procvision_build.resolver import Finder, Resolution, resolve
 from procvision_build.targets import Target, target_from_spec
 
 if TYPE_CHECKING:
+    from procvision_build.resolver import Finder, Resolution
     from procvision_build.cache import Cache
     from procvision_build.ui import UI
 
@@ -71,6 +71,9 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
     With ``check`` nothing is resolved or written: a stale lock raises ``LockError``.
     """
     path = Path(config.root) / LOCK_NAME
+    if not config.targets:
+        raise LockError(f"{Path(config.root) / 'pyproject.toml'} declares no [[tool.procvision.targets]], so there "
+                        "is nothing to lock for; add one, e.g. platform = \"win_amd64\" and python = \"3.10\"")
     inputs = project_inputs(config)
     lock = read_lock(path)
     targets = [target_from_spec(spec) for spec in config.targets]
@@ -98,11 +101,13 @@ def project_inputs(config: Any) -> LockInputs:
 
 def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
                     preferred: Mapping[str, Mapping[str, str]] | None = None,
-                    finder: Finder | None = None) -> list[Resolution]:
+                    finder: "Finder | None" = None) -> list["Resolution"]:
     """Resolve the project's dependencies for each target, through one index client for all.
 
     ``preferred`` maps a target key to the versions to try first there (the lock's pins).
     """
+    from procvision_build.resolver import resolve  # resolvelib is not needed when the lock is fresh
+
     if finder is None:
         from procvision_build.index import IndexClient
         from procvision_build.pipconfig import index_sources
@@ -138,24 +143,26 @@ def _pins(lock: Lock, key: str) -> dict[str, str]:
 def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: "Cache",
                 isolated: bool = False) -> list[ResolvedWheel]:
     """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
-    from procvision_build.fetch import fetch
-    from procvision_build.index import Link
-
-    remote = [w for w in chosen if w.source_kind is None]
-    links = [Link(filename=w.filename, url=w.url or "", hashes={"sha256": w.sha256} if w.sha256 else {},
-                  requires_python=w.requires_python, yanked=None, size=w.size, metadata_hashes=None,
-                  origin=w.url or "") for w in remote]
-    paths = {}
-    for link in links:  # a warm cache answers without asking anyone (not even pip's configuration)
-        stored = cache.wheels.get(link.sha256, link.filename) if link.sha256 else None
+    paths: dict[str, Path] = {}
+    missing = []
+    for wheel in chosen:  # a warm cache answers without asking anyone (not even pip's configuration)
+        if wheel.source_kind is not None:
+            continue
+        stored = cache.wheels.get(wheel.sha256, wheel.filename) if wheel.sha256 else None
         if stored is not None:
-            paths[link.filename] = stored
-    missing = [link for link in links if link.filename not in paths]
+            paths[wheel.filename] = stored
+        else:
+            missing.append(wheel)
     if missing:
+        from procvision_build.fetch import fetch
+        from procvision_build.index import Link
         from procvision_build.pipconfig import index_sources
 
+        links = [Link(filename=w.filename, url=w.url or "", hashes={"sha256": w.sha256} if w.sha256 else {},
+                      requires_python=w.requires_python, yanked=None, size=w.size, metadata_hashes=None,
+                      origin=w.url or "") for w in missing]
         sources = index_sources(getattr(config, "index", None), isolated=isolated)
-        paths.update(fetch(missing, cache, ui, sources=sources))
+        paths.update(fetch(links, cache, ui, sources=sources))
     local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     result = []
     for wheel in chosen:

@@ -196,3 +196,13 @@ def test_two_concurrent_builds_on_one_cache_both_succeed(world, tmp_path) -> Non
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
     assert outputs[0][0] == outputs[1][0] and outputs[0][0].count("\n") == 3
+
+
+def test_nothing_to_lock_and_an_unreadable_lock_are_clear_errors(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, [], targets=[])
+    done = cli("lock", str(project), "--isolated", cache=tmp_path / "cache")
+    assert done.returncode == 1 and "declares no [[tool.procvision.targets]]" in done.stderr
+    write_project(project, world.index.url, [], targets=TARGETS[:1])
+    (project / "pylock.toml").write_text("lock-version = [not toml")
+    done = cli("lock", str(project), "--locked", cache=tmp_path / "cache")
+    assert done.returncode == 1 and "pylock.toml: cannot read it" in done.stderr and "procvision lock" in done.stderr
