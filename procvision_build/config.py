@@ -447,7 +447,7 @@ class _Reader:
         if procvision is not None:
             self.unknown_keys(procvision, _PROCVISION_KEYS, "tool.procvision")
             algorithm = self.read_algorithm(procvision, fields)
-            fields["targets"] = self.read_targets(procvision.get("targets", []))
+            fields["targets"] = self.read_targets(procvision.get("targets", []), fields.get("requires_python"))
             fields["sources"] = self.read_sources(procvision.get("sources", {}))
             if "index" in procvision:
                 fields["index"] = self.read_index(procvision["index"])
@@ -1035,7 +1035,7 @@ class _Reader:
             return {}
         return {"default": {k: default[k] for k in _RECT_KEYS}}
 
-    def read_targets(self, value: Any) -> tuple[TargetSpec, ...]:
+    def read_targets(self, value: Any, requires_python: str | None) -> tuple[TargetSpec, ...]:
         key = "tool.procvision.targets"
         if not isinstance(value, list):
             self.problem(key, "an array of tables ([[tool.procvision.targets]])", value)
@@ -1048,6 +1048,10 @@ class _Reader:
             if any((t.platform, t.python, t.implementation, t.abi) ==
                    (target.platform, target.python, target.implementation, target.abi) for t in targets):
                 self.problem(f"{key}[{position}]", "a target not declared before", item, "duplicate target")
+                continue
+            if requires_python and not SpecifierSet(requires_python).contains(target.python, prereleases=True):
+                self.problem(f"{key}[{position}].python", f"a version that project.requires-python allows "
+                             f"({requires_python})", target.python, "the algorithm could never install there")
                 continue
             targets.append(target)
         return tuple(targets)

@@ -142,6 +142,10 @@ CASES = [
      'found "3.x"'),
     ("target-python-number", set_target('platform = "win_amd64"\npython = 3.10\n'),
      "tool.procvision.targets[0].python: expected a string like \"3.10\", found 3.1 (quote the version"),
+    ("target-python-excluded", lambda text: set_target('platform = "win_amd64"\npython = "3.9"\n')(
+        text.replace('version = "1.0.0"\n', 'version = "1.0.0"\nrequires-python = ">=3.10"\n')),
+     'tool.procvision.targets[0].python: expected a version that project.requires-python allows (>=3.10), '
+     'found "3.9"'),
     ("target-bad-implementation", set_target(TARGET + 'implementation = "jy"\n'),
      'tool.procvision.targets[0].implementation: expected "cp" (CPython) or "pp" (PyPy), found "jy"'),
     ("target-unknown-marker", set_target(TARGET + 'markers = { os = "nt" }\n'),
