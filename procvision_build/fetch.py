@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 from procvision_build.cache import Cache
 from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
-from procvision_build.index import CREDENTIALS, Http, Link, Opened, integrity_error
+from procvision_build.index import Link, integrity_error
 from procvision_build.pipconfig import IndexSources
+from procvision_build.transport import CREDENTIALS, Http, Opened
 from procvision_build.ui import format_bytes
 
 if TYPE_CHECKING:
