@@ -246,14 +246,14 @@ class Adapter:
             reply = protocol.result_frame(frame.get("request_id"), method, result, latency)
             if fatal:
                 reply["exiting"] = True
-            try:
-                protocol.encode(reply, self._max)
-            except protocol.ProtocolError as error:
-                reply.update(error_result(ErrorCode.INVALID_PARAMS, f"{method} result cannot be sent: {error}"),
-                             data={})
             with self._state:
                 self._busy = False
-                self.send(reply)
+                try:
+                    self.send(reply)
+                except protocol.ProtocolError as error:  # too large: say so instead of going silent
+                    problem = error_result(ErrorCode.INVALID_PARAMS, f"{method} result cannot be sent: {error}")
+                    reply.update(problem, data={})
+                    self.send(reply)
                 self._state.notify_all()
             if fatal:
                 self._teardown()

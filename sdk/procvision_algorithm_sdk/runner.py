@@ -429,7 +429,11 @@ class Runner:
         request_id = next(_request_ids)
         waiter = child.expect(request_id)
         started = time.perf_counter()
-        child.send({"type": "call", "request_id": request_id, "method": method, "params": params})
+        try:
+            child.send({"type": "call", "request_id": request_id, "method": method, "params": params})
+        except protocol.ProtocolError:  # params that are not JSON, or too large: the caller's to fix
+            child.pending.pop(request_id, None)
+            raise
         if not waiter.wait(timeout):
             child.pending.pop(request_id, None)
             child.stop(ErrorCode.TIMEOUT, f"{method} did not answer within {timeout:g} s; "

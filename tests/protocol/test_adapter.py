@@ -162,6 +162,7 @@ def test_inputs_are_checked_before_the_algorithm_runs(algorithm_dir, raw_adapter
         ("raise", "9999", "ValueError: boom in execute"),
         ("gpu_oom", "1004", "GPU memory"),
         ("bad_return", "1006", "result_status"),
+        ("huge", "1006", "exceeds the 16777216-byte frame limit"),
     ],
 )
 def test_algorithm_errors_become_error_results_and_serving_goes_on(algorithm_dir, raw_adapter, action, code,

@@ -9,6 +9,7 @@ import time
 import numpy as np
 import pytest
 
+from procvision_algorithm_sdk.protocol import ProtocolError
 from procvision_algorithm_sdk.runner import AlgorithmFailedError, LogLine, Runner, StartupError
 
 from .conftest import SHM, call_params, child_env, events
@@ -191,6 +192,13 @@ def test_shutdown_runs_teardown_and_exits_zero(algorithm_dir) -> None:
     assert runner.shutdown() is None  # twice is harmless
     with pytest.raises(Exception, match="shut down"):
         runner.call("execute", call_params())
+
+
+def test_params_that_are_not_json_are_refused_before_sending(algorithm_dir) -> None:
+    with make_runner(algorithm_dir()) as runner:
+        with pytest.raises(ProtocolError, match="JSON"):
+            runner.call("execute", {**call_params(), "user_params": {"sleep": np.float32(1.0)}})
+        assert runner.call("execute", call_params()).ok
 
 
 def test_calls_start_the_process_lazily(algorithm_dir) -> None:

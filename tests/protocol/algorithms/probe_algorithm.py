@@ -80,6 +80,8 @@ class Probe(BaseAlgorithm):
         elif action == "count":
             session.set("count", session.get("count", 0) + 1)
             data["count"] = session.get("count")
+        elif action == "huge":
+            data["blob"] = "x" * (17 * 1024 * 1024)
         elif action == "log":
             self.logger.info("inside execute", marker="LOG-MARKER")
         return {"status": "OK", "data": data}
