@@ -133,6 +133,14 @@ class WheelStore:
         os.replace(temporary, target)
         return target
 
+    def discard_stale(self, older_than: float = 24 * 3600) -> None:
+        """Remove partial downloads left by builds that were killed (a live one is never that old)."""
+        limit = time.time() - older_than
+        for part in (self.root / ".incoming").glob("*.part"):
+            with contextlib.suppress(OSError):
+                if part.stat().st_mtime < limit:
+                    part.unlink()
+
     def temporary(self) -> Path:
         """A fresh temporary file on the store's file system, for a download to stream into."""
         folder = self.root / ".incoming"

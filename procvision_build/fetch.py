@@ -78,6 +78,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
                              "or copy them into a find-links folder")
     if not missing:
         return {link.filename: found[link.filename] for link in links}
+    cache.wheels.discard_stale()
     started = time.monotonic()
     progress = Progress(ui, len(missing), sum(link.size or 0 for link in missing))
     with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(missing)))) as pool:

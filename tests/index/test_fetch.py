@@ -72,6 +72,13 @@ def test_a_second_fetch_opens_no_connection(serve, cache, wheels):
     assert fetch(links, cache, UI(stream=io.StringIO()), offline=True) == first
 
 
+def test_partial_downloads_of_killed_builds_are_discarded(serve, cache, wheels):
+    old, recent = cache.wheels.temporary(), cache.wheels.temporary()
+    os.utime(old, (time.time() - 3 * 24 * 3600,) * 2)
+    fetch(client_for(serve().url, cache=cache).links("beta"), cache, UI(stream=io.StringIO()))
+    assert not old.exists() and recent.exists()  # a recent one may belong to a build still running
+
+
 def test_offline_fetch_names_what_is_missing(cache, wheels):
     link = Link(wheels.beta.name, "http://127.0.0.1:9/files/" + wheels.beta.name,
                 {"sha256": sha256(wheels.beta)}, None, None, None, None, "http://127.0.0.1:9/simple/")
