@@ -42,7 +42,7 @@ class LockInputs:
 
     dependencies: tuple[str, ...]  # normalized PEP 508 strings, sorted
     sources: tuple[str, ...]  # "name = kind path" with the path relative to the project root
-    targets: tuple[str, ...]  # "key: platform python implementation abi markers-json"
+    targets: tuple[str, ...]  # "key: platform=... python=... implementation=... abi=... markers={json}"
 
     @property
     def fingerprint(self) -> str:
@@ -83,8 +83,9 @@ def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targ
         spec = item.spec if isinstance(item, Target) else item
         key = item.key if isinstance(item, Target) else _spec_key(spec)
         abi = spec.abi or spec.python_tag
-        tgts.append(f"{key}: {spec.platform} {spec.python} {spec.implementation or 'cp'} {abi} "
-                    f"{json.dumps(dict(sorted(spec.markers.items())), separators=(',', ':'))}")
+        markers = json.dumps(dict(sorted(spec.markers.items())), separators=(",", ":"))
+        tgts.append(f"{key}: platform={spec.platform} python={spec.python} "
+                    f"implementation={spec.implementation or 'cp'} abi={abi} markers={markers}")
     return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)))
 
 
