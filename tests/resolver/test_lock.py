@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGETS = [("win_amd64", "3.10"), ("manylinux_2_17_x86_64", "3.10"), ("macosx_11_0_arm64", "3.12")]
 
 
-def write_project(root: Path, index_url: str, dependencies: list[str], targets=TARGETS, extra_sources: str = "") -> Path:
+def write_project(root: Path, index_url: str | None, dependencies: list[str], targets=TARGETS,
+                  extra_sources: str = "") -> Path:
     (root / "pj_pkg").mkdir(parents=True, exist_ok=True)
     (root / "pj_pkg" / "__init__.py").write_text("")
     (root / "pj_pkg" / "main.py").write_text("class Algo:\n    pass\n")
@@ -56,8 +57,7 @@ def write_project(root: Path, index_url: str, dependencies: list[str], targets=T
         index = 1
         name = "only step"
 
-        [tool.procvision.index]
-        url = "{index_url}"
+        {f'[tool.procvision.index]{chr(10)}url = "{index_url}"' if index_url else ""}
 
         [tool.procvision.sources]
         procvision-algorithm-sdk = {{ path = "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl" }}
@@ -66,9 +66,9 @@ def write_project(root: Path, index_url: str, dependencies: list[str], targets=T
     return root
 
 
-def cli(*args: str, cache: Path) -> subprocess.CompletedProcess:
+def cli(*args: str, cache: Path, **pip_env: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT), **pip_env)
     return subprocess.run([sys.executable, "-m", "procvision_build", *args], capture_output=True, text=True,
                           env=env, timeout=120)
 
@@ -206,3 +206,10 @@ def test_nothing_to_lock_and_an_unreadable_lock_are_clear_errors(world, tmp_path
     (project / "pylock.toml").write_text("lock-version = [not toml")
     done = cli("lock", str(project), "--locked", cache=tmp_path / "cache")
     assert done.returncode == 1 and "pylock.toml: cannot read it" in done.stderr and "procvision lock" in done.stderr
+
+
+def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", None, ["lk-app"], targets=TARGETS[:1])
+    done = cli("lock", str(project), cache=tmp_path / "cache", PIP_INDEX_URL=world.index.url)
+    assert done.returncode == 0, done.stderr
+    assert "lk_win-1.0-cp310-cp310-win_amd64.whl" in selected(project / "pylock.toml")["cp310-win_amd64"]

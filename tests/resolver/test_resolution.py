@@ -86,6 +86,14 @@ def test_no_fitting_wheel_explains_every_file_that_exists(pins) -> None:
     assert "tm_only-2.0.tar.gz: source distribution only" in message
 
 
+def test_a_name_no_index_knows_is_named_with_where_it_was_looked_for(pins) -> None:
+    with pytest.raises(ResolutionError) as caught:
+        pins(["mm-app", "no-such-project>=1"], "win_amd64", "3.10")
+    message = str(caught.value)
+    assert "no-such-project is required as the project -> 'no-such-project>=1'" in message
+    assert "no files for no-such-project exist in the configured indexes and find-links" in message
+
+
 def test_yanked_releases_are_skipped_unless_pinned_exactly(pins) -> None:
     assert pins(["yk-lib"], "win_amd64", "3.10")["yk-lib"] == "1.0"
     assert pins(["yk-lib==1.1"], "win_amd64", "3.10")["yk-lib"] == "1.1"
