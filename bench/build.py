@@ -82,16 +82,29 @@ def peer_project(parent: Path, name: str) -> Path:
     return project
 
 
-def build_once(python: Path, module: str, project: Path, out: Path, env: dict[str, str]) -> tuple[float, float]:
+def children_cpu_ms() -> float:
+    """CPU time (user + system) of finished children; steadier than wall time on a busy machine."""
+    try:
+        import resource
+    except ImportError:  # Windows: no per-child accounting here
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (usage.ru_utime + usage.ru_stime) * 1000
+
+
+def build_once(python: Path, module: str, project: Path, out: Path,
+               env: dict[str, str]) -> tuple[float, float, float]:
+    cpu = children_cpu_ms()
     start = time.perf_counter()
     done = subprocess.run([str(python), "-c", CHILD, module, str(out)], cwd=project, env=env,
                           capture_output=True, text=True)
     wall = (time.perf_counter() - start) * 1000
+    cpu = children_cpu_ms() - cpu
     if done.returncode != 0:
         raise SystemExit(f"{module} failed:\n{done.stderr}")
     name, hook = done.stdout.split()
     (out / name).unlink()
-    return float(hook), wall
+    return float(hook), wall, cpu
 
 
 def main() -> int:
@@ -112,21 +125,23 @@ def main() -> int:
             projects[name] = (peer_project(scratch_path, name), module, env)
         out = scratch_path / "out"
         out.mkdir()
-        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in projects}
+        samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in projects}
         for name, (project, module, run_env) in projects.items():  # warm the OS caches once
             build_once(python, module, project, out, run_env)
         for _ in range(args.runs):
             for name, (project, module, run_env) in projects.items():
                 samples[name].append(build_once(python, module, project, out, run_env))
-    medians = {name: (statistics.median(h for h, _ in runs), statistics.median(w for _, w in runs))
+    medians = {name: tuple(statistics.median(run[i] for run in runs) for i in range(3))
                for name, runs in samples.items()}
-    ours_hook, ours_wall = medians["procvision-build"]
+    ours = medians["procvision-build"]
     print(f"wheel build of example-algorithm, median of {args.runs} runs, Python {sys.version.split()[0]}")
-    print(f"{'backend':<18}{'hook ms':>10}{'process ms':>12}{'hook ratio':>12}{'process ratio':>15}")
-    for name, (hook, wall) in medians.items():
-        print(f"{name:<18}{hook:>10.1f}{wall:>12.1f}{hook / ours_hook:>11.2f}x{wall / ours_wall:>14.2f}x")
-    print("(ratio = that backend's time / procvision-build's; above 1.00x means ours is faster)")
-    print(json.dumps({name: {"hook_ms": round(h, 1), "process_ms": round(w, 1)} for name, (h, w) in medians.items()}))
+    print(f"{'backend':<18}{'hook ms':>9}{'process ms':>12}{'cpu ms':>9}   ratios: hook  process  cpu")
+    for name, (hook, wall, cpu) in medians.items():
+        ratios = "  ".join(f"{theirs / max(mine, 1e-9):5.2f}x" for theirs, mine in zip((hook, wall, cpu), ours))
+        print(f"{name:<18}{hook:>9.1f}{wall:>12.1f}{cpu:>9.1f}   {ratios}")
+    print("(ratio = that backend's time / procvision-build's: above 1.00x, ours is faster)")
+    print(json.dumps({name: {"hook_ms": round(h, 1), "process_ms": round(w, 1), "cpu_ms": round(c, 1)}
+                      for name, (h, w, c) in medians.items()}))
     return 0
 
 

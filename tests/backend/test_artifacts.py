@@ -248,3 +248,25 @@ one = "my_tool"
     assert files[f"{dist_info}/entry_points.txt"].decode() == (
         "[gui_scripts]\nmy-gui = my_tool:main\n\n[my.plugins]\none = my_tool\n")
     assert sdist.build_sdist(config, tmp_path / "out").name == "my_tool-2.0rc1.tar.gz"
+
+
+def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
+    """Wheel and editable builds stay on stdlib + packaging: no resolver, index client or resolvelib."""
+    import subprocess
+    import sys
+
+    project = copy_example(tmp_path)
+    code = (
+        "import sys, procvision_build as b\n"
+        "b.build_editable(sys.argv[1], {'locked': 'true'})\n"
+        "b.build_wheel(sys.argv[1])\n"
+        "print(' '.join(sorted(name for name in sys.modules if name.split('.')[0] in "
+        "('procvision_build', 'resolvelib', 'http', 'ssl', 'tarfile', 'gzip'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], cwd=project, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    loaded = set(done.stdout.split())
+    assert loaded == {"procvision_build", "procvision_build.archive", "procvision_build.backend",
+                      "procvision_build.config", "procvision_build.editable", "procvision_build.errors",
+                      "procvision_build.manifest", "procvision_build.metadata", "procvision_build.wheel"}
