@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
+from procvision_build.cache import sha256_of
 from procvision_build.config import SourceSpec
 from procvision_build.errors import LocalSourceError
 
@@ -87,20 +88,13 @@ class LocalSources:
         from procvision_build.index import Link
 
         path = self.wheel(name)
-        digest = _sha256(path)
+        digest = sha256_of(path)
         return [Link(filename=path.name, url=path.as_uri(), hashes={"sha256": digest}, requires_python=None,
                      yanked=None, size=path.stat().st_size, metadata_hashes=None,
                      origin=str(self.sources[str(canonicalize_name(name))].path))]
 
     def metadata(self, link: "Link") -> bytes:
-        return wheel_metadata(Path(_path_of(link.url)))
-
-
-def _path_of(url: str) -> str:
-    from urllib.parse import unquote, urlsplit
-    from urllib.request import url2pathname
-
-    return url2pathname(unquote(urlsplit(url).path))
+        return wheel_metadata(link.local_path())
 
 
 def wheel_metadata(path: Path) -> bytes:
@@ -221,10 +215,3 @@ def tree_digest(directory: Path) -> str:
             digest.update(b"\0")
     return digest.hexdigest()
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -181,7 +181,8 @@ def _without_credentials(url: str) -> str:
 def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
     """The TOML text of ``lock``; ``environments`` maps target key -> its marker expression."""
     out: list[str] = [f"lock-version = {_toml('1.0')}"]
-    out.append(f"environments = {_toml([environments[k] for k in sorted(lock.targets)])}")
+    # Two targets can share a marker (glibc and musl Linux): list each environment once.
+    out.append(f"environments = {_toml(list(dict.fromkeys(environments[k] for k in sorted(lock.targets))))}")
     if lock.requires_python:
         out.append(f"requires-python = {_toml(lock.requires_python)}")
     out.append(f"created-by = {_toml(CREATED_BY)}")
@@ -201,7 +202,7 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
         if first.source_kind != "directory":  # PEP 751: no version for a source tree
             out.append(f"version = {_toml(version)}")
         if set(entry["targets"]) != set(lock.targets):
-            markers = [environments[k] for k in sorted(entry["targets"])]
+            markers = list(dict.fromkeys(environments[k] for k in sorted(entry["targets"])))
             out.append(f"marker = {_toml(' or '.join(f'({m})' for m in markers))}")
         if first.requires_python:
             out.append(f"requires-python = {_toml(first.requires_python)}")

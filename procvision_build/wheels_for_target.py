@@ -6,13 +6,13 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
+from procvision_build.cache import sha256_of
 from procvision_build.config import SourceSpec, TargetSpec
 from procvision_build.errors import LockError
 from procvision_build.local_sources import LocalSources
@@ -117,9 +117,31 @@ def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: 
     results = []
     for target in targets:
         ui.info(f"resolving for {target.key} ({target.describe()})")
-        results.append(resolve([str(d) for d in config.dependencies], target, finder, local=local, local_names=local.names,
-                               preferred=(preferred or {}).get(target.key), ui=ui))
+        resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
+                             local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
+        results.append(_with_hashes(resolution, cache, ui))
     return results
+
+
+def _with_hashes(resolution: "Resolution", cache: "Cache", ui: "UI") -> "Resolution":
+    """Every pick with a sha256: a find-links file lists none, so hash it (fetching it if remote)."""
+    bare = [pick for pick in resolution.picks if not pick.link.hashes.get("sha256")]
+    if not bare:
+        return resolution
+    remote = [pick.link for pick in bare if not pick.link.url.startswith("file:")]
+    if remote:
+        from procvision_build.fetch import fetch
+
+        fetched = fetch(remote, cache, ui)
+    else:
+        fetched = {}
+    picks = []
+    for pick in resolution.picks:
+        if pick in bare:
+            path = fetched.get(pick.link.filename) or pick.link.local_path()
+            pick = replace(pick, link=replace(pick.link, hashes={**pick.link.hashes, "sha256": sha256_of(path)}))
+        picks.append(pick)
+    return replace(resolution, picks=tuple(picks))
 
 
 def _sources(config: Any) -> tuple[SourceSpec, ...]:
@@ -168,10 +190,10 @@ def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: 
     for wheel in chosen:
         if wheel.source_kind is None:
             path = paths[wheel.filename]
-            sha256 = wheel.sha256 or _sha256(path)
+            sha256 = wheel.sha256 or sha256_of(path)
         else:
             path = local.wheel(wheel.name)
-            sha256 = _sha256(path)
+            sha256 = sha256_of(path)
             if wheel.sha256 and sha256 != wheel.sha256:
                 raise LockError(f"the local wheel {path} changed since {LOCK_NAME} was written "
                                 f"(sha256 {sha256[:12]}..., locked {wheel.sha256[:12]}...); run `procvision lock`")
@@ -182,10 +204,3 @@ def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: 
                                     sha256=sha256, path=path, url=wheel.url))
     return sorted(result, key=lambda w: w.name)
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

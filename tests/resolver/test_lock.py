@@ -213,3 +213,22 @@ def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> No
     done = cli("lock", str(project), cache=tmp_path / "cache", PIP_INDEX_URL=world.index.url)
     assert done.returncode == 0, done.stderr
     assert "lk_win-1.0-cp310-cp310-win_amd64.whl" in selected(project / "pylock.toml")["cp310-win_amd64"]
+
+
+def test_a_find_links_wheel_is_locked_with_the_sha256_computed_here(world, tmp_path) -> None:
+    folder = tmp_path / "vendor"
+    wheel = build_wheel(WheelSpec("vendored-only", "4.2"), folder)
+    project = write_project(tmp_path / "pj", world.index.url, ["vendored-only", "lk-core"], targets=TARGETS[:1])
+    text = (project / "pyproject.toml").read_text().replace(
+        f'url = "{world.index.url}"', f'url = "{world.index.url}"\nfind-links = ["{folder.as_posix()}"]')
+    (project / "pyproject.toml").write_text(text)
+    config = load_config(project)
+    store = Cache(tmp_path / "cache")
+    lock_project(config, ui=UI(quiet=True), cache=store, isolated=True)
+    data = tomllib.loads((project / "pylock.toml").read_text())
+    entry = next(p for p in data["packages"] if p["name"] == "vendored-only")
+    import hashlib
+    assert entry["wheels"][0]["hashes"]["sha256"] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert entry["wheels"][0]["url"] == wheel.as_uri()
+    wheels = wheels_for_target(config, config.targets[0], locked=True, ui=UI(quiet=True), cache=store)
+    assert "vendored_only-4.2-py3-none-any.whl" in [w.filename for w in wheels]
