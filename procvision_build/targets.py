@@ -161,7 +161,8 @@ def _environment(spec: TargetSpec, version: tuple[int, int], patch: int | None,
     env: dict[str, str] = {}
     if platform.startswith("win"):
         env.update(os_name="nt", sys_platform="win32", platform_system="Windows")
-        machine = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}.get(platform)
+        # 32-bit Python reports the machine of the OS (AMD64 on 64-bit Windows): win32 leaves it open.
+        machine = {"win_amd64": "AMD64", "win_arm64": "ARM64"}.get(platform)
     elif platform.startswith("macosx_"):
         env.update(os_name="posix", sys_platform="darwin", platform_system="Darwin")
         arch = platform.split("_", 3)[3]

@@ -25,12 +25,18 @@ def test_environment_of_a_windows_target_does_not_come_from_this_machine() -> No
     ("manylinux_2_17_x86_64", ("posix", "linux", "Linux", "x86_64")),
     ("musllinux_1_2_aarch64", ("posix", "linux", "Linux", "aarch64")),
     ("macosx_11_0_arm64", ("posix", "darwin", "Darwin", "arm64")),
-    ("win32", ("nt", "win32", "Windows", "x86")),
+    ("win_arm64", ("nt", "win32", "Windows", "ARM64")),
     ("linux_aarch64", ("posix", "linux", "Linux", "aarch64")),
 ])
 def test_environment_per_platform(platform: str, expected: tuple[str, ...]) -> None:
     env = target(platform, "3.11").environment
     assert (env["os_name"], env["sys_platform"], env["platform_system"], env["platform_machine"]) == expected
+
+
+def test_a_32_bit_windows_target_leaves_platform_machine_open() -> None:
+    # 32-bit Python on 64-bit Windows says AMD64, on 32-bit Windows x86: only the user knows
+    assert "platform_machine" not in target("win32", "3.10").environment
+    assert target("win32", "3.10", platform_machine="AMD64").evaluate('platform_machine == "AMD64"') is True
 
 
 def test_full_python_version_sets_python_full_version_and_implementation_version() -> None:
