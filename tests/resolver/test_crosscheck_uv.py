@@ -75,3 +75,29 @@ def test_generated_scenarios_agree_with_uv_on_every_target(world, pins, tmp_path
     assert not disagreements, "\n".join(disagreements)
     assert len(world.scenarios) >= 10 and compared == len(world.scenarios) * len(CROSS_TARGETS)
     assert solved >= compared // 2, "too few scenarios resolve: the comparison would prove little"
+
+
+HAND_WRITTEN = [
+    ["mm-app", "mm-extra[gui]"],  # every kind of marker, extras, a Windows-only transitive dependency
+    ["tm-core", "tm-fallback"],  # tag order; the newest release without a fitting wheel
+    ["bt-x"],  # backtracking to an older release
+    ["rp-lib", "rpm-lib"],  # Requires-Python from the index and from METADATA
+    ["yk-lib"],  # a yanked newest release
+    ["cf-a", "cf-b"],  # no solution anywhere
+]
+
+
+def test_hand_written_scenarios_agree_with_uv(world, pins, tmp_path) -> None:
+    disagreements = []
+    for number, requirements in enumerate(HAND_WRITTEN):
+        for platform, python in CROSS_TARGETS:
+            work = tmp_path / f"h{number}-{platform}"
+            work.mkdir()
+            expected = uv_pins(requirements, platform, python, world.index.url, work)
+            try:
+                ours: dict[str, str] | None = pins(requirements, platform, python)
+            except ResolutionError:
+                ours = None
+            if ours != expected:
+                disagreements.append(f"{requirements} on {platform} {python}:\n  ours {ours}\n  uv   {expected}")
+    assert not disagreements, "\n".join(disagreements)
