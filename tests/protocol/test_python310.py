@@ -1,4 +1,4 @@
-"""Factory PCs run CPython 3.10: the runner and the adapter both run there, in a real venv."""
+"""Factory PCs run CPython 3.10: the runner and the adapter both run there."""
 
 from __future__ import annotations
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,6 +75,45 @@ def test_hanging_execute_gives_1005_and_the_next_call_gets_a_fresh_process(algor
         assert elapsed < 1.0 + 3.0
         after = runner.call("execute", call_params())
         assert after.ok and after.data["pid"] != first
+
+
+def test_a_timeout_also_stops_what_the_algorithm_started(algorithm_dir) -> None:
+    with make_runner(algorithm_dir()) as runner:
+        result = runner.call("execute", call_params("grandchild"), timeout=1.0)
+        assert result.error_code == "1005"
+    # no_leaks: the grandchild (working directory inside tmp_path) must be gone too
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses os._exit in a driver process")
+def test_adapter_tears_down_when_the_runner_dies(algorithm_dir) -> None:
+    root = algorithm_dir()
+    driver = (
+        "import os, sys\n"
+        "from procvision_algorithm_sdk.runner import Runner\n"
+        "runner = Runner(sys.executable, sys.argv[1])\n"
+        "runner.start()\n"
+        "print(runner.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", driver, str(root)], env=child_env(), capture_output=True,
+                          text=True, timeout=60)
+    adapter_pid = int(done.stdout.strip())
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "teardown" not in events(root):
+        time.sleep(0.05)
+    assert events(root)[-1] == "teardown"
+    while time.monotonic() < deadline and _running(adapter_pid):
+        time.sleep(0.05)
+    assert not _running(adapter_pid)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (reaping an orphan is up to whoever adopted it)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status
 
 
 def test_a_child_that_ignores_terminate_is_killed(algorithm_dir) -> None:

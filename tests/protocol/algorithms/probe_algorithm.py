@@ -68,6 +68,12 @@ class Probe(BaseAlgorithm):
             raise FatalError("model weights corrupted")
         elif action == "exit":
             os._exit(7)
+        elif action == "grandchild":
+            import subprocess
+            import sys
+
+            subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+            time.sleep(3600)
         elif action == "hang":
             time.sleep(3600)
         elif action == "hold_gil":
