@@ -45,8 +45,13 @@ def wheels_for_target(config: Any, target: Target | TargetSpec, *, locked: bool,
     ``locked=True`` refuses to resolve: a missing or stale lock is a ``LockError`` naming what changed.
     """
     target = target if isinstance(target, Target) else target_from_spec(target)
-    lock = read_lock(Path(config.root) / LOCK_NAME)
-    reasons = _why_not_usable(lock, project_inputs(config), target)
+    try:
+        lock = read_lock(Path(config.root) / LOCK_NAME)
+        reasons = _why_not_usable(lock, project_inputs(config), target)
+    except LockError as unreadable:
+        if locked:
+            raise
+        lock, reasons = None, [str(unreadable)]
     if not reasons:
         assert lock is not None
         ui.debug(f"{target.key}: using {LOCK_NAME}")
@@ -75,7 +80,13 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
         raise LockError(f"{Path(config.root) / 'pyproject.toml'} declares no [[tool.procvision.targets]], so there "
                         "is nothing to lock for; add one, e.g. platform = \"win_amd64\" and python = \"3.10\"")
     inputs = project_inputs(config)
-    lock = read_lock(path)
+    try:
+        lock = read_lock(path)
+    except LockError as unreadable:
+        if check:
+            raise
+        ui.warning(f"{unreadable.args[0].split(';')[0]}; writing a new one")
+        lock = None
     targets = [target_from_spec(spec) for spec in config.targets]
     if check:
         reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)

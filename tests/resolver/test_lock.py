@@ -206,6 +206,9 @@ def test_nothing_to_lock_and_an_unreadable_lock_are_clear_errors(world, tmp_path
     (project / "pylock.toml").write_text("lock-version = [not toml")
     done = cli("lock", str(project), "--locked", cache=tmp_path / "cache")
     assert done.returncode == 1 and "pylock.toml: cannot read it" in done.stderr and "procvision lock" in done.stderr
+    done = cli("lock", str(project), "--isolated", cache=tmp_path / "cache")  # replaced, with a warning
+    assert done.returncode == 0 and "warning:" in done.stderr and "cannot read it" in done.stderr
+    assert tomllib.loads((project / "pylock.toml").read_text())["lock-version"] == "1.0"
 
 
 def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> None:
