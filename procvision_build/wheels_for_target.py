@@ -88,6 +88,11 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
         ui.warning(f"{unreadable.args[0].split(';')[0]}; writing a new one")
         lock = None
     targets = [target_from_spec(spec) for spec in config.targets]
+    keys = [target.key for target in targets]
+    if len(set(keys)) != len(keys):
+        twice = sorted({key for key in keys if keys.count(key) > 1})
+        raise LockError(f"{Path(config.root) / 'pyproject.toml'}: [[tool.procvision.targets]] lists {', '.join(twice)} "
+                        "more than once (same platform and Python minor version); keep one entry per target")
     if check:
         reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
         if reasons:
