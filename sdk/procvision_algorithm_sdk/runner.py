@@ -198,7 +198,8 @@ class _Child:
             self.runner._note(f"[runner] unexpected {kind!r} frame from pid {self.pid}: {frame}")
 
     def _read_stderr(self) -> None:
-        for raw in iter(self.process.stderr.readline, b""):
+        stream = io.BufferedReader(self.process.stderr, 1 << 16)  # a raw pipe's readline reads byte by byte
+        for raw in iter(stream.readline, b""):
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             record = None
             if text.startswith("{"):

@@ -45,6 +45,17 @@ def test_context_manager_handshakes_calls_and_shuts_down(algorithm_dir) -> None:
     assert marker[0].pid == pid
 
 
+def test_a_flood_of_stderr_is_drained_and_forwarded_in_order(algorithm_dir) -> None:
+    lines: list[LogLine] = []
+    with make_runner(algorithm_dir(), on_stderr=lines.append, stderr_lines=5) as runner:
+        result = runner.call("execute", call_params("flood"), timeout=20)  # ~1 MB: far over a pipe's buffer
+        assert result.ok
+        assert runner.call("execute", call_params()).ok
+        flood = [line.text for line in lines if line.text.startswith("flood line")]
+        assert len(flood) == 20000 and flood == sorted(flood)
+        assert len(runner.stderr_tail) == 5
+
+
 def test_images_travel_through_shared_memory_and_are_freed(algorithm_dir) -> None:
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, size=(1200, 1920, 3), dtype=np.uint8)

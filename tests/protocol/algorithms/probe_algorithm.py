@@ -86,6 +86,9 @@ class Probe(BaseAlgorithm):
         elif action == "count":
             session.set("count", session.get("count", 0) + 1)
             data["count"] = session.get("count")
+        elif action == "flood":
+            for number in range(20000):
+                print(f"flood line {number:05d} " + "." * 40)
         elif action == "huge":
             data["blob"] = "x" * (17 * 1024 * 1024)
         elif action == "log":
