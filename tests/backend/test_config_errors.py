@@ -249,3 +249,22 @@ def test_unknown_config_setting_is_refused(tmp_path: Path, monkeypatch: pytest.M
     assert list(out.iterdir()) == []
     assert procvision_build.build_wheel(str(out), {"locked": "true"}).endswith(".whl")
     assert procvision_build.build_editable(str(tmp_path / "ed"), {"locked": "false"}).endswith(".whl")
+
+
+@pytest.mark.parametrize("platform", [
+    "win32", "win_amd64", "win_arm64", "manylinux_2_17_x86_64", "manylinux_2_28_aarch64", "manylinux2014_x86_64",
+    "manylinux1_i686", "musllinux_1_2_x86_64", "macosx_10_9_x86_64", "macosx_11_0_arm64", "macosx_14_0_universal2",
+    "linux_armv7l",
+])
+def test_known_platform_tags_are_accepted(tmp_path: Path, platform: str) -> None:
+    config = load_config(make_project(tmp_path, set_target(f'platform = "{platform}"\npython = "3.12.3"\n')(BASE)))
+    target = config.targets[0]
+    assert (target.platform, target.python, target.implementation, target.abi) == (platform, "3.12.3", "cp", "cp312")
+    assert target.python_tag == "cp312"
+
+
+@pytest.mark.parametrize("platform", ["manylinux_3_17_x86_64", "macosx_9_0_x86_64", "win_amd32", "linux_sparc",
+                                      "any", "manylinux_2_17"])
+def test_impossible_platform_tags_are_refused(tmp_path: Path, platform: str) -> None:
+    with pytest.raises(ConfigError, match=r"targets\[0\]\.platform: expected a wheel platform tag"):
+        load_config(make_project(tmp_path, set_target(f'platform = "{platform}"\npython = "3.10"\n')(BASE)))
