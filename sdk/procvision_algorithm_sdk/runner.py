@@ -155,8 +155,8 @@ class _Child:
     def expect(self, request_id: Any) -> _Waiter:
         waiter = _Waiter()
         self.pending[request_id] = waiter
-        if self.gone.is_set():  # the reader already emptied pending: do not wait for nothing
-            self.pending.pop(request_id, None)
+        # The reader may have emptied pending already; whoever pops the waiter delivers to it.
+        if self.gone.is_set() and self.pending.pop(request_id, None) is not None:
             waiter.deliver(None)
         return waiter
 
@@ -194,7 +194,7 @@ class _Child:
         waiter = self.pending.pop(frame.get("request_id"), None)
         if waiter is not None:
             waiter.deliver(frame)
-        else:
+        elif kind != "pong":  # a pong later than the grace is already counted as missed
             self.runner._note(f"[runner] unexpected {kind!r} frame from pid {self.pid}: {frame}")
 
     def _read_stderr(self) -> None:
@@ -496,13 +496,13 @@ class Runner:
         child = _Child(self, process)
         waited = child.hello.wait(self.startup_timeout)
         frame = child.hello.frame
-        failure: tuple[ErrorCode | str, str] | None = None
+        failure: tuple[ErrorCode, str] | None = None
         if not waited:
             failure = (ErrorCode.TIMEOUT, f"the algorithm sent no hello within {self.startup_timeout:g} s")
         elif frame is None:
             failure = (ErrorCode.PROCESS_EXITED, "the algorithm process ended before its hello")
         elif frame["type"] == "error":
-            failure = (str(frame.get("error_code") or ErrorCode.UNKNOWN_ERROR),
+            failure = (_known_code(frame.get("error_code")),
                        str(frame.get("message") or "the algorithm failed to start"))
         elif frame.get("protocol") != protocol.PROTOCOL_VERSION:
             failure = (ErrorCode.PROTOCOL_ERROR, f"the adapter speaks protocol {frame.get('protocol')!r}, this "
@@ -550,3 +550,10 @@ class Runner:
     def _note(self, text: str) -> None:
         self._tail.append(text)
 
+
+def _known_code(value: Any) -> ErrorCode:
+    """The contract code an adapter sent; 9999 for anything outside the table."""
+    try:
+        return ErrorCode(str(value))
+    except ValueError:
+        return ErrorCode.UNKNOWN_ERROR
