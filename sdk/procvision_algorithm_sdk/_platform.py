@@ -110,9 +110,13 @@ def _detach_stdio_windows(frames_in: int, frames_out: int) -> None:  # pragma: n
     for fd in (frames_in, frames_out):
         msvcrt.setmode(fd, os.O_BINARY)  # no CRLF translation inside frames
     # Code that asks the OS for the standard handles (not the C runtime) must see the same swap.
+    from ctypes import wintypes
+
     kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    kernel32.SetStdHandle(-11, msvcrt.get_osfhandle(1))  # STD_OUTPUT_HANDLE
-    kernel32.SetStdHandle(-10, msvcrt.get_osfhandle(0))  # STD_INPUT_HANDLE
+    kernel32.SetStdHandle.argtypes = (wintypes.DWORD, wintypes.HANDLE)
+    kernel32.SetStdHandle.restype = wintypes.BOOL
+    kernel32.SetStdHandle(-11 & 0xFFFFFFFF, msvcrt.get_osfhandle(1))  # STD_OUTPUT_HANDLE
+    kernel32.SetStdHandle(-10 & 0xFFFFFFFF, msvcrt.get_osfhandle(0))  # STD_INPUT_HANDLE
 
 
 # -- the runner's child process ----------------------------------------------------
