@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Iterable
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example-algorithm"
@@ -29,11 +30,14 @@ def copy_example(parent: Path) -> Path:
 
 
 def run_hook(project: Path, hook: str, outdir: Path, env: dict[str, str] | None = None,
-             python: str = sys.executable) -> str:
-    """Call ``procvision_build.<hook>(outdir)`` in a child process whose working directory is ``project``."""
+             python: str = sys.executable, extra_path: Iterable[Path] = ()) -> str:
+    """Call ``procvision_build.<hook>(outdir)`` in a child process whose working directory is ``project``.
+
+    ``extra_path`` goes on sys.path too (pure-Python wheels import from their zip).
+    """
     outdir.mkdir(parents=True, exist_ok=True)
     child_env = dict(os.environ if env is None else env)
-    child_env["PYTHONPATH"] = str(ROOT)
+    child_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *map(str, extra_path)])
     code = f"import procvision_build as b, sys; print(b.{hook}(sys.argv[1]))"
     done = subprocess.run([python, "-c", code, str(outdir)], cwd=project, env=child_env,
                           capture_output=True, text=True)

@@ -6,6 +6,7 @@ import email.parser
 import json
 import os
 import stat
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -253,7 +254,6 @@ one = "my_tool"
 def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
     """Wheel and editable builds stay on stdlib + packaging: no resolver, index client or resolvelib."""
     import subprocess
-    import sys
 
     project = copy_example(tmp_path)
     code = (
@@ -270,3 +270,20 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
     assert loaded == {"procvision_build", "procvision_build.archive", "procvision_build.backend",
                       "procvision_build.config", "procvision_build.editable", "procvision_build.errors",
                       "procvision_build.manifest", "procvision_build.metadata", "procvision_build.wheel"}
+
+
+def test_every_supported_python_builds_the_same_bytes(tmp_path: Path, wheelhouse: Path, python_for) -> None:
+    """3.10 (tomli), 3.12 and 3.13 build what this interpreter builds; packaging comes from its wheel."""
+    project = copy_example(tmp_path)
+    pure = [next(wheelhouse.glob(f"{name}-*-py3-none-any.whl")) for name in ("packaging", "tomli")]
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    expected = None
+    for version in (None, "3.10", "3.12", "3.13"):
+        python = sys.executable if version is None else str(python_for(version))
+        out = tmp_path / f"out-{version}"
+        run_env = {**env, "PYTHONNOUSERSITE": "1"}
+        built = [out / run_hook(project, hook, out, run_env, python=python, extra_path=pure)
+                 for hook in ("build_wheel", "build_sdist")]
+        digests = [sha256(path) for path in built]
+        expected = expected or digests
+        assert digests == expected, version
