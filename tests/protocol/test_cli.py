@@ -1,0 +1,54 @@
+"""``python -m procvision_algorithm_sdk``: check and call the algorithm of a directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import child_env
+
+pytestmark = pytest.mark.usefixtures("no_leaks")
+
+
+def sdk(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "procvision_algorithm_sdk", *args], cwd=cwd, env=child_env(),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_check_prints_the_hello(algorithm_dir) -> None:
+    done = sdk("check", cwd=algorithm_dir())
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["algorithm"]["version"] == "1.2.3"
+
+
+def test_call_passes_an_image_file_through_shared_memory(algorithm_dir) -> None:
+    root = algorithm_dir()
+    picture = np.zeros((20, 30, 3), np.uint8)
+    picture[0, 0] = (10, 20, 30)
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    (root / "part.png").write_bytes(buffer.getvalue())
+    done = sdk("call", "execute", "--pid", "p001", "--params", '{"action": "image"}', "--image", "part.png",
+               cwd=root)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["status"] == "OK" and result["data"]["shape"] == [20, 30, 3]
+    assert result["data"]["corner"] == [10, 20, 30]
+
+
+def test_call_error_result_exits_one(algorithm_dir) -> None:
+    done = sdk("call", "execute", "--pid", "p404", cwd=algorithm_dir())
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["error_code"] == "1001"
+
+
+def test_start_failure_is_reported(algorithm_dir) -> None:
+    done = sdk("--entry", "probe_algorithm:SetupFails", "check", cwd=algorithm_dir())
+    assert done.returncode == 1
+    assert "error 9999" in done.stderr and "cannot load model weights.bin" in done.stderr
