@@ -132,28 +132,11 @@ def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: 
     local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     results = []
     for target in targets:
-        _check_requires_python(config, target)
         ui.info(f"resolving for {target.key} ({target.describe()})")
         resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
                              local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
         results.append(_with_hashes(resolution, cache, ui))
     return results
-
-
-def _check_requires_python(config: Any, target: Target) -> None:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    wanted = getattr(config, "requires_python", None)
-    try:
-        fits = not wanted or SpecifierSet(wanted).contains(target.python, prereleases=True)
-    except InvalidSpecifier:
-        fits = True  # config validation reports a broken specifier; nothing to add here
-    if not fits:
-        from procvision_build.errors import ResolutionError
-
-        raise ResolutionError(f"target {target.key} runs Python {target.spec.python}, but the project's "
-                              f"requires-python is {wanted!r}: change the target's python or [project] "
-                              "requires-python in pyproject.toml")
 
 
 def _with_hashes(resolution: "Resolution", cache: "Cache", ui: "UI") -> "Resolution":
