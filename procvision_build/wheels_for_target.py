@@ -72,8 +72,9 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
                  upgrade_packages: Collection[str] = (), check: bool = False) -> tuple[Path, bool]:
     """Resolve every target and write ``pylock.toml``; returns (path, whether it changed).
 
-    Locked versions are kept unless ``upgrade`` (all) or named in ``upgrade_packages``.
-    With ``check`` nothing is resolved or written: a stale lock raises ``LockError``.
+    A fresh lock is left alone; otherwise locked versions are kept unless ``upgrade`` (all) or
+    named in ``upgrade_packages``. With ``check`` nothing is resolved or written: a stale lock
+    raises ``LockError``.
     """
     path = Path(config.root) / LOCK_NAME
     if not config.targets:
@@ -98,6 +99,8 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
         if reasons:
             raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")
         return path, False
+    if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs):
+        return path, False  # fresh: resolving again would only confirm the locked versions
     preferred: dict[str, dict[str, str]] = {}
     for target in targets:
         pins = {} if upgrade or lock is None else _pins(lock, target.key)

@@ -102,7 +102,10 @@ def test_lock_round_trip_then_locked_builds_fetch_the_same_wheels_and_a_warm_cac
     assert "lk_win-1.0-cp310-cp310-win_amd64.whl" not in chosen["cp312-macosx_11_0_arm64"]
 
     again = cli("lock", str(project), "--isolated", cache=cache)
-    assert again.returncode == 0 and "unchanged" in again.stderr
+    assert again.returncode == 0 and "unchanged" in again.stderr and "resolving" not in again.stderr
+    assert lock_path.read_bytes() == text
+    again = cli("lock", str(project), "--isolated", "--upgrade", cache=cache)  # resolves anew: same bytes
+    assert again.returncode == 0 and "resolving" in again.stderr and "unchanged" in again.stderr
     assert lock_path.read_bytes() == text  # same inputs, same bytes
     assert cli("lock", str(project), "--locked", cache=cache).returncode == 0
 
