@@ -48,6 +48,8 @@ def wheels_for_target(config: Any, target: Target | TargetSpec, *, locked: bool,
     try:
         lock = read_lock(Path(config.root) / LOCK_NAME)
         reasons = _why_not_usable(lock, project_inputs(config), target)
+        if lock is not None and not reasons:
+            reasons = _local_changes(lock, config, cache, ui, only=target.key)
     except LockError as unreadable:
         if locked:
             raise
@@ -95,11 +97,13 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
         raise LockError(f"{Path(config.root) / 'pyproject.toml'}: [[tool.procvision.targets]] lists {', '.join(twice)} "
                         "more than once (same platform and Python minor version); keep one entry per target")
     if check:
-        reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
+        reasons = ["there is no lock yet"] if lock is None else (
+            stale_reasons(lock, inputs) or _local_changes(lock, config, cache, ui))
         if reasons:
             raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")
         return path, False
-    if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs):
+    if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs) \
+            and not _local_changes(lock, config, cache, ui):
         return path, False  # fresh: resolving again would only confirm the locked versions
     preferred: dict[str, dict[str, str]] = {}
     for target in targets:
@@ -175,6 +179,19 @@ def _why_not_usable(lock: Lock | None, inputs: LockInputs, target: Target) -> li
     if not reasons and target.key not in lock.targets:
         reasons.append(f"the lock has no entry for target {target.key}")
     return reasons
+
+
+def _local_changes(lock: Lock, config: Any, cache: "Cache", ui: "UI", only: str | None = None) -> list[str]:
+    """Source directories that now build another wheel than the lock names (a version bump)."""
+    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
+    changes: dict[str, str] = {}
+    for key, wheels in lock.targets.items():
+        for wheel in wheels:
+            if (only is None or key == only) and wheel.source_kind == "directory" and wheel.name in local.names:
+                built = local.wheel(wheel.name).name
+                if built != wheel.filename:
+                    changes[wheel.name] = f"source {wheel.name} now builds {built} (locked: {wheel.filename})"
+    return list(changes.values())
 
 
 def _pins(lock: Lock, key: str) -> dict[str, str]:

@@ -172,6 +172,15 @@ def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(wo
                                                    cache=store)}
     assert wheels["local-lib"].version == "3.0" and wheels["local-lib"].path.is_file()
     assert wheels["local-lib"].url is None and wheels["lk-core"].url
+    # a version bump in the source directory: --locked names it, lock and unlocked builds follow it
+    make_source_tree(project / "local-lib", version="3.1")
+    with pytest.raises(LockError, match=r"source local-lib now builds local_lib-3.1-py3-none-any.whl \(locked: local_lib-3.0"):
+        wheels_for_target(config, config.targets[0], locked=True, ui=UI(quiet=True), cache=store)
+    bumped = {w.name: w for w in wheels_for_target(config, config.targets[0], locked=False, ui=UI(quiet=True),
+                                                   cache=store)}
+    assert bumped["local-lib"].version == "3.1"
+    assert lock_project(config, ui=UI(quiet=True), cache=store, isolated=True)[1] is True
+    assert "local_lib-3.1-py3-none-any.whl" in (project / "pylock.toml").read_text()
 
 
 CONCURRENT = """
