@@ -63,12 +63,18 @@ print(name, (time.perf_counter() - start) * 1000)
 
 
 def venv_python() -> Path:
-    """bench/.data/venv with flit_core, hatchling and packaging (our backend runs from the tree)."""
+    """bench/.data/venv with flit_core, hatchling and this tree's procvision-build, all installed alike.
+
+    pip byte-compiles what it installs, so every backend starts from .pyc files, as in
+    a frontend's isolated build environment.
+    """
     python = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "flit_core>=3.12", "hatchling",
                         "packaging>=24.2", "tomli>=2; python_version < '3.11'"], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+                    "--no-build-isolation", str(ROOT)], check=True)
     return python
 
 
@@ -113,14 +119,13 @@ def main() -> int:
     args = parser.parse_args()
     python = venv_python()
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SOURCE_DATE_EPOCH")}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"  # every run compiles the same way: no .pyc written in the sources
-    ours_env = {**env, "PYTHONPATH": str(ROOT)}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing new is compiled between runs
     with tempfile.TemporaryDirectory() as scratch:
         scratch_path = Path(scratch)
         (scratch_path / "sdk").symlink_to(ROOT / "sdk", target_is_directory=True)  # the example's ../sdk source
         ours = scratch_path / "procvision"
         shutil.copytree(EXAMPLE, ours, ignore=shutil.ignore_patterns("__pycache__", "dist", "build"))
-        projects = {"procvision-build": (ours, "procvision_build", ours_env)}
+        projects = {"procvision-build": (ours, "procvision_build", env)}
         for name, (_, module) in PEERS.items():
             projects[name] = (peer_project(scratch_path, name), module, env)
         out = scratch_path / "out"
