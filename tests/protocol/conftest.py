@@ -79,9 +79,12 @@ def call_params(action: str = "ok", *, step: int = 1, pid: str = "p001", session
 class RawAdapter:
     """The adapter in a child process, spoken to frame by frame; every receive has a deadline."""
 
-    def __init__(self, cwd: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(self, cwd: Path, args: tuple[str, ...] = (), extra_path: Path | None = None) -> None:
+        env = child_env()
+        if extra_path is not None:
+            env["PYTHONPATH"] += os.pathsep + str(extra_path)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "procvision_algorithm_sdk.adapter", *args], cwd=cwd, env=child_env(),
+            [sys.executable, "-m", "procvision_algorithm_sdk.adapter", *args], cwd=cwd, env=env,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self.frames: queue.Queue[Any] = queue.Queue()
         self.stderr_lines: list[str] = []
@@ -145,8 +148,8 @@ class RawAdapter:
 def raw_adapter() -> Iterator[Callable[..., RawAdapter]]:
     started: list[RawAdapter] = []
 
-    def start(cwd: Path, *args: str) -> RawAdapter:
-        adapter = RawAdapter(cwd, args)
+    def start(cwd: Path, *args: str, extra_path: Path | None = None) -> RawAdapter:
+        adapter = RawAdapter(cwd, args, extra_path)
         started.append(adapter)
         return adapter
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 
@@ -9,7 +10,7 @@ import pytest
 
 from procvision_algorithm_sdk import __version__
 
-from .conftest import call_params, events
+from .conftest import MANIFEST, call_params, events
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -63,6 +64,7 @@ def test_stdout_noise_from_print_os_write_and_c_lands_in_stderr(algorithm_dir, r
     assert adapter.wait() == 0
     for noise in ("PRINT-NOISE", "OSWRITE-NOISE", "CPUTS-NOISE"):
         assert adapter.stderr_lines.count(noise) == 3, (noise, adapter.stderr_lines)
+    assert "IMPORT-NOISE" in adapter.stderr_lines and "SETUP-NOISE" in adapter.stderr_lines
 
 
 @pytest.mark.parametrize(
@@ -280,6 +282,27 @@ def test_missing_manifest_and_no_entry_is_2002(tmp_path, raw_adapter) -> None:
     error = adapter.recv(timeout=30)
     assert error["error_code"] == "2002" and "--entry" in error["message"]
     assert adapter.wait() == 1
+
+
+def test_entry_of_an_installed_wheel_finds_its_manifest(tmp_path, raw_adapter) -> None:
+    """No manifest in the working directory: the root is {dist}.dist-info/procvision/ of the installed wheel."""
+    site = tmp_path / "site"
+    info = site / "probe_algorithm-1.2.3.dist-info"
+    (info / "procvision").mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: probe-algorithm\nVersion: 1.2.3\n")
+    (info / "entry_points.txt").write_text("[procvision.algorithms]\nprobe-algorithm = probe_algorithm:Probe\n")
+    (info / "procvision" / "manifest.json").write_text(json.dumps(MANIFEST))
+    (info / "RECORD").write_text("probe_algorithm-1.2.3.dist-info/METADATA,,\n"
+                                 "probe_algorithm-1.2.3.dist-info/entry_points.txt,,\n"
+                                 "probe_algorithm-1.2.3.dist-info/procvision/manifest.json,,\n"
+                                 "probe_algorithm-1.2.3.dist-info/RECORD,,\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    adapter = raw_adapter(work, "--entry", "probe_algorithm:Probe", extra_path=site)
+    assert adapter.handshake()["algorithm"]["version"] == "1.2.3"
+    adapter.call(1, "execute", call_params())
+    assert adapter.recv()["status"] == "OK"
+    assert events(info / "procvision")[:2] == ["setup", "on_step_start:1"]
 
 
 def test_entry_option_overrides_the_manifest(algorithm_dir, raw_adapter) -> None:

@@ -62,11 +62,14 @@ def test_images_travel_through_shared_memory_and_are_freed(algorithm_dir) -> Non
     names = set()
     with make_runner(algorithm_dir()) as runner:
         for _ in range(3):
-            result = runner.call("execute", call_params("image"), image=image)
+            params = {**call_params("image"), "image_meta": {"camera_id": "cam-7", "timestamp_ms": 42}}
+            result = runner.call("execute", params, image=image)
             assert result.ok, result
             assert result.data["shape"] == [1200, 1920, 3]
             assert result.data["checksum"] == int(image.sum(dtype=np.uint64))
             assert result.data["corner"] == image[0, 0].tolist()
+            assert result.data["image_meta"] == {"camera_id": "cam-7", "timestamp_ms": 42, "width": 1920,
+                                                 "height": 1200, "color_space": "RGB", "encoding": "raw"}
             names.add(result.data["shared_mem_id"])
         bgr = runner.call("execute", call_params("image"), image=np.ascontiguousarray(image[:, :, ::-1]))
         assert bgr.data["corner"] == image[0, 0][::-1].tolist()  # the runner wrote RGB order as given
@@ -253,6 +256,20 @@ def test_params_that_are_not_json_are_refused_before_sending(algorithm_dir) -> N
         with pytest.raises(ProtocolError, match="JSON"):
             runner.call("execute", {**call_params(), "user_params": {"sleep": np.float32(1.0)}})
         assert runner.call("execute", call_params()).ok
+
+
+def test_calls_from_many_threads_are_served_one_at_a_time(algorithm_dir) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with make_runner(algorithm_dir()) as runner:
+        def work(session: str) -> list[tuple[str, int]]:
+            return [(r.status, r.data.get("pid")) for r in
+                    (runner.call("execute", call_params(session=session)) for _ in range(20))]
+
+        with ThreadPoolExecutor(4) as pool:
+            results = [item for chunk in pool.map(work, ["a", "b", "c", "d"]) for item in chunk]
+    # no call was lost, refused as concurrent (1008) or answered by a restarted process
+    assert len(results) == 80 and set(results) == {("OK", results[0][1])}
 
 
 def test_calls_start_the_process_lazily(algorithm_dir) -> None:

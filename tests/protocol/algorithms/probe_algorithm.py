@@ -13,6 +13,8 @@ import time
 
 from procvision_algorithm_sdk import BaseAlgorithm, FatalError, GPUOutOfMemoryError
 
+print("IMPORT-NOISE")  # a chatty module: the adapter must have moved stdout aside before importing us
+
 
 class Probe(BaseAlgorithm):
     def _event(self, text: str) -> None:
@@ -20,6 +22,7 @@ class Probe(BaseAlgorithm):
             log.write(text + "\n")
 
     def setup(self) -> None:
+        print("SETUP-NOISE")
         self._event("setup")
 
     def on_step_start(self, step_index, session, context) -> None:
@@ -50,7 +53,7 @@ class Probe(BaseAlgorithm):
         if action == "image":
             image = self.read_image(shared_mem_id, image_meta)
             data.update(shape=list(image.shape), checksum=int(image.sum(dtype="uint64")),
-                        corner=image[0, 0].tolist())
+                        corner=image[0, 0].tolist(), image_meta=dict(image_meta))
         elif action == "ng":
             data.update(result_status="NG", ng_reason="scratch",
                         defect_rects=[{"x": 1, "y": 1, "width": 2, "height": 2, "score": 0.9}])
