@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+from collections import defaultdict
 import json
 import os
 import shutil
@@ -124,19 +125,25 @@ from procvision_build.wheels_for_target import lock_project, wheels_for_target
 started = time.perf_counter()
 project = BenchProject(Path(sys.argv[2]), IndexSpec(url=sys.argv[3]))
 cache, ui = Cache(Path(sys.argv[1])), UI(quiet=True)
-if sys.argv[5] == "lock":
+mode = sys.argv[5]
+targets = project.targets if not mode.startswith("one:") else [project.targets[int(mode[4:])]]
+if mode == "lock":
     lock_project(project, ui=ui, cache=cache, isolated=True)
 resolved = time.perf_counter()
 count = 0
-for target in project.targets:
-    count += len(wheels_for_target(project, target, locked=True, ui=ui, cache=cache, isolated=True))
+for target in targets:
+    count += len(wheels_for_target(project, target, locked=not mode.startswith("one:"), ui=ui, cache=cache,
+                                   isolated=True))
 done = time.perf_counter()
 print(count, done - started, resolved - started)
 """
 
 
 def run_ours(cache: Path, project: Path, index_url: str, mode: str) -> tuple[float, float, float, int]:
-    """(wall seconds including interpreter start, seconds inside, seconds resolving, wheels)."""
+    """(wall seconds including interpreter start, seconds inside, seconds locking, wheels).
+
+    ``mode``: "lock" (lock every target, then fetch), "locked" (fetch from the lock), "one:N"
+    (no lock: resolve and fetch target N only)."""
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", OURS, str(cache), str(project), index_url, str(ROOT), mode],
                           capture_output=True, text=True, env=clean_env())
@@ -147,39 +154,33 @@ def run_ours(cache: Path, project: Path, index_url: str, mode: str) -> tuple[flo
     return wall, float(inside), float(resolving), int(count)
 
 
-def run_uv(index_url: str, cache: Path, work: Path) -> tuple[float, float]:
-    """(compile seconds, download+unpack seconds) summed over the targets."""
-    compile_s = fetch_s = 0.0
+def run_uv(platform: str, python: str, index_url: str, cache: Path, work: Path) -> tuple[float, float]:
+    """(compile seconds, download+unpack seconds) for one target."""
     work.mkdir(parents=True, exist_ok=True)
-    for platform, python in TARGETS:
-        out = work / f"{platform}.txt"
-        started = time.perf_counter()
-        uv_compile(platform, python, index_url, cache, out)
-        compile_s += time.perf_counter() - started
-        mac = {"MACOSX_DEPLOYMENT_TARGET": "11.0"} if platform.startswith("macosx") else {}
-        started = time.perf_counter()
-        subprocess.run([uv(), "pip", "install", "--no-config", "--no-deps", "--target", str(work / platform),
-                        "-r", str(out), "--index-url", index_url, "--python-platform", UV_PLATFORMS[platform],
-                        "--python-version", python, "--python", sys.executable, "--only-binary", ":all:", "--quiet"],
-                       check=True, env=clean_env(UV_CACHE_DIR=str(cache), **mac))
-        fetch_s += time.perf_counter() - started
-    return compile_s, fetch_s
+    out = work / f"{platform}.txt"
+    started = time.perf_counter()
+    uv_compile(platform, python, index_url, cache, out)
+    compile_s = time.perf_counter() - started
+    mac = {"MACOSX_DEPLOYMENT_TARGET": "11.0"} if platform.startswith("macosx") else {}
+    started = time.perf_counter()
+    subprocess.run([uv(), "pip", "install", "--no-config", "--no-deps", "--target", str(work / platform),
+                    "-r", str(out), "--index-url", index_url, "--python-platform", UV_PLATFORMS[platform],
+                    "--python-version", python, "--python", sys.executable, "--only-binary", ":all:", "--quiet"],
+                   check=True, env=clean_env(UV_CACHE_DIR=str(cache), **mac))
+    return compile_s, time.perf_counter() - started
 
 
-def run_pip(index_url: str, cache: Path, work: Path) -> float:
+def run_pip(platform: str, python: str, index_url: str, cache: Path, work: Path) -> float:
     from procvision_build.targets import platform_tags
 
-    total = 0.0
-    for platform, python in TARGETS:
-        platforms = [flag for tag in platform_tags(platform)[:40] for flag in ("--platform", tag)]
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary", ":all:", "-d", str(work / platform),
-                        "--index-url", index_url, "--cache-dir", str(cache), "--python-version", python,
-                        "--implementation", "cp", "--abi", "cp" + python.replace(".", ""), "--abi", "abi3",
-                        "--abi", "none", *platforms, "-q", *REQUIREMENTS],
-                       check=True, env=clean_env(), capture_output=True)
-        total += time.perf_counter() - started
-    return total
+    platforms = [flag for tag in platform_tags(platform)[:40] for flag in ("--platform", tag)]
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary", ":all:", "-d", str(work / platform),
+                    "--index-url", index_url, "--cache-dir", str(cache), "--python-version", python,
+                    "--implementation", "cp", "--abi", "cp" + python.replace(".", ""), "--abi", "abi3",
+                    "--abi", "none", *platforms, "-q", *REQUIREMENTS],
+                   check=True, env=clean_env(), capture_output=True)
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -189,43 +190,48 @@ def main() -> None:
     ensure_data()
     size = sum(p.stat().st_size for p in WHEELS.glob("*.whl"))
     print(f"{len(list(WHEELS.glob('*.whl')))} wheels, {size / 2**20:.0f} MiB, served on 127.0.0.1")
-    results: dict[str, list[float]] = {k: [] for k in ("ours", "ours_inside", "ours_resolve", "uv_compile", "uv_fetch", "uv", "pip",
-                                                        "warm", "warm_inside")}
+    runs: dict[str, list[float]] = defaultdict(list)
     with BenchIndex(WHEELS) as index:
         for round_ in range(args.rounds):
             with tempfile.TemporaryDirectory() as scratch:
                 work = Path(scratch)
+                # cold, per target: every tool starts from an empty cache
+                for number, (platform, python) in enumerate(TARGETS):
+                    project = work / f"project-{number}"
+                    project.mkdir()
+                    wall, inside, _, _ = run_ours(work / f"ours-{number}", project, index.url, f"one:{number}")
+                    runs[f"ours {platform}"].append(wall)
+                    compile_s, fetch_s = run_uv(platform, python, index.url, work / f"uv-{number}",
+                                                work / f"uv-out-{number}")
+                    runs[f"uv compile {platform}"].append(compile_s)
+                    runs[f"uv {platform}"].append(compile_s + fetch_s)
+                    runs[f"pip {platform}"].append(run_pip(platform, python, index.url, work / f"pip-{number}",
+                                                           work / f"pip-out-{number}"))
+                # cold, all three: procvision lock then fetch; then warm from the fresh lock
                 project = work / "project"
                 project.mkdir()
-                wall, inside, resolving, count = run_ours(work / "ours-cache", project, index.url, "lock")
-                results["ours"].append(wall)
-                results["ours_inside"].append(inside)
-                results["ours_resolve"].append(resolving)
-                compile_s, fetch_s = run_uv(index.url, work / "uv-cache", work / "uv")
-                results["uv_compile"].append(compile_s)
-                results["uv_fetch"].append(fetch_s)
-                results["uv"].append(compile_s + fetch_s)
-                results["pip"].append(run_pip(index.url, work / "pip-cache", work / "pip"))
-                for _ in range(3):  # warm: lock fresh, cache full
-                    wall, inside, _, _ = run_ours(work / "ours-cache", project, index.url, "locked")
-                    results["warm"].append(wall)
-                    results["warm_inside"].append(inside)
-            print(f"round {round_ + 1}: ours {results['ours'][-1]:.2f} s ({count} wheels), "
-                  f"uv {results['uv'][-1]:.2f} s, pip download {results['pip'][-1]:.2f} s", flush=True)
-    median = {k: statistics.median(v) for k, v in results.items()}
+                wall, inside, locking, count = run_ours(work / "ours-all", project, index.url, "lock")
+                runs["ours all"].append(wall)
+                runs["ours all locking"].append(locking)
+                for _ in range(3):
+                    wall, inside, _, _ = run_ours(work / "ours-all", project, index.url, "locked")
+                    runs["warm"].append(wall)
+                    runs["warm inside"].append(inside)
+            print(f"round {round_ + 1} done ({count} wheels for the three targets)", flush=True)
+    median = {k: statistics.median(v) for k, v in runs.items()}
     print()
-    print("cold, three targets (median of rounds; empty caches; resolve + download):")
-    print(f"  ours: lock + fetch              {median['ours']:6.2f} s   ({median['ours_inside']:.2f} s without start-up; "
-          f"resolving {median['ours_resolve']:.2f} s)")
-    print(f"  uv: pip compile + pip install   {median['uv']:6.2f} s   (compile {median['uv_compile']:.2f} s, "
-          f"download and unpack to --target {median['uv_fetch']:.2f} s)")
-    print(f"  pip download                    {median['pip']:6.2f} s")
-    print(f"  ratio ours/uv {median['ours'] / median['uv']:.2f} (goal <= 1.5); resolve only: ours "
-          f"{median['ours_resolve']:.2f} s / uv compile {median['uv_compile']:.2f} s = "
-          f"{median['ours_resolve'] / median['uv_compile']:.2f}; ratio ours/pip {median['ours'] / median['pip']:.2f} (goal < 1)")
-    print("warm, three targets (lock fresh, cache full):")
-    print(f"  ours  {median['warm']:.3f} s wall, {median['warm_inside']:.3f} s without start-up  (goal < 0.5 s)")
-    (DATA / "results.json").write_text(json.dumps({"median": median, "runs": results}, indent=2))
+    print("cold, per target (median; empty caches; resolve + download; seconds):")
+    print(f"  {'target':28} {'ours':>6} {'uv':>6} {'(uv compile)':>13} {'pip dl':>7} {'ours/uv':>8} {'ours/pip':>9}")
+    for platform, python in TARGETS:
+        ours, uv_, pip = median[f"ours {platform}"], median[f"uv {platform}"], median[f"pip {platform}"]
+        print(f"  {platform + ' ' + python:28} {ours:6.2f} {uv_:6.2f} {median[f'uv compile {platform}']:13.2f} "
+              f"{pip:7.2f} {ours / uv_:8.2f} {ours / pip:9.2f}")
+    print("  uv: `uv pip compile` + `uv pip install --no-deps --target` of its result (which also unpacks)")
+    print(f"cold, all three targets in one `procvision lock` + fetch: {median['ours all']:.2f} s "
+          f"(locking {median['ours all locking']:.2f} s)")
+    print(f"warm, three targets (lock fresh, cache full): {median['warm']:.3f} s wall, "
+          f"{median['warm inside']:.3f} s without interpreter start-up (goal < 0.5 s)")
+    (DATA / "results.json").write_text(json.dumps({"median": median, "runs": runs}, indent=2))
 
 
 if __name__ == "__main__":
