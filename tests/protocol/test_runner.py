@@ -15,7 +15,7 @@ import pytest
 from procvision_algorithm_sdk.protocol import ProtocolError
 from procvision_algorithm_sdk.runner import AlgorithmFailedError, LogLine, Runner, StartupError
 
-from .conftest import SHM, call_params, child_env, events
+from .conftest import _segment_exists, call_params, child_env, events
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -74,8 +74,7 @@ def test_images_travel_through_shared_memory_and_are_freed(algorithm_dir) -> Non
         bgr = runner.call("execute", call_params("image"), image=np.ascontiguousarray(image[:, :, ::-1]))
         assert bgr.data["corner"] == image[0, 0][::-1].tolist()  # the runner wrote RGB order as given
     assert all(name.startswith("pv_") for name in names)
-    if SHM.is_dir():
-        assert not [name for name in names if (SHM / name).exists()]
+    assert not [name for name in names if _segment_exists(name)]
 
 
 def test_hanging_execute_gives_1005_and_the_next_call_gets_a_fresh_process(algorithm_dir) -> None:
@@ -91,6 +90,7 @@ def test_hanging_execute_gives_1005_and_the_next_call_gets_a_fresh_process(algor
         assert after.ok and after.data["pid"] != first
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a job object on Windows; see docs/protocol.md")
 def test_a_timeout_also_stops_what_the_algorithm_started(algorithm_dir) -> None:
     with make_runner(algorithm_dir()) as runner:
         result = runner.call("execute", call_params("grandchild"), timeout=1.0)
@@ -130,6 +130,7 @@ def _running(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="TerminateProcess cannot be ignored")
 def test_a_child_that_ignores_terminate_is_killed(algorithm_dir) -> None:
     with make_runner(algorithm_dir("IgnoresTerm"), kill_after=1.0) as runner:
         started = time.monotonic()

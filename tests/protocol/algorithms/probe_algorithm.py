@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import sys
 import time
 
 from procvision_algorithm_sdk import BaseAlgorithm, FatalError, GPUOutOfMemoryError
@@ -60,7 +61,7 @@ class Probe(BaseAlgorithm):
         elif action == "noise":
             print("PRINT-NOISE")
             os.write(1, b"OSWRITE-NOISE\n")
-            libc = ctypes.CDLL(None)
+            libc = ctypes.CDLL(None) if sys.platform != "win32" else ctypes.cdll.ucrtbase
             libc.puts(b"CPUTS-NOISE")
             libc.fflush(None)
         elif action == "raise":
@@ -73,7 +74,6 @@ class Probe(BaseAlgorithm):
             os._exit(7)
         elif action == "grandchild":
             import subprocess
-            import sys
 
             subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
             time.sleep(3600)
@@ -81,7 +81,10 @@ class Probe(BaseAlgorithm):
             time.sleep(3600)
         elif action == "hold_gil":
             # a native call that keeps the GIL, as a stuck C extension would: not even pongs get out
-            ctypes.PyDLL(None).sleep(3600)
+            if sys.platform == "win32":
+                ctypes.PyDLL("kernel32").Sleep(3600 * 1000)
+            else:
+                ctypes.PyDLL(None).sleep(3600)
         elif action == "bad_return":
             return {"status": "OK", "data": {"result_status": "MAYBE"}}
         elif action == "diag":
