@@ -39,6 +39,28 @@ def python_for():
     return lookup
 
 
+@pytest.fixture(scope="session")
+def own_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """procvision-build and procvision-algorithm-sdk wheels, built once with this backend in-process."""
+    from procvision_build import wheel
+    from procvision_build.config import load_config
+
+    directory = tmp_path_factory.mktemp("own-wheels")
+    wheel.build_wheel(load_config(ROOT), directory)
+    wheel.build_wheel(load_config(ROOT / "sdk"), directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def offline_pip_env(own_wheels: Path, wheelhouse: Path) -> dict[str, str]:
+    """pip (also inside build isolation) sees only our wheels and the wheelhouse: no index, no machine config."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_FIND_LINKS=f"{own_wheels} {wheelhouse}", PYTHONDONTWRITEBYTECODE="1")
+    env.pop("PYTHONPATH", None)
+    return env
+
+
 @pytest.fixture
 def isolated_pip_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """An environment whose pip sees no machine configuration and no network index."""
