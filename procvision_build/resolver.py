@@ -154,6 +154,7 @@ class _Provider(AbstractProvider):
         self._links: dict[str, list[Link]] = {}
         self._metadata: dict[str, email.message.Message] = {}
         self._asked_by: dict[str, _Req] = {}
+        self._versions: dict[str, list[_Version]] = {}
         self._pool = ThreadPoolExecutor(max_workers=8)
         self._pending: dict[str, object] = {}
 
@@ -193,7 +194,12 @@ class _Provider(AbstractProvider):
         return str(value).strip() if value else (candidate.link.requires_python if candidate.link else None)
 
     def versions(self, name: str) -> list[_Version]:
-        """Each version with its best wheel for the target, newest first."""
+        """Each version with its best wheel for the target, newest first (computed once per name)."""
+        if name not in self._versions:
+            self._versions[name] = self._best_wheels(name)
+        return self._versions[name]
+
+    def _best_wheels(self, name: str) -> list[_Version]:
         best: dict[Version, tuple[tuple[int, int], Link]] = {}
         for link in self.links(name):
             parsed = _parse_wheel(link.filename)
