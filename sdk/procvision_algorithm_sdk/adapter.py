@@ -149,13 +149,7 @@ class Adapter:
         threading.Thread(target=self._work, name="procvision-call", daemon=True).start()
         try:
             while True:
-                try:
-                    frame = protocol.read_frame(self._in, self._max)
-                except protocol.ProtocolError as error:
-                    if error.truncated:
-                        return self._runner_gone()
-                    self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, str(error), error.request_id))
-                    continue
+                frame = self._next_frame()
                 if frame is None:
                     return self._runner_gone()
                 kind = frame["type"]
@@ -172,25 +166,28 @@ class Adapter:
             self._calls.put(None)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Write one frame; a runner that went away is noticed by the reader, not here."""
+        """Write one frame (``ProtocolError`` when it cannot be encoded); a runner that went away is
+        noticed by the reader at end of input, not here."""
         try:
             with self._write_lock:
                 protocol.write_frame(self._out, message, self._max)
-        except (BrokenPipeError, ConnectionResetError, ValueError, OSError) as error:
-            if isinstance(error, protocol.ProtocolError):
-                raise
+        except (OSError, ValueError):  # ValueError: the stream was closed
             log.warning("cannot write a frame: the runner is gone", frame_type=message.get("type"))
+
+    def _next_frame(self) -> dict[str, Any] | None:
+        """The next well-formed frame; bad ones are answered 1008 and skipped; None at end of input."""
+        while True:
+            try:
+                return protocol.read_frame(self._in, self._max)
+            except protocol.ProtocolError as error:
+                if error.truncated:
+                    return None
+                self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, str(error), error.request_id))
 
     def _handshake(self) -> int | None:
         """Wait for the runner's hello; None when it came, else the exit code."""
         while True:
-            try:
-                frame = protocol.read_frame(self._in, self._max)
-            except protocol.ProtocolError as error:
-                if error.truncated:
-                    return self._runner_gone()
-                self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, str(error), error.request_id))
-                continue
+            frame = self._next_frame()
             if frame is None:
                 return self._runner_gone()
             if frame["type"] != "hello":

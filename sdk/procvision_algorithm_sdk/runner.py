@@ -140,16 +140,12 @@ class _Child:
     # -- frames ---------------------------------------------------------------------------
 
     def send(self, message: dict[str, Any]) -> bool:
-        """Write a frame; False when the process is gone."""
+        """Write a frame; False when the process is gone, ``ProtocolError`` when it cannot be encoded."""
         try:
             with self._write_lock:
                 protocol.write_frame(self.process.stdin, message, self.runner.max_frame_bytes)
             return True
-        except (BrokenPipeError, ConnectionResetError, ValueError) as error:
-            if isinstance(error, protocol.ProtocolError):
-                raise
-            return False
-        except OSError:
+        except (OSError, ValueError):  # a broken pipe, or stdin already closed by stop()
             return False
 
     def expect(self, request_id: Any) -> _Waiter:
