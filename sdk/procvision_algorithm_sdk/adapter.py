@@ -264,9 +264,7 @@ class Adapter:
             step_index = params.get("step_index")
             set_log_context(session_id=session.id, step_index=step_index)
             if method == "reset":
-                algorithm.reset(session)
-                self._open_steps.clear()
-                return {"status": "OK", "message": "", "error_code": None, "data": {}}
+                return self._reset(session)
             pid = params.get("pid")
             check_pid(pid, self._manifest.get("supported_pids") or [])
             user_params = check_user_params(find_step(self._manifest.get("steps") or [], step_index),
@@ -318,6 +316,17 @@ class Adapter:
             except Exception:
                 log.exception("on_step_finish raised; the result stands")
         return result
+
+    def _reset(self, session: Session) -> dict[str, Any]:
+        self._open_steps.clear()
+        try:
+            self._algorithm.reset(session)
+        except (FatalError, SystemExit):
+            raise
+        except Exception as error:
+            log.exception("reset raised")
+            return exception_result(error)
+        return {"status": "OK", "message": "", "error_code": None, "data": {}}
 
     def _session_for(self, raw: Any) -> Session:
         """The state for the call's session id; a new id starts an empty state."""
