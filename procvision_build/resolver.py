@@ -336,7 +336,8 @@ class _Provider(AbstractProvider):
             return [f"no files for {name} exist in {where}"]
         chosen = {entry.link.filename for entry in self.versions(name)}
         verdicts: list[str] = []
-        for link in sorted(links, key=lambda l: l.filename):
+        # Newest releases first: the files a person would hope to get are the ones worth reading.
+        for link in sorted(links, key=lambda l: (_newest_first(l.filename), l.filename)):
             verdicts.append(f"{link.filename}: {self._why_not(link, reqs, link.filename in chosen)}")
         shown = verdicts[:40]
         if len(verdicts) > len(shown):
@@ -361,6 +362,18 @@ class _Provider(AbstractProvider):
         if link.yanked is not None:
             return f"yanked{': ' + link.yanked if link.yanked else ''} (used only when pinned with ==)"
         return "fits the target, but conflicts with the other requirements listed"
+
+
+def _newest_first(filename: str) -> tuple:
+    try:
+        if filename.endswith(".whl"):
+            version = parse_wheel_filename(filename)[1]
+        else:
+            version = parse_sdist_filename(filename)[1]
+    except (InvalidWheelFilename, InvalidSdistFilename):
+        return (1,)
+    # A tuple that sorts newer versions first.
+    return (0, tuple(-part for part in version.release), not version.is_prerelease)
 
 
 def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
