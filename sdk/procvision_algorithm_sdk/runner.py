@@ -243,6 +243,7 @@ class _Child:
         """Stop the process: wait ``grace`` s for it to leave, then terminate, then kill; reap it."""
         if code is not None and self.failure is None:
             self.failure = (code, reason)
+            self.runner._note(f"[runner] {reason}")  # shows in the tail a failed state reports
         self.stopping.set()
         self.reap(grace)
         for thread in self._threads:
@@ -400,6 +401,8 @@ class Runner:
         """
         if method not in protocol.METHODS:
             raise ValueError(f"method must be one of {protocol.METHODS}, not {method!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, not {timeout!r}")
         params = dict(params or {})
         with self._lock:
             self._check_open()
@@ -488,7 +491,8 @@ class Runner:
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
                                        **_platform.child_popen_options())
         except OSError as error:
-            raise StartupError(f"cannot start {self.command[0]}: {error}", ErrorCode.PROCESS_EXITED) from None
+            raise StartupError(f"cannot start {self.command[0]} in {self.cwd}: {error}",
+                               ErrorCode.PROCESS_EXITED) from None
         child = _Child(self, process)
         waited = child.hello.wait(self.startup_timeout)
         frame = child.hello.frame

@@ -174,6 +174,7 @@ def test_hung_native_code_is_found_by_the_heartbeat(algorithm_dir) -> None:
         result = runner.call("execute", call_params("hold_gil"), timeout=30)
         assert result.error_code == "1005" and "pings" in result.message
         assert time.monotonic() - started < 5
+        assert any("stopped answering pings" in line for line in runner.stderr_tail)
         assert runner.call("execute", call_params()).ok
 
 
@@ -271,6 +272,13 @@ def test_calls_from_many_threads_are_served_one_at_a_time(algorithm_dir) -> None
             results = [item for chunk in pool.map(work, ["a", "b", "c", "d"]) for item in chunk]
     # no call was lost, refused as concurrent (1008) or answered by a restarted process
     assert len(results) == 80 and set(results) == {("OK", results[0][1])}
+
+
+def test_a_missing_interpreter_or_directory_is_a_startup_error(algorithm_dir, tmp_path) -> None:
+    with pytest.raises(StartupError, match="no-such-python"):
+        Runner(tmp_path / "no-such-python", algorithm_dir()).start()
+    with pytest.raises(StartupError, match="no-such-dir"):
+        Runner(sys.executable, tmp_path / "no-such-dir").start()
 
 
 def test_calls_start_the_process_lazily(algorithm_dir) -> None:
