@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import threading
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -155,13 +156,12 @@ class _Provider(AbstractProvider):
         self._metadata: dict[str, email.message.Message] = {}
         self._asked_by: dict[str, _Req] = {}
         self._versions: dict[str, list[_Version]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=8)
-        self._pending: dict[str, object] = {}
+        self._ahead = _Lookahead(self)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._ahead.close()
 
-    # ---- data access (index pages fetched ahead, in parallel) ----
+    # ---- data access (pages and METADATA fetched ahead, in parallel) ----
 
     def _source(self, name: str) -> Finder:
         if name in self.local_names:
@@ -171,13 +171,15 @@ class _Provider(AbstractProvider):
 
     def prefetch(self, names: Iterable[str]) -> None:
         for name in names:
-            if name not in self._links and name not in self._pending and name != PYTHON:
-                self._pending[name] = self._pool.submit(self._source(name).links, name)
+            if name not in self._links and name != PYTHON and name not in self.local_names:
+                self._ahead.links(name)
 
     def links(self, name: str) -> list["Link"]:
         if name not in self._links:
-            pending = self._pending.pop(name, None)
-            found = pending.result() if pending is not None else self._source(name).links(name)  # type: ignore[attr-defined]
+            pending = self._ahead.links(name) if name not in self.local_names else None
+            found = _result(pending) if pending is not None else None
+            if found is None:  # not fetched ahead, or that attempt failed: ask now, and let errors show
+                found = self._source(name).links(name)
             self._links[name] = [link for link in found if _file_name(link.filename) == name]
         return self._links[name]
 
@@ -185,8 +187,11 @@ class _Provider(AbstractProvider):
         assert candidate.link is not None
         key = candidate.link.url
         if key not in self._metadata:
-            raw = self._source(candidate.name).metadata(candidate.link)
-            self._metadata[key] = email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+            pending = self._ahead.metadata(candidate.name, candidate.link, start=False)
+            raw = _result(pending) if pending is not None else None
+            if raw is None:
+                raw = self._source(candidate.name).metadata(candidate.link)
+            self._metadata[key] = _parse_metadata(raw)
         return self._metadata[key]
 
     def requires_python(self, candidate: _Candidate) -> str | None:
@@ -260,6 +265,8 @@ class _Provider(AbstractProvider):
         preferred = self.preferred.get(name)
         if preferred is not None:
             matches.sort(key=lambda c: c.version != preferred)  # stable: the rest stay newest first
+        if matches and name not in self.local_names:
+            self._ahead.metadata(name, matches[0].link)  # the resolver asks for the newest match next
         return matches
 
     def is_satisfied_by(self, requirement: _Req, candidate: _Candidate) -> bool:
@@ -362,6 +369,93 @@ class _Provider(AbstractProvider):
         if link.yanked is not None:
             return f"yanked{': ' + link.yanked if link.yanked else ''} (used only when pinned with ==)"
         return "fits the target, but conflicts with the other requirements listed"
+
+
+class _Lookahead:
+    """Fetches index pages and METADATA ahead of the resolver, in parallel.
+
+    For each page it also reads the METADATA of the newest wheel that fits the target and
+    follows its dependencies, so the graph's pages arrive in parallel instead of one level
+    at a time. Only a guess: anything it fetched in vain is simply not used.
+    """
+
+    def __init__(self, provider: "_Provider") -> None:
+        self.provider = provider
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=8)
+        self._links: dict[str, Future] = {}
+        self._metadata: dict[str, Future] = {}
+        self._closed = False
+
+    def links(self, name: str) -> Future | None:
+        started = None
+        with self._lock:
+            if name not in self._links and not self._closed:
+                started = self._links[name] = self._pool.submit(self.provider.finder.links, name)
+            future = self._links.get(name)
+        if started is not None:  # outside the lock: a finished future runs its callback right here
+            started.add_done_callback(lambda done: self._follow_links(name, done))
+        return future
+
+    def metadata(self, name: str, link: "Link | None", start: bool = True) -> Future | None:
+        if link is None:
+            return None
+        started = None
+        with self._lock:
+            if link.url not in self._metadata and start and not self._closed:
+                started = self._metadata[link.url] = self._pool.submit(self.provider.finder.metadata, link)
+            future = self._metadata.get(link.url)
+        if started is not None:
+            started.add_done_callback(self._follow_metadata)
+        return future
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _follow_links(self, name: str, done: Future) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        target = self.provider.target
+        for link in sorted(done.result(), key=lambda l: _newest_first(l.filename)):
+            parsed = _parse_wheel(link.filename)
+            if parsed is None or _file_name(link.filename) != name or link.yanked is not None:
+                continue
+            if parsed[0].is_prerelease or target.tag_rank(parsed[2]) is None:
+                continue
+            if _python_ok(link.requires_python, target):
+                self.metadata(name, link)
+                return
+
+    def _follow_metadata(self, done: Future) -> None:
+        if done.cancelled() or done.exception() is not None:
+            return
+        target = self.provider.target
+        for line in _parse_metadata(done.result()).get_all("Requires-Dist") or []:
+            try:
+                requirement = Requirement(str(line))
+                if requirement.marker is not None and not target.evaluate(requirement.marker):
+                    continue
+            except Exception:  # a guess only: the resolver reports real problems itself
+                continue
+            name = canonicalize_name(requirement.name)
+            if name not in self.provider.local_names:
+                self.links(name)
+
+
+def _result(future: Future | None) -> Any:
+    """A prefetched value, or None when it failed (the caller then asks again, in the open)."""
+    if future is None:
+        return None
+    try:
+        return future.result()
+    except Exception:
+        return None
+
+
+def _parse_metadata(raw: bytes) -> email.message.Message:
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
 
 
 def _newest_first(filename: str) -> tuple:
