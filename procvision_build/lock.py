@@ -26,6 +26,7 @@ from procvision_build.targets import Target
 
 if TYPE_CHECKING:
     from procvision_build.resolver import Resolution
+    from procvision_build.wheels_for_target import ResolvedWheel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -233,6 +234,21 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
             out.append(f"    {{ name = {_toml(wheel.name)}, version = {_toml(wheel.version)}, "
                        f"file = {_toml(wheel.filename)} }},")
         out.append("]")
+    return "\n".join(out) + "\n"
+
+
+def render_bundle_lock(target: Target, wheels: Sequence["ResolvedWheel"], *, requires_python: str | None = None) -> str:
+    """The ``pylock.toml`` inside one target's bundle: exactly ``wheels``, by ``wheels/<file>`` path."""
+    out = [f"lock-version = {_toml('1.0')}", f"environments = {_toml([target.marker_expression()])}"]
+    if requires_python:
+        out.append(f"requires-python = {_toml(requires_python)}")
+    out.append(f"created-by = {_toml(CREATED_BY)}")
+    for wheel in sorted(wheels, key=lambda w: (w.name, w.filename)):
+        out += ["", "[[packages]]", f"name = {_toml(wheel.name)}", f"version = {_toml(wheel.version)}", "wheels = ["]
+        out.append(f"    {{ name = {_toml(wheel.filename)}, path = {_toml('wheels/' + wheel.filename)}, "
+                   f"size = {wheel.path.stat().st_size}, hashes = {{ sha256 = {_toml(wheel.sha256)} }} }},")
+        out.append("]")
+    out += ["", "[tool.procvision]", f"target = {_toml(target.key)}"]
     return "\n".join(out) + "\n"
 
 

@@ -257,3 +257,27 @@ def test_a_target_outside_the_projects_requires_python_is_refused_before_resolvi
     assert done.returncode == 1
     assert "project.requires-python allows (>=3.11), found \"3.10\"" in done.stderr  # config.py's check
     assert "resolving" not in done.stderr
+
+
+def test_a_bundle_lock_names_exactly_the_targets_wheels_by_path_and_hash(world, tmp_path) -> None:
+    import hashlib
+
+    from procvision_build.lock import render_bundle_lock
+    from procvision_build.targets import target_from_spec
+
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-app"], targets=TARGETS[:1])
+    config = load_config(project)
+    store = Cache(tmp_path / "cache")
+    wheels = wheels_for_target(config, config.targets[0], locked=False, ui=UI(quiet=True), cache=store, isolated=True)
+    target = target_from_spec(config.targets[0])
+    text = render_bundle_lock(target, wheels, requires_python=">=3.10")
+    assert render_bundle_lock(target, list(reversed(wheels)), requires_python=">=3.10") == text  # order-free
+    data = tomllib.loads(text)
+    assert data["lock-version"] == "1.0" and data["environments"] == [target.marker_expression()]
+    assert data["tool"]["procvision"]["target"] == "cp310-win_amd64"
+    files = {p["name"]: p["wheels"][0] for p in data["packages"]}
+    assert set(files) == {"lk-app", "lk-core", "lk-win", "procvision-algorithm-sdk"}
+    for wheel in wheels:
+        entry = files[wheel.name]
+        assert entry["path"] == f"wheels/{wheel.filename}" and entry["size"] == wheel.path.stat().st_size
+        assert entry["hashes"]["sha256"] == hashlib.sha256(wheel.path.read_bytes()).hexdigest() == wheel.sha256
