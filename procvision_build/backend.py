@@ -52,10 +52,13 @@ def prepare_metadata_for_build_editable(metadata_directory: str, config_settings
 
 def build_wheel(wheel_directory: str, config_settings: Settings = None,
                 metadata_directory: str | None = None) -> str:
-    read_config_settings(config_settings)
+    settings = read_config_settings(config_settings)
     from procvision_build import wheel
 
-    return wheel.build_wheel(_load(), Path(wheel_directory)).name
+    config = _load()
+    if settings.locked:
+        _check_lock(config)
+    return wheel.build_wheel(config, Path(wheel_directory)).name
 
 
 def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:
@@ -71,3 +74,13 @@ def build_editable(wheel_directory: str, config_settings: Settings = None,
     from procvision_build import editable
 
     return editable.build_editable(_load(), Path(wheel_directory)).name
+
+
+def _check_lock(config: ProjectConfig) -> None:
+    """``-C locked=true``: fail, naming what changed, unless pylock.toml still matches the project."""
+    from procvision_build.cache import Cache
+    from procvision_build.ui import UI
+    from procvision_build.wheels_for_target import lock_project
+
+    if config.algorithm is not None and config.targets:
+        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True)

@@ -227,7 +227,7 @@ class ProjectConfig:
 # Config settings a frontend may pass to the build hooks (``-C key=value``): name -> help.
 # A new setting is added here and read into ``BuildSettings`` by ``read_config_settings``.
 CONFIG_SETTINGS = {
-    "locked": "true or false: bundles use pylock.toml as it is and fail when it is stale",
+    "locked": "true or false: pylock.toml must match pyproject.toml (the build fails naming what changed)",
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
