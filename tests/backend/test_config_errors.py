@@ -247,8 +247,8 @@ def test_unknown_config_setting_is_refused(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(ConfigSettingsError, match="unknown config setting"):
         procvision_build.get_requires_for_build_wheel({"--build-option": ["--universal"]})
     assert list(out.iterdir()) == []
-    assert procvision_build.build_wheel(str(out), {"locked": "true"}).endswith(".whl")
-    assert procvision_build.build_editable(str(tmp_path / "ed"), {"locked": "false"}).endswith(".whl")
+    assert procvision_build.build_wheel(str(out), {"locked": "false"}).endswith(".whl")
+    assert procvision_build.build_editable(str(tmp_path / "ed"), {"locked": "true"}).endswith(".whl")
 
 
 @pytest.mark.parametrize("platform", [
