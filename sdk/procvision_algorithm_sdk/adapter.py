@@ -65,8 +65,14 @@ def import_entry(entry: str) -> type[BaseAlgorithm]:
     return target
 
 
-def locate(entry: str | None, cwd: Path) -> tuple[str, Path, dict[str, Any]]:
-    """``(entry, root, manifest)``: the working directory when it holds ``manifest.json``, else the installed wheel."""
+def locate(entry: str | None, cwd: Path, manifest_path: Path | None = None) -> tuple[str, Path, dict[str, Any]]:
+    """``(entry, root, manifest)``: the working directory when it holds ``manifest.json``, else the installed wheel.
+
+    ``manifest_path`` (development, ``--manifest``): that manifest, with the working directory as the root.
+    """
+    if manifest_path is not None:  # a project source tree: assets in place, manifest generated elsewhere
+        manifest = read_manifest(manifest_path)
+        return entry or str(manifest["entry_point"]), cwd, manifest
     if (cwd / MANIFEST_NAME).is_file():
         manifest = read_manifest(cwd / MANIFEST_NAME)
         return entry or str(manifest["entry_point"]), cwd, manifest
@@ -80,9 +86,9 @@ def locate(entry: str | None, cwd: Path) -> tuple[str, Path, dict[str, Any]]:
     return entry, root, read_manifest(root / MANIFEST_NAME)
 
 
-def load(entry: str | None, cwd: Path) -> tuple[BaseAlgorithm, dict[str, Any]]:
+def load(entry: str | None, cwd: Path, manifest_path: Path | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
     """Import, instantiate, bind and ``setup()`` the algorithm; check ``get_info()`` against the manifest."""
-    entry, root, manifest = locate(entry, cwd)
+    entry, root, manifest = locate(entry, cwd, manifest_path)
     algorithm = import_entry(entry)()
     algorithm.bind(root, manifest)
     algorithm.setup()
@@ -397,12 +403,15 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Serve a ProcVision algorithm over protocol v1 on stdin/stdout.")
     parser.add_argument("--entry", metavar="module:Class",
                         help="the algorithm class (default: entry_point of ./manifest.json)")
+    parser.add_argument("--manifest", type=Path, metavar="PATH",
+                        help="development: read the manifest from PATH; the working directory stays the "
+                             "algorithm root (a project source tree, as `procvision validate` runs it)")
     args = parser.parse_args(argv)
     reader = open(frames_in, "rb", buffering=1 << 16)
     writer = open(frames_out, "wb", buffering=0)
     started = time.perf_counter()
     try:
-        algorithm, manifest = load(args.entry, Path.cwd())
+        algorithm, manifest = load(args.entry, Path.cwd(), args.manifest)
     except BaseException as error:  # noqa: BLE001 - every start failure must reach the runner as a frame
         code = error.error_code if isinstance(error, ProcVisionError) else ErrorCode.UNKNOWN_ERROR
         message = error.message if isinstance(error, ProcVisionError) else f"{type(error).__name__}: {error}"

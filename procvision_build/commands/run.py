@@ -1,0 +1,59 @@
+"""``procvision run``: one call of a project's algorithm on an image file, the result frame as JSON on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from procvision_build.commands._output import add_output_options
+from procvision_build.errors import ProcvisionError
+from procvision_build.ui import UI
+
+
+class RunError(ProcvisionError):
+    """The command line of ``procvision run`` cannot be served (bad ``--params``, unknown step)."""
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    parser = subparsers.add_parser(
+        "run", help="run one call of the algorithm on an image file and print the result as JSON",
+        description="Start the project's algorithm from its source tree through the reference runner and the "
+                    "adapter (exactly as the inspection platform does), send the image through shared memory, "
+                    "and print the result frame as JSON on stdout. Exit status 0 for OK, 1 for ERROR.")
+    parser.add_argument("project", nargs="?", default=".", help="the project directory (default: .)")
+    parser.add_argument("--image", required=True, type=Path, metavar="FILE", help="a JPEG or PNG file")
+    parser.add_argument("--pid", required=True, help="the product ID (one of tool.procvision.supported-pids)")
+    parser.add_argument("--step", type=int, default=1, metavar="N", help="step_index (default: 1)")
+    parser.add_argument("--params", default="{}", metavar="JSON",
+                        help="user_params as a JSON object; declared defaults fill the rest")
+    parser.add_argument("--method", choices=("execute", "pre_execute"), default="execute",
+                        help="the call to make (default: execute)")
+    parser.add_argument("--session", default="cli", metavar="ID", help="the session id (default: cli)")
+    add_output_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from procvision_build.config import load_config
+    from procvision_build.images import read_image
+    from procvision_build.project_runner import ProjectRunner
+
+    config = load_config(Path(args.project))
+    try:
+        user_params = json.loads(args.params)
+    except ValueError as error:
+        raise RunError(f"--params: not valid JSON ({error}); expected an object like "
+                       "'{\"min_contrast\": 20.0}'") from None
+    if not isinstance(user_params, dict):
+        raise RunError(f"--params: expected a JSON object like '{{\"min_contrast\": 20.0}}', found {args.params}")
+    image = read_image(args.image)
+    params = {"step_index": args.step, "pid": args.pid,
+              "session": {"id": args.session, "context": {"product_code": args.pid, "operator": "procvision run"}},
+              "user_params": user_params}
+    echo = None if ui.quiet or ui.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    with ProjectRunner(config, echo=echo) as project:
+        result = project.call(args.method, params, image)
+    print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    return 0 if result.ok else 1

@@ -1,0 +1,63 @@
+"""``procvision validate``: check a project's configuration, then run its algorithm once per PID and step."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from procvision_build.commands._output import add_output_options
+from procvision_build.ui import UI
+
+_WIDTH = 24  # the check-name column
+
+
+def register(subparsers: "argparse._SubParsersAction") -> None:
+    parser = subparsers.add_parser(
+        "validate", help="check pyproject.toml, then run the algorithm on an image for every PID and step",
+        description="Check the configuration (every problem at once), then start the algorithm from its "
+                    "source tree in a child process through the reference runner and adapter: import the "
+                    "entry point, check the class, run setup(), compare get_info() with the manifest, and call "
+                    "pre_execute and execute for each PID and step on an image, validating every return. "
+                    "Advice (a long message or ng_reason) is a warning. Exit status 0 without errors, 1 with. "
+                    "The algorithm's dependencies must be importable in this interpreter (pip install -e DIR).")
+    parser.add_argument("project", nargs="?", default=".", help="the project directory (default: .)")
+    parser.add_argument("--image", type=Path, metavar="FILE",
+                        help="a JPEG or PNG part image (default: a generated 640x480 test image)")
+    parser.add_argument("--pid", help="check this PID only (default: every supported PID)")
+    add_output_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, ui: UI) -> int:
+    from procvision_build.validation import validate_project
+
+    echo = (lambda text: print(text, file=sys.stderr, flush=True)) if ui.verbose and not ui.json else None
+    report = validate_project(Path(args.project), image_path=args.image, pid=args.pid, verbose=ui.verbose,
+                              echo=echo)
+    if ui.json:
+        print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        render(report, ui)
+    return 0 if report.ok else 1
+
+
+def render(report, ui: UI) -> None:
+    """The readable report on stderr: one line per check, details indented under it."""
+    out = ui.stream
+    if not ui.quiet:
+        print(f"validating {report.project} (image: {report.image})", file=out)
+    for check in report.checks:
+        if ui.quiet and check.status != "error":
+            continue
+        print(f"  {check.status:<8} {check.name:<{_WIDTH}} {check.message}", file=out)
+        for detail in check.details:
+            for line in detail.splitlines():
+                print(f"  {'':<8} {'':<{_WIDTH}}   {line}", file=out)
+        if check.hint and check.status in ("error", "warning"):
+            print(f"  {'':<8} {'':<{_WIDTH}} hint: {check.hint}", file=out)
+    if not ui.quiet:
+        verdict = "passed" if report.ok else "failed"
+        print(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)", file=out)
+    out.flush()

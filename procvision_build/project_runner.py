@@ -1,0 +1,175 @@
+"""Run a project source tree through the SDK's reference runner and adapter (``validate``, ``run``).
+
+The project directory is the algorithm root (assets at their declared paths); the manifest is
+generated into a temporary directory and handed to the adapter with ``--manifest``, so nothing
+is written into the user's project. The child is this interpreter, with the sources importable.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import site
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from procvision_build.config import ProjectConfig
+from procvision_build.errors import ProcvisionError
+from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
+
+_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
+_START_FAILED = "the algorithm failed to start: "
+
+
+class RuntimeMissing(ProcvisionError):
+    """This interpreter cannot import the SDK (or numpy/pillow), so it cannot run the algorithm."""
+
+
+@dataclass(frozen=True)
+class StartFailure:
+    """Which load stage failed (``import``, ``class``, ``setup``, ``get_info``), the adapter's words, what to do."""
+
+    stage: str
+    message: str
+    hint: str = ""
+
+
+class AlgorithmStartError(ProcvisionError):
+    """The algorithm process did not complete the handshake."""
+
+    def __init__(self, failure: StartFailure, traceback_text: str = "") -> None:
+        self.failure = failure
+        self.traceback_text = traceback_text  # the algorithm's traceback, for --verbose
+        hint = f"; {failure.hint}" if failure.hint else ""
+        super().__init__(f"the algorithm did not start: {failure.message}{hint}")
+
+
+def install_hint(config: ProjectConfig) -> str:
+    return f"install the project and its dependencies into this interpreter ({sys.executable}): " \
+           f"pip install -e {config.root}"
+
+
+def import_runtime(config: ProjectConfig) -> Any:
+    """The SDK's runner module; ``RuntimeMissing`` naming the missing module when it cannot be imported."""
+    try:
+        from procvision_algorithm_sdk import runner
+    except ImportError as error:
+        missing = error.name or "procvision_algorithm_sdk"
+        raise RuntimeMissing(
+            f"cannot run {config.name}: this interpreter cannot import '{missing}' (needed to run the algorithm "
+            f"through procvision-algorithm-sdk); {install_hint(config)}") from None
+    return runner
+
+
+def classify_start_failure(message: str, config: ProjectConfig) -> StartFailure:
+    """Map the adapter's start failure message to the load stage that failed (see adapter.load)."""
+    if "cannot import" in message:
+        missing = _MISSING_MODULE.search(message)
+        package = config.package.name
+        if missing and missing.group(1).split(".")[0] != package:
+            module = missing.group(1)
+            return StartFailure("import", message, f"the module '{module}' is not installed in this "
+                                f"interpreter; {install_hint(config)}")
+        return StartFailure("import", message, "fix the import error in the algorithm's sources")
+    if "is not a subclass of BaseAlgorithm" in message or "has no" in message or "must look like" in message:
+        return StartFailure("class", message, "tool.procvision.entry-point must name a subclass of "
+                            "procvision_algorithm_sdk.BaseAlgorithm")
+    if "get_info()" in message:
+        return StartFailure("get_info", message, "remove the get_info() override: the default returns the "
+                            "manifest's data, generated from pyproject.toml")
+    return StartFailure("setup", message, "")
+
+
+class ProjectRunner:
+    """A started ``Runner`` for one project; use as a context manager. ``log`` keeps every stderr line."""
+
+    def __init__(self, config: ProjectConfig, *, echo: Callable[[str], None] | None = None,
+                 startup_timeout: float = 30.0) -> None:
+        self.config = config
+        self.manifest = build_manifest(config)
+        self.log: list[Any] = []  # runner.LogLine, in arrival order
+        self._log_lock = threading.Lock()
+        self._echo = echo
+        self._startup_timeout = startup_timeout
+        self._runner: Any = None
+        self._temp: Path | None = None
+        self.exit_code: int | None = None
+
+    def __enter__(self) -> "ProjectRunner":
+        runner_module = import_runtime(self.config)
+        self._temp = Path(tempfile.mkdtemp(prefix="procvision-manifest-"))
+        try:
+            manifest_path = self._temp / MANIFEST_NAME
+            manifest_path.write_bytes(dumps_manifest(self.manifest))
+            runner = runner_module.Runner(sys.executable, self.config.root, env=self._child_env(),
+                                          on_stderr=self._on_stderr, startup_timeout=self._startup_timeout)
+            # The Runner builds the adapter's command line; the development flag goes after it.
+            runner.command += ["--manifest", str(manifest_path)]
+            self._runner = runner
+            runner.start()
+        except runner_module.RunnerError as error:
+            self.close()
+            raise self._start_error(error) from None
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def runner(self) -> Any:
+        return self._runner
+
+    def call(self, method: str, params: dict[str, Any], image: Any) -> Any:
+        """One call through the runner; a ``CallResult``."""
+        return self._runner.call(method, params, image=image)
+
+    def close(self) -> None:
+        """Shut the algorithm down (teardown runs) and remove the generated manifest; safe twice."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            self.exit_code = runner.shutdown()
+        if self._temp is not None:
+            shutil.rmtree(self._temp, ignore_errors=True)
+            self._temp = None
+
+    def records(self) -> list[dict[str, Any]]:
+        """The JSON log records the algorithm process wrote so far."""
+        with self._log_lock:
+            return [line.record for line in self.log if line.record is not None]
+
+    def _on_stderr(self, line: Any) -> None:
+        with self._log_lock:
+            self.log.append(line)
+        if self._echo is not None:
+            self._echo(line.text)
+
+    def _child_env(self) -> dict[str, str]:
+        """This environment, with the project's sources and the SDK this process uses importable first."""
+        import procvision_algorithm_sdk
+
+        paths = [str(self.config.package.base)]
+        sdk_parent = str(Path(procvision_algorithm_sdk.__file__).resolve().parent.parent)
+        installed = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+        if sdk_parent not in installed:  # an SDK from a source tree (PYTHONPATH, pytest's pythonpath)
+            paths.append(sdk_parent)
+        env = dict(os.environ)
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        return env
+
+    def _start_error(self, error: Any) -> AlgorithmStartError:
+        message, traceback_text = error.message, ""
+        for record in self.records():
+            text = str(record.get("message", ""))
+            if record.get("logger") == "procvision.adapter" and text.startswith(_START_FAILED):
+                message, traceback_text = text[len(_START_FAILED):], str(record.get("traceback", ""))
+        return AlgorithmStartError(classify_start_failure(message, self.config), traceback_text)
