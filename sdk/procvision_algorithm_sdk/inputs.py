@@ -6,11 +6,13 @@ inputs that match its manifest.
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from typing import Any, Mapping, Sequence
 
 from procvision_algorithm_sdk.errors import ErrorCode, RecoverableError
+from procvision_algorithm_sdk.results import rect_problem
 
 _COLOR_SPACES = ("RGB", "BGR", "GRAY")
 _ENCODINGS = ("raw", "jpeg", "png")
@@ -57,7 +59,7 @@ def check_user_params(step: Mapping[str, Any] | None, user_params: Any) -> dict[
         if key in user_params:
             checked[key] = _check_value(param, user_params[key], f"step {step.get('index')} param {key!r}")
         elif "default" in param:
-            checked[key] = param["default"]
+            checked[key] = copy.deepcopy(param["default"])  # an algorithm may change what it is given
         elif param.get("required"):
             raise InputError(f"step {step.get('index')}: required param {key!r} is missing")
     return checked
@@ -90,13 +92,9 @@ def _check_value(param: Mapping[str, Any], value: Any, where: str) -> Any:
         if value not in param.get("choices", ()):
             raise InputError(f"{where} must be one of {param.get('choices')}, got {value!r}")
     elif kind == "rect":
-        if not isinstance(value, dict) or set(value) - {"x", "y", "width", "height"}:
-            raise InputError(f"{where} must be an object {{x, y, width, height}}, got {value!r}")
-        for part in ("x", "y", "width", "height"):
-            if isinstance(value.get(part), bool) or not isinstance(value.get(part), int):
-                raise InputError(f"{where}.{part} must be an integer, got {value.get(part)!r}")
-        if value["width"] <= 0 or value["height"] <= 0:
-            raise InputError(f"{where} needs width and height > 0")
+        problem = rect_problem(value, where, exact=True)
+        if problem is not None:
+            raise InputError(problem)
     else:
         raise InputError(f"{where} has an unknown type {kind!r} in the manifest")
     return value

@@ -6,10 +6,10 @@ tests alike: a malformed return becomes an ERROR result that says what was wrong
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from procvision_algorithm_sdk._json import json_copy, safe_repr
 from procvision_algorithm_sdk.errors import ErrorCode, error_result
 
 MAX_DEFECT_RECTS = 20
@@ -18,6 +18,7 @@ NG_REASON_ADVICE = 50
 _STATUSES = ("OK", "ERROR")
 _VERDICTS = ("OK", "NG")
 _METHODS = ("pre_execute", "execute")
+_RECT_KEYS = ("x", "y", "width", "height")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,11 @@ def validate_result(
         return ResultCheck(error_result(invalid.code, f"{method} returned an invalid result: {invalid}"),
                            tuple(warnings))
     if debug:
-        merged = dict(_json_native(dict(debug), "diagnostics", warnings, strict=False))
+        def as_repr(part: Any, where: str, kind: str) -> str:
+            warnings.append(f"{where} is {kind}; sent as its repr")
+            return safe_repr(part)
+
+        merged = {str(key): json_copy(value, f"diagnostics.{key}", as_repr) for key, value in debug.items()}
         merged.update(result["data"].get("debug") or {})
         result["data"]["debug"] = merged
     return ResultCheck(result, tuple(warnings))
@@ -63,7 +68,7 @@ def validate_result(
 def _check(method: str, value: Any, meta: Mapping[str, Any] | None, warnings: list[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Invalid(ErrorCode.INVALID_PARAMS, f"expected a dict, got {type(value).__name__}")
-    value = _json_native(value, "result", warnings, strict=True)
+    value = json_copy(value, "result", _refuse)
     status = value.get("status")
     if status not in _STATUSES:
         raise _Invalid(ErrorCode.INVALID_PARAMS, f"status must be 'OK' or 'ERROR', got {status!r}")
@@ -77,6 +82,8 @@ def _check(method: str, value: Any, meta: Mapping[str, Any] | None, warnings: li
         data = {}
     if not isinstance(data, dict):
         raise _Invalid(ErrorCode.INVALID_PARAMS, f"data must be a dict, got {type(data).__name__}")
+    if not isinstance(data.get("debug", {}), dict):  # diagnostics are merged into it
+        raise _Invalid(ErrorCode.INVALID_PARAMS, f"data.debug must be a dict, got {type(data['debug']).__name__}")
     if status == "ERROR":
         return _error(value, message, data, warnings)
     if method == "pre_execute":
@@ -128,8 +135,6 @@ def _check_execute(data: dict[str, Any], meta: Mapping[str, Any] | None, warning
             data["defect_rects"] = rects[:MAX_DEFECT_RECTS]
     if "position_rects" in data:
         _check_rects(data["position_rects"], "data.position_rects", meta)
-    if "debug" in data and not isinstance(data["debug"], dict):
-        raise _Invalid(ErrorCode.INVALID_PARAMS, "data.debug must be a dict")
 
 
 def _check_rects(rects: Any, where: str, meta: Mapping[str, Any] | None) -> None:
@@ -139,22 +144,29 @@ def _check_rects(rects: Any, where: str, meta: Mapping[str, Any] | None) -> None
         check_rect(rect, f"{where}[{number}]", meta)
 
 
-def check_rect(rect: Any, where: str, meta: Mapping[str, Any] | None) -> None:
-    """Raise ``_Invalid`` (1006 malformed, 1007 outside the image) for a bad rect."""
-    if not isinstance(rect, dict):
-        raise _Invalid(ErrorCode.INVALID_PARAMS, f"{where} must be a dict {{x, y, width, height}}")
-    for key in ("x", "y", "width", "height"):
+def rect_problem(rect: Any, where: str, exact: bool = False) -> str | None:
+    """What is wrong with ``rect`` as ``{x, y, width, height}`` (no other keys when ``exact``), or None."""
+    if not isinstance(rect, dict) or (exact and set(rect) - set(_RECT_KEYS)):
+        return f"{where} must be an object {{x, y, width, height}}, got {safe_repr(rect)}"
+    for key in _RECT_KEYS:
         number = rect.get(key)
         if not isinstance(number, int) or isinstance(number, bool):
-            raise _Invalid(ErrorCode.INVALID_PARAMS, f"{where}.{key} must be an integer, got {number!r}")
+            return f"{where}.{key} must be an integer, got {number!r}"
     if rect["width"] <= 0 or rect["height"] <= 0:
-        raise _Invalid(ErrorCode.INVALID_PARAMS, f"{where} needs width and height > 0")
-    if "label" in rect and not isinstance(rect["label"], str):
-        raise _Invalid(ErrorCode.INVALID_PARAMS, f"{where}.label must be a string")
-    if "score" in rect:
-        score = rect["score"]
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-            raise _Invalid(ErrorCode.INVALID_PARAMS, f"{where}.score must be a number from 0 to 1")
+        return f"{where} needs width and height > 0"
+    if not isinstance(rect.get("label", ""), str):
+        return f"{where}.label must be a string"
+    score = rect.get("score", 0)
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
+        return f"{where}.score must be a number from 0 to 1"
+    return None
+
+
+def check_rect(rect: Any, where: str, meta: Mapping[str, Any] | None) -> None:
+    """Raise ``_Invalid`` (1006 malformed, 1007 outside the image) for a bad rect."""
+    problem = rect_problem(rect, where)
+    if problem is not None:
+        raise _Invalid(ErrorCode.INVALID_PARAMS, problem)
     if meta:
         width, height = meta.get("width"), meta.get("height")
         if isinstance(width, int) and isinstance(height, int):
@@ -167,30 +179,6 @@ def check_rect(rect: Any, where: str, meta: Mapping[str, Any] | None) -> None:
                 )
 
 
-def _json_native(value: Any, where: str, warnings: list[str], strict: bool) -> Any:
-    """A copy of ``value`` if it is JSON-native; non-native parts raise (strict) or become repr."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        return _not_native(value, where, "a non-finite float", warnings, strict)
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                return _not_native(value, where, f"a dict with a {type(key).__name__} key", warnings, strict)
-            out[key] = _json_native(item, f"{where}.{key}", warnings, strict)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_json_native(item, f"{where}[{i}]", warnings, strict) for i, item in enumerate(value)]
-    kind = f"{type(value).__module__}.{type(value).__name__}".removeprefix("builtins.")
-    return _not_native(value, where, kind, warnings, strict)
-
-
-def _not_native(value: Any, where: str, kind: str, warnings: list[str], strict: bool) -> Any:
-    if strict:
-        raise _Invalid(ErrorCode.INVALID_PARAMS,
-                       f"{where} is {kind}, not a JSON value; convert it (int(), float(), .tolist())")
-    warnings.append(f"{where} is {kind}; sent as its repr")
-    return repr(value)
+def _refuse(value: Any, where: str, kind: str) -> Any:
+    raise _Invalid(ErrorCode.INVALID_PARAMS,
+                   f"{where} is {kind}, not a JSON value; convert it (int(), float(), .tolist())")

@@ -38,6 +38,14 @@ def test_defaults_are_filled_in():
     assert check_user_params(STEP, {"roi": ROI}) == {"roi": ROI, "exposure": 12.5, "strict": False, "mode": "fast"}
 
 
+def test_a_default_changed_by_the_algorithm_is_fresh_on_the_next_call():
+    step = {"index": 1, "params": [{"key": "roi", "type": "rect", "required": False, "default": dict(ROI)}]}
+    first = check_user_params(step, {})
+    first["roi"]["x"] = 99  # an algorithm working on its params in place
+    assert check_user_params(step, {})["roi"] == ROI
+    assert step["params"][0]["default"] == ROI
+
+
 def test_int_given_for_float_becomes_float():
     assert check_user_params(STEP, {"roi": ROI, "exposure": 10})["exposure"] == 10.0
 
@@ -60,6 +68,7 @@ def test_int_given_for_float_becomes_float():
         ({"roi": {"x": 0, "y": 0, "width": 0, "height": 1}}, "width and height > 0"),
         ({"roi": {"x": 0, "y": 0, "width": 1}}, "roi'.height must be an integer"),
         ({"roi": [0, 0, 1, 1]}, "must be an object"),
+        ({"roi": {**ROI, "label": "a"}}, "must be an object"),
     ],
 )
 def test_bad_user_params_are_1006(params, fragment):

@@ -102,7 +102,7 @@ def test_rect_touching_the_edge_is_inside():
         (rect(x=True), "x must be an integer"),
         (rect(label=5), "label must be a string"),
         (rect(score=1.5), "score must be a number from 0 to 1"),
-        ([1, 2, 3, 4], "must be a dict"),
+        ([1, 2, 3, 4], "must be an object {x, y, width, height}"),
     ],
 )
 def test_malformed_rect_is_1006(bad, fragment):
@@ -130,6 +130,24 @@ def test_non_json_values_are_1006_naming_the_path(value, fragment):
     outcome = check("execute", {"status": "OK", "data": {"result_status": "OK", "debug": {"v": value}}})
     assert_error(outcome, "1006", fragment)
     assert "result.data.debug.v" in outcome.result["message"]
+
+
+def test_a_rect_may_carry_keys_of_its_own():
+    assert check("execute", {"status": "OK", "data": {"result_status": "NG", "ng_reason": "x",
+                                                       "defect_rects": [rect(class_id=3)]}}).ok
+
+
+def test_a_result_that_contains_itself_is_1006_not_a_crash():
+    data = {"result_status": "OK", "debug": {}}
+    data["debug"]["loop"] = data
+    assert_error(check("execute", {"status": "OK", "data": data}), "1006", "contains itself")
+
+
+@pytest.mark.parametrize("method, status", [("pre_execute", "OK"), ("execute", "OK"), ("execute", "ERROR")])
+def test_debug_that_is_not_a_dict_is_1006_even_with_diagnostics(method, status):
+    value = {"status": status, "message": "m", "error_code": "1002",
+             "data": {"result_status": "OK", "debug": [1, 2]} if method == "execute" else {"debug": [1, 2]}}
+    assert_error(check(method, value, debug={"published": 1}), "1006", "data.debug must be a dict")
 
 
 def test_long_message_and_ng_reason_are_advice_only():
