@@ -1,4 +1,4 @@
-"""Reproducible zip and tar.gz writing: SOURCE_DATE_EPOCH timestamps, normalized modes, atomic files.
+"""Reproducible zip and tar.gz writing: SOURCE_DATE_EPOCH timestamps and normalized modes.
 
 Callers add entries in the order they want (sorted); the same entries give the same bytes.
 """
@@ -6,19 +6,16 @@ Callers add entries in the order they want (sorted); the same entries give the s
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import time
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Mapping
+from typing import IO, Mapping
 
 # Used when SOURCE_DATE_EPOCH is unset, so builds are reproducible by default (2020-02-02,
 # the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
 DEFAULT_EPOCH = 1580601600
 _ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z
-_TEMPORARY_NUMBERS = itertools.count()
 
 
 def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
@@ -32,37 +29,6 @@ def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
 def normalized_mode(path: Path) -> int:
     """0o755 for files anyone may execute, 0o644 for the rest: the umask must not leak."""
     return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
-
-
-@contextmanager
-def atomic_output(target: Path, durable: bool = False) -> Iterator[IO[bytes]]:
-    """Write ``target`` through a temporary file in the same directory, renamed on success.
-
-    ``durable=True`` also flushes the data to disk before the rename (for files meant to outlive a crash).
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name without importing tempfile: build hooks start a fresh interpreter each time.
-    temporary = target.parent / f".{target.name}.{os.getpid()}.{next(_TEMPORARY_NUMBERS)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            yield stream
-            if durable:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_bytes_atomic(target: Path, data: bytes, durable: bool = False) -> None:
-    """Replace ``target`` with ``data`` so readers see the old file or the new one, never half."""
-    with atomic_output(target, durable) as stream:
-        stream.write(data)
 
 
 class ZipWriter:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator, Mapping
 
+from procvision_build.files import atomic_output, write_bytes_atomic
+
 _HEX = frozenset("0123456789abcdef")
 
 
@@ -63,26 +65,6 @@ def file_lock(path: Path) -> Iterator[None]:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def atomic_writer(target: Path) -> Iterator[IO[bytes]]:
-    """A binary file that appears at ``target`` complete, or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def write_atomic(target: Path, data: bytes) -> None:
-    with atomic_writer(target) as handle:
-        handle.write(data)
-
-
 def _check_sha256(sha256: str) -> str:
     sha256 = sha256.lower()
     if len(sha256) != 64 or not _HEX.issuperset(sha256):
@@ -122,7 +104,7 @@ class WheelStore:
         except FileExistsError:
             pass  # another build linked it a moment ago
         except OSError:  # no hard links on this file system
-            with open(present[0], "rb") as source, atomic_writer(exact) as handle:
+            with open(present[0], "rb") as source, atomic_output(exact) as handle:
                 _copy(source, handle)
         return exact
 
@@ -130,6 +112,11 @@ class WheelStore:
         """Move ``temporary`` (already checked against ``sha256``) into the store; returns its place."""
         target = self._dir(sha256) / filename
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.is_file():
+            # Same digest, same bytes: keep the stored file. Replacing it would fail on Windows
+            # while another build reads it, and gains nothing anywhere.
+            os.unlink(temporary)
+            return target
         os.replace(temporary, target)
         return target
 
@@ -193,7 +180,7 @@ class HttpCache:
         meta = {"url": response.url, "content_type": response.content_type, "etag": response.etag,
                 "last_modified": response.last_modified, "stored_at": response.stored_at,
                 "max_age": response.max_age}
-        write_atomic(self._path(key), json.dumps(meta).encode() + b"\n" + response.body)
+        write_bytes_atomic(self._path(key), json.dumps(meta).encode() + b"\n" + response.body)
 
 
 class MetadataStore:
@@ -211,7 +198,7 @@ class MetadataStore:
 
     def put(self, sha256: str, data: bytes) -> None:
         sha256 = _check_sha256(sha256)
-        write_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
+        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
 
 
 class Cache:
@@ -227,14 +214,6 @@ class Cache:
         """A cross-process lock for one piece of work (e.g. downloading one file)."""
         safe = hashlib.sha256(name.encode()).hexdigest()[:32]
         return file_lock(self.root / "locks" / f"{safe}.lock")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _copy(source: IO[bytes], target: IO[bytes]) -> None:

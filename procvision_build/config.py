@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Literal, Mapping
@@ -19,11 +18,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from procvision_build.errors import ConfigError, ConfigSettingsError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+from procvision_build.files import read_toml
 
 SDK_NAME = "procvision-algorithm-sdk"
 ALGORITHMS_GROUP = "procvision.algorithms"
@@ -269,12 +264,10 @@ def load_config(project_dir: Path, *, check_sources: bool = True) -> ProjectConf
     root = Path(project_dir).resolve()
     path = root / "pyproject.toml"
     try:
-        raw = path.read_bytes()
+        data = read_toml(path)
     except FileNotFoundError:
         raise ConfigError(str(path), ["file not found: every project needs a pyproject.toml"]) from None
-    try:
-        data = tomllib.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except ValueError as error:  # bad UTF-8 or bad TOML
         raise ConfigError(str(path), [f"not valid TOML: {error}"]) from None
     reader = _Reader(root, check_sources)
     config = reader.read(data)

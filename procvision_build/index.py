@@ -20,18 +20,13 @@ from email.message import Message
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    canonicalize_name,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
+from packaging.utils import canonicalize_name
 
 from procvision_build.cache import Cache, CachedResponse, parse_max_age
+from procvision_build.distributions import metadata_member, project_of
 from procvision_build.errors import IndexUnavailable, IntegrityError, NotInCache
+from procvision_build.files import path_from_file_url
 from procvision_build.pipconfig import IndexSources
 from procvision_build.transport import CREDENTIALS, NETWORK_HINT, Http, Opened
 
@@ -42,8 +37,6 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT_PAGE = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _TAIL = 64 * 1024  # the first range request: the end record, and often the whole central directory
 _LOOKBEHIND = 256 * 1024  # a wheel's dist-info files sit just before its central directory
-_SDIST_SUFFIXES = (".tar.gz", ".zip")
-_METADATA_MEMBER = re.compile(r"^([^/]+)\.dist-info/METADATA$")
 
 
 @dataclass(frozen=True)
@@ -72,7 +65,7 @@ class Link:
         return self.url.startswith("file:")
 
     def local_path(self) -> Path:
-        return Path(url2pathname(urlsplit(self.url).path))
+        return path_from_file_url(self.url)
 
 
 # -- the client --------------------------------------------------------------------
@@ -104,7 +97,7 @@ class IndexClient:
                 return list(self._links[canonical])
         found: list[Link] = []
         for entry in self.find_links:
-            found += [link for link in self._find_links(entry) if _project_of(link.filename) == canonical]
+            found += [link for link in self._find_links(entry) if project_of(link.filename) == canonical]
         for index_url in self.index_urls:
             found += self._index_links(index_url, canonical)
         unique: dict[str, Link] = {}
@@ -124,7 +117,7 @@ class IndexClient:
         if page is None:
             return []
         links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url))
-        return [link for link in links if _project_of(link.filename) == canonical]
+        return [link for link in links if project_of(link.filename) == canonical]
 
     def _find_links(self, entry: str) -> list[Link]:
         with self._lock:
@@ -331,15 +324,11 @@ def _total_size(headers: Message, link: Link) -> int:
 
 
 def _zip_metadata(archive: zipfile.ZipFile, link: Link) -> bytes:
-    candidates = [name for name in archive.namelist() if _METADATA_MEMBER.match(name)]
-    project = _project_of(link.filename)
-    if len(candidates) > 1:
-        candidates = [n for n in candidates
-                      if canonicalize_name(_METADATA_MEMBER.match(n).group(1).rsplit("-", 1)[0]) == project]
-    if len(candidates) != 1:
+    member = metadata_member(archive.namelist(), link.filename)
+    if member is None:
         raise IndexUnavailable(CREDENTIALS.shown(link.url), "has no single top-level *.dist-info/METADATA",
                                "The wheel is malformed; use another version or report it to its authors")
-    return archive.read(candidates[0])
+    return archive.read(member)
 
 
 def check_hashes(data: bytes, hashes: Mapping[str, str], what: str, url: str) -> None:
@@ -444,7 +433,7 @@ def _metadata_attribute(value: str | None) -> dict[str, str] | None:
 
 def _local_page(page_url: str) -> CachedResponse | None:
     """A file:// index page: the project's directory with its index.html (what pip reads)."""
-    folder = Path(url2pathname(urlsplit(page_url).path))
+    folder = path_from_file_url(page_url)
     page = folder / "index.html"
     if not page.is_file():
         return None
@@ -453,7 +442,7 @@ def _local_page(page_url: str) -> CachedResponse | None:
 
 def _local_find_links(entry: str) -> list[Link]:
     """A find-links folder (path or file:// URL) or a local HTML file of links."""
-    path = Path(url2pathname(urlsplit(entry).path)) if entry.startswith("file:") else Path(entry)
+    path = path_from_file_url(entry) if entry.startswith("file:") else Path(entry)
     path = path.expanduser().resolve()
     origin = str(path)
     if path.is_file():
@@ -462,18 +451,6 @@ def _local_find_links(entry: str) -> list[Link]:
         return []  # pip ignores a find-links folder that does not exist; so do we
     links = []
     for item in sorted(path.iterdir()):
-        if item.is_file() and _project_of(item.name) is not None:
+        if item.is_file() and project_of(item.name) is not None:
             links.append(Link(item.name, item.as_uri(), {}, None, None, item.stat().st_size, None, origin))
     return links
-
-
-def _project_of(filename: str) -> str | None:
-    """The canonical project name a distribution filename belongs to, or None for other files."""
-    try:
-        if filename.endswith(".whl"):
-            return str(parse_wheel_filename(filename)[0])
-        if filename.endswith(_SDIST_SUFFIXES):
-            return str(parse_sdist_filename(filename)[0])
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
-    return None

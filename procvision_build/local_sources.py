@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from procvision_build.cache import sha256_of
 from procvision_build.config import SourceSpec
+from procvision_build.distributions import metadata_member
 from procvision_build.errors import LocalSourceError
+from procvision_build.files import read_toml, sha256_of
 
 if TYPE_CHECKING:
     from procvision_build.index import Link
@@ -100,10 +101,11 @@ class LocalSources:
 def wheel_metadata(path: Path) -> bytes:
     """The METADATA file of a wheel on disk."""
     with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if member.count("/") == 1 and member.endswith(".dist-info/METADATA"):
-                return archive.read(member)
-    raise LocalSourceError(f"{path} is not a valid wheel: it has no .dist-info/METADATA")
+        member = metadata_member(archive.namelist(), path.name)
+        if member is not None:
+            return archive.read(member)
+    raise LocalSourceError(f"{path} is not a valid wheel: it has no single top-level .dist-info/METADATA; "
+                           "rebuild it, or point [tool.procvision.sources] at its source directory")
 
 
 def _checked_wheel(source: SourceSpec) -> Path:
@@ -146,12 +148,8 @@ def build_directory(source: SourceSpec, build_root: Path, ui: "UI | None" = None
 
 
 def _build_system(pyproject: Path) -> tuple[str, list[str]]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:
-        import tomli as tomllib
     try:
-        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        data = read_toml(pyproject)
     except (OSError, ValueError) as error:
         raise LocalSourceError(f"{pyproject}: cannot read it: {error}")
     system = data.get("build-system", {})

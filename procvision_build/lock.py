@@ -10,8 +10,6 @@ import hashlib
 import json
 import os
 import re
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
@@ -22,16 +20,12 @@ from packaging.utils import canonicalize_name
 
 from procvision_build.config import SourceSpec, TargetSpec
 from procvision_build.errors import LockError
+from procvision_build.files import read_toml, write_bytes_atomic
 from procvision_build.targets import Target
 
 if TYPE_CHECKING:
     from procvision_build.resolver import Resolution
     from procvision_build.wheels_for_target import ResolvedWheel
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 LOCK_NAME = "pylock.toml"
 CREATED_BY = "procvision-build"
@@ -283,15 +277,7 @@ def write_lock(path: Path, text: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_bytes_atomic(path, text.encode("utf-8"))
     return True
 
 
@@ -301,7 +287,7 @@ def write_lock(path: Path, text: str) -> bool:
 def read_lock(path: Path) -> Lock | None:
     """The lock at ``path``; None when there is none. A lock we cannot use raises ``LockError``."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path)
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:

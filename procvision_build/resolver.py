@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
-from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, NormalizedName, canonicalize_name,
-                             parse_sdist_filename, parse_wheel_filename)
+from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
+from procvision_build.distributions import newest_first, parse_wheel, project_of
 from procvision_build.errors import ResolutionError
 from procvision_build.targets import Target
 
@@ -180,7 +180,7 @@ class _Provider(AbstractProvider):
             found = _result(pending) if pending is not None else None
             if found is None:  # not fetched ahead, or that attempt failed: ask now, and let errors show
                 found = self._source(name).links(name)
-            self._links[name] = [link for link in found if _file_name(link.filename) == name]
+            self._links[name] = [link for link in found if project_of(link.filename) == name]
         return self._links[name]
 
     def _wheel_metadata(self, candidate: _Candidate) -> email.message.Message:
@@ -207,7 +207,7 @@ class _Provider(AbstractProvider):
     def _best_wheels(self, name: str) -> list[_Version]:
         best: dict[Version, tuple[tuple[int, int], Link]] = {}
         for link in self.links(name):
-            parsed = _parse_wheel(link.filename)
+            parsed = parse_wheel(link.filename)
             if parsed is None:
                 continue
             version, build, tags = parsed
@@ -344,7 +344,7 @@ class _Provider(AbstractProvider):
         chosen = {entry.link.filename for entry in self.versions(name)}
         verdicts: list[str] = []
         # Newest releases first: the files a person would hope to get are the ones worth reading.
-        for link in sorted(links, key=lambda l: (_newest_first(l.filename), l.filename)):
+        for link in newest_first(links, lambda link: link.filename):
             verdicts.append(f"{link.filename}: {self._why_not(link, reqs, link.filename in chosen)}")
         shown = verdicts[:40]
         if len(verdicts) > len(shown):
@@ -353,7 +353,7 @@ class _Provider(AbstractProvider):
 
     def _why_not(self, link: "Link", reqs: Sequence[_Req], fits: bool) -> str:
         target = self.target
-        parsed = _parse_wheel(link.filename)
+        parsed = parse_wheel(link.filename)
         if parsed is None:
             return "source distribution only (bundles take binary wheels)"
         version, _, tags = parsed
@@ -418,9 +418,9 @@ class _Lookahead:
         if done.cancelled() or done.exception() is not None:
             return
         target = self.provider.target
-        for link in sorted(done.result(), key=lambda l: _newest_first(l.filename)):
-            parsed = _parse_wheel(link.filename)
-            if parsed is None or _file_name(link.filename) != name or link.yanked is not None:
+        for link in newest_first(done.result(), lambda link: link.filename):
+            parsed = parse_wheel(link.filename)
+            if parsed is None or project_of(link.filename) != name or link.yanked is not None:
                 continue
             if parsed[0].is_prerelease or target.tag_rank(parsed[2]) is None:
                 continue
@@ -458,18 +458,6 @@ def _parse_metadata(raw: bytes) -> email.message.Message:
     return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
 
 
-def _newest_first(filename: str) -> tuple:
-    try:
-        if filename.endswith(".whl"):
-            version = parse_wheel_filename(filename)[1]
-        else:
-            version = parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return (1,)
-    # A tuple that sorts newer versions first.
-    return (0, tuple(-part for part in version.release), not version.is_prerelease)
-
-
 def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
     platforms = {tag.platform for tag in target.tags}
     interpreters = {(tag.interpreter, tag.abi) for tag in target.tags}
@@ -480,25 +468,6 @@ def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
     if not any((tag.interpreter, tag.abi) in interpreters for tag in tags):
         return f"wrong Python/ABI tag {'.'.join(file_abis)} (target is {target.tags[0].interpreter}-{target.tags[0].abi})"
     return f"tags {'.'.join(sorted(str(t) for t in tags))} do not fit together on this target"
-
-
-def _parse_wheel(filename: str) -> tuple[Version, tuple, frozenset[Tag]] | None:
-    if not filename.endswith(".whl"):
-        return None
-    try:
-        _, version, build, tags = parse_wheel_filename(filename)
-    except InvalidWheelFilename:
-        return None
-    return version, build, tags
-
-
-def _file_name(filename: str) -> str | None:
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0]
-        return parse_sdist_filename(filename)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
 
 
 def _python_ok(requires_python: str | None, target: Target) -> bool:

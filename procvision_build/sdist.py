@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from procvision_build.archive import TarGzWriter, atomic_output, source_date_epoch
+from procvision_build.archive import TarGzWriter, source_date_epoch
 from procvision_build.config import ProjectConfig
+from procvision_build.files import atomic_output
 from procvision_build.metadata import metadata_text
 from procvision_build.wheel import expand_paths
 

@@ -7,8 +7,9 @@ import hashlib
 from pathlib import Path
 from typing import Iterable, Union
 
-from procvision_build.archive import ZipWriter, atomic_output, normalized_mode, source_date_epoch
+from procvision_build.archive import ZipWriter, normalized_mode, source_date_epoch
 from procvision_build.config import ProjectConfig
+from procvision_build.files import atomic_output
 from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 from procvision_build.metadata import WHEEL_TAG, entry_points_text, metadata_text, wheel_text
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-from procvision_build.cache import sha256_of
 from procvision_build.config import SourceSpec, TargetSpec
 from procvision_build.errors import LockError
+from procvision_build.files import sha256_of
 from procvision_build.local_sources import LocalSources
 from procvision_build.lock import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs, read_lock,
                                    render_lock, stale_reasons, write_lock)

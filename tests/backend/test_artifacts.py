@@ -269,7 +269,7 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
     loaded = set(done.stdout.split())
     assert loaded == {"procvision_build", "procvision_build.archive", "procvision_build.backend",
                       "procvision_build.config", "procvision_build.editable", "procvision_build.errors",
-                      "procvision_build.manifest", "procvision_build.metadata", "procvision_build.wheel"}
+                      "procvision_build.files", "procvision_build.manifest", "procvision_build.metadata", "procvision_build.wheel"}
 
 
 def test_every_supported_python_builds_the_same_bytes(tmp_path: Path, wheelhouse: Path, python_for) -> None:

@@ -86,6 +86,14 @@ def test_no_fitting_wheel_explains_every_file_that_exists(pins) -> None:
     assert "tm_only-2.0.tar.gz: source distribution only" in message
 
 
+def test_the_explanation_lists_files_newest_release_first_in_pep440_order(pins) -> None:
+    with pytest.raises(ResolutionError) as caught:
+        pins(["tm-order"], "manylinux_2_17_x86_64", "3.10")
+    message = str(caught.value)
+    order = [message.index(f"tm_order-{version}-cp312") for version in ("1.10", "1.2.1", "1.2.post1", "1.2")]
+    assert order == sorted(order), message
+
+
 def test_a_name_no_index_knows_is_named_with_where_it_was_looked_for(pins) -> None:
     with pytest.raises(ResolutionError) as caught:
         pins(["mm-app", "no-such-project>=1"], "win_amd64", "3.10")

@@ -61,6 +61,8 @@ TAG_WHEELS += [
     WheelSpec("tm-only", "2.0", tag="cp312-cp312-win_amd64"),
     WheelSpec("tm-only", "2.0", tag="cp312-cp312-manylinux_2_17_x86_64"),
     WheelSpec("tm-only", "1.0", tag="cp310-cp310-macosx_11_0_arm64"),
+    # releases a tuple-of-release-numbers sort puts in the wrong order (1.2 above 1.2.1)
+    *(WheelSpec("tm-order", version, tag="cp312-cp312-win_amd64") for version in ("1.2", "1.10", "1.2.1", "1.2.post1")),
     # the newest release lacks a wheel for an older glibc (onnxruntime's case): fall back
     WheelSpec("tm-fallback", "2.0", tag="cp310-cp310-manylinux_2_28_x86_64"),
     WheelSpec("tm-fallback", "1.5", tag="cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64"),
