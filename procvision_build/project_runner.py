@@ -86,9 +86,12 @@ def classify_start_failure(message: str, config: ProjectConfig) -> StartFailure:
 
 
 class ProjectRunner:
-    """A started ``Runner`` for one project; use as a context manager. ``log`` keeps every stderr line."""
+    """A started ``Runner`` for one project; use as a context manager.
 
-    def __init__(self, config: ProjectConfig, *, echo: Callable[[str], None] | None = None,
+    ``log`` keeps every stderr line (a ``runner.LogLine``); ``echo`` receives each as it arrives.
+    """
+
+    def __init__(self, config: ProjectConfig, *, echo: Callable[[Any], None] | None = None,
                  startup_timeout: float = 30.0) -> None:
         self.config = config
         self.manifest = build_manifest(config)
@@ -149,7 +152,7 @@ class ProjectRunner:
         with self._log_lock:
             self.log.append(line)
         if self._echo is not None:
-            self._echo(line.text)
+            self._echo(line)
 
     def _child_env(self) -> dict[str, str]:
         """This environment, with the project's sources and the SDK this process uses importable first."""

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from procvision_build.commands._output import add_output_options
 from procvision_build.errors import ProcvisionError
@@ -52,8 +53,18 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     params = {"step_index": args.step, "pid": args.pid,
               "session": {"id": args.session, "context": {"product_code": args.pid, "operator": "procvision run"}},
               "user_params": user_params}
-    echo = None if ui.quiet or ui.json else (lambda text: print(text, file=sys.stderr, flush=True))
+    echo = None if ui.quiet or ui.json else (lambda line: echo_log_line(line, ui.verbose))
     with ProjectRunner(config, echo=echo) as project:
         result = project.call(args.method, params, image)
     print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
     return 0 if result.ok else 1
+
+
+def echo_log_line(line: Any, verbose: bool) -> None:
+    """The algorithm's log line on stderr; tracebacks only with --verbose (the result says what failed)."""
+    record = line.record
+    if record is not None and "traceback" in record and not verbose:
+        text = json.dumps({key: value for key, value in record.items() if key != "traceback"}, ensure_ascii=False)
+    else:
+        text = line.text
+    print(text, file=sys.stderr, flush=True)
