@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import json
-import math
 import sys
 import threading
 import time
 import traceback
 from typing import IO, Any
 
+from procvision_algorithm_sdk._json import json_copy, safe_repr
+
 _RESERVED = ("level", "timestamp_ms", "message", "logger", "session_id", "step_index")
 _write_lock = threading.Lock()
+# Replaced, never changed in place: a thread logging while the adapter's worker sets the
+# context reads one whole dict (iterating a dict another thread changes raises).
 _context: dict[str, Any] = {}
 
 
 def set_log_context(**fields: Any) -> None:
     """Set process-wide fields (the adapter sets ``session_id`` and ``step_index``); None removes one."""
+    global _context
+    context = dict(_context)
     for key, value in fields.items():
         if value is None:
-            _context.pop(key, None)
+            context.pop(key, None)
         else:
-            _context[key] = value
+            context[key] = value
+    _context = context
 
 
 def clear_log_context() -> None:
-    _context.clear()
+    global _context
+    _context = {}
 
 
 class StructuredLogger:
@@ -61,11 +68,11 @@ class StructuredLogger:
         }
         if self.name:
             record["logger"] = self.name
-        record.update((k, v) for k, v in _context.items() if k in _RESERVED)
+        record.update((k, json_copy(v, k, _as_repr)) for k, v in _context.items() if k in _RESERVED)
         for key, value in fields.items():
             # a caller's field never replaces ours: it is kept beside it instead
-            record[f"field_{key}" if key in _RESERVED else str(key)] = value
-        line = json.dumps(_jsonable(record), ensure_ascii=False, allow_nan=False)
+            record[f"field_{key}" if key in _RESERVED else str(key)] = json_copy(value, key, _as_repr)
+        line = json.dumps(record, ensure_ascii=False, allow_nan=False)
         stream = self._stream or sys.stderr
         with _write_lock:
             try:
@@ -75,17 +82,5 @@ class StructuredLogger:
                 pass  # a closed stderr must never break the algorithm
 
 
-def _jsonable(value: Any) -> Any:
-    """``value`` with everything JSON cannot hold replaced by its ``repr``."""
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    try:
-        return repr(value)
-    except Exception:  # a broken __repr__ must not break logging
-        return f"<unrepresentable {type(value).__name__}>"
+def _as_repr(value: Any, where: str, kind: str) -> str:
+    return safe_repr(value)

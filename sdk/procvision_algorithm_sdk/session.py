@@ -7,6 +7,8 @@ import json
 from types import MappingProxyType
 from typing import Any, Mapping
 
+from procvision_algorithm_sdk._json import json_copy
+
 _CONTEXT_KEYS = ("product_code", "operator", "trace_id")
 
 
@@ -40,13 +42,13 @@ class Session:
         """Store a copy of ``value``; ``TypeError`` names the key and type when it is not JSON."""
         if not isinstance(key, str):
             raise TypeError(f"Session key must be a string, not {type(key).__name__}")
-        try:
-            self._state[key] = json.dumps(value, allow_nan=False)
-        except (TypeError, ValueError) as error:
-            raise TypeError(
-                f"Session value for {key!r} is not JSON-serializable "
-                f"({type(value).__name__}): {error}; store plain dict/list/str/int/float/bool/None"
-            ) from None
+
+        def refuse(part: Any, where: str, kind: str) -> Any:
+            # json.dumps alone would turn {1: "a"} into {"1": "a"}: a value must come back as it went in
+            raise TypeError(f"Session value for {key!r} is not JSON-serializable ({type(value).__name__}): "
+                            f"{where} is {kind}; store plain dict/list/str/int/float/bool/None")
+
+        self._state[key] = json.dumps(json_copy(value, "value", refuse))
 
     def delete(self, key: str) -> bool:
         """Remove ``key``; True when it was there."""

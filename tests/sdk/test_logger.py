@@ -1,5 +1,7 @@
 import io
 import json
+import sys
+import threading
 
 from procvision_algorithm_sdk import StructuredLogger
 from procvision_algorithm_sdk.logger import clear_log_context, set_log_context
@@ -75,3 +77,41 @@ def test_default_stream_is_stderr(capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert json.loads(captured.err)["message"] == "to stderr"
+
+
+def test_logging_while_another_thread_sets_the_context():
+    """The adapter's worker sets the context while other threads log (its reader, the algorithm's own)."""
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def log_until_stopped() -> None:
+        logger = StructuredLogger(stream=io.StringIO())
+        try:
+            while not stop.is_set():
+                logger.info("x")
+        except BaseException as error:  # noqa: BLE001 - the test reports it
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible
+    thread = threading.Thread(target=log_until_stopped)
+    thread.start()
+    try:
+        for number in range(20000):
+            set_log_context(session_id=f"s{number}", step_index=number)
+            set_log_context(step_index=None)
+            clear_log_context()
+    finally:
+        stop.set()
+        thread.join()
+        sys.setswitchinterval(interval)
+    assert errors == []
+
+
+def test_a_field_that_contains_itself_still_gives_one_json_object():
+    loop: list = []
+    loop.append(loop)
+    stream = io.StringIO()
+    StructuredLogger(stream=stream).info("x", loop=loop, fine=1)
+    (record,) = lines(stream)
+    assert record["fine"] == 1 and record["loop"] == "[[...]]"

@@ -13,7 +13,8 @@ def test_set_get_delete_exists():
     assert session.get("count", "gone") == "gone"
 
 
-@pytest.mark.parametrize("value", [object(), {1, 2}, b"bytes", float("nan"), {"a": object()}])
+@pytest.mark.parametrize("value", [object(), {1, 2}, b"bytes", float("nan"), {"a": object()}, {1: "a"},
+                                   {"a": [{2.5: 1}]}])
 def test_non_json_value_raises_type_error_naming_key_and_type(value):
     session = Session("s-1")
     with pytest.raises(TypeError) as caught:
