@@ -30,9 +30,10 @@ if TYPE_CHECKING:
     from procvision_build.ui import UI
 
 OWN_BACKEND = "procvision_build"
-# Folders that never belong to a source tree's identity (build output, caches, VCS).
-_SKIP_DIRS = {".git", ".hg", "__pycache__", "build", "dist", ".venv", "venv", ".tox", ".nox",
-              ".pytest_cache", ".mypy_cache", "node_modules"}
+# Folders that never belong to a source tree's identity: caches and VCS wherever they are,
+# build output and environments only at the top (a package may well have a `build` subpackage).
+_SKIP_DIRS = {".git", ".hg", "__pycache__", ".pytest_cache", ".mypy_cache", "node_modules"}
+_SKIP_TOP_DIRS = _SKIP_DIRS | {"build", "dist", ".venv", "venv", ".tox", ".nox"}
 _chdir_lock = threading.Lock()
 
 # Runs one PEP 517 hook in a child of the current interpreter (no isolation): argv is
@@ -203,7 +204,8 @@ def tree_digest(directory: Path) -> str:
     """A digest of a source tree's files (paths and bytes), skipping build output and caches."""
     digest = hashlib.sha256()
     for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.endswith(".egg-info"))
+        skip = _SKIP_TOP_DIRS if Path(root) == directory else _SKIP_DIRS
+        dirs[:] = sorted(d for d in dirs if d not in skip and not d.endswith(".egg-info"))
         for name in sorted(files):
             path = Path(root) / name
             if name.endswith((".pyc", ".pyo")):

@@ -218,6 +218,20 @@ def test_a_source_directory_is_built_with_its_own_backend_and_reused(world, tmp_
     assert rebuilt.name == "local_lib-2.6-py3-none-any.whl"
 
 
+def test_a_source_tree_is_rebuilt_when_a_nested_build_package_changes(tmp_path) -> None:
+    tree = make_source_tree(tmp_path / "local-lib")
+    (tree / "local_lib" / "build").mkdir(parents=True)  # a subpackage named like build output
+    (tree / "local_lib" / "build" / "steps.py").write_text("STEPS = 1\n")
+    (tree / "build").mkdir()  # real build output at the top stays out of the tree's identity
+    (tree / "build" / "junk.txt").write_text("1")
+    first = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds").wheel("local-lib")
+    (tree / "build" / "junk.txt").write_text("2")
+    assert LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds").wheel("local-lib") == first
+    (tree / "local_lib" / "build" / "steps.py").write_text("STEPS = 2\n")
+    again = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds").wheel("local-lib")
+    assert again.parent != first.parent  # a new build, not the stale one
+
+
 def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
     tree = make_source_tree(tmp_path / "broken", backend="no_such_backend_module")
     local = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds")
