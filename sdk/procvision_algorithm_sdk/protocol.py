@@ -21,7 +21,14 @@ _SKIP_CHUNK = 1 << 16
 METHODS = ("pre_execute", "execute", "reset")
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_decoder = json.JSONDecoder()
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
+
+
+# Python's decoder takes NaN and Infinity by default; JSON (and the encoder above) does not.
+_decoder = json.JSONDecoder(parse_constant=_not_json)
 
 
 class ProtocolError(ProcVisionError):
@@ -91,8 +98,6 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, 
     header = read_exact(stream, HEADER.size)
     if header is None:
         return None
-    if len(header) < HEADER.size:  # pragma: no cover - read_exact returns all or raises
-        raise ProtocolError("truncated frame header", truncated=True)
     (length,) = HEADER.unpack(header)
     if length == 0:
         raise ProtocolError("frame of length 0: a frame carries a JSON object")

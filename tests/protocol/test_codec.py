@@ -76,6 +76,8 @@ def test_frames_over_a_real_pipe_with_a_slow_writer() -> None:
         (b'"text"', "must be a JSON object"),
         (b'{"request_id": 7}', "no string 'type'"),
         (b'{"type": 5}', "no string 'type'"),
+        (b'{"type": "call", "params": {"user_params": {"exposure": NaN}}}', "NaN is not a JSON value"),
+        (b'{"type": "call", "x": -Infinity}', "-Infinity is not a JSON value"),
     ],
 )
 def test_bad_payloads_are_protocol_errors_and_the_stream_stays_framed(payload: bytes, fragment: str) -> None:
