@@ -57,8 +57,12 @@ def dist_info_files(config: ProjectConfig) -> list[tuple[str, Content]]:
     return files
 
 
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+def _record_line(name: str, data: bytes) -> str:
+    """One RECORD row; RECORD is CSV, so a name with a comma or a quote is quoted (as csv.writer does)."""
+    if any(character in name for character in ',"\r\n'):
+        name = '"' + name.replace('"', '""') + '"'
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{name},sha256={digest},{len(data)}\n"
 
 
 def write_wheel(config: ProjectConfig, directory: Path, payload: list[tuple[str, Content]],
@@ -79,7 +83,7 @@ def write_wheel(config: ProjectConfig, directory: Path, payload: list[tuple[str,
             else:
                 data = content
                 archive.add_bytes(name, data)
-            record.append(f"{name},{_record_hash(data)},{len(data)}\n")
+            record.append(_record_line(name, data))
         record.append(f"{dist_info}/RECORD,,\n")
         archive.add_bytes(f"{dist_info}/RECORD", "".join(record).encode("utf-8"))
         archive.close()

@@ -183,9 +183,11 @@ def test_caches_and_hidden_files_stay_out(tmp_path: Path) -> None:
     (package / ".main.py.swp").write_bytes(b"\0")
     (package / "data").mkdir()
     (package / "data" / "table.csv").write_text("a,b\n")
+    (package / "data" / 'a,b "v2".csv').write_text("a,b\n")  # RECORD is CSV: this name needs quoting
     config = load_config(project)
     files = check_record(wheel.build_wheel(config, tmp_path / "out"))
     assert "algorithm_example/data/table.csv" in files  # package data is shipped
+    assert 'algorithm_example/data/a,b "v2".csv' in files
     assert not any("__pycache__" in name or ".swp" in name for name in files)
     names = [name for name, _ in sdist.sdist_files(config)]
     assert "src/algorithm_example/data/table.csv" in names and not any(".swp" in n for n in names)
