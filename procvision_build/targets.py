@@ -222,8 +222,10 @@ def _compare_item(item: tuple, target: Target, extra: str, undecided: list[str])
         value = ""  # lock-file markers; never true for a dependency of a wheel
     else:
         value = target.environment.get(key, UNKNOWN)
-    if value is UNKNOWN and key in ("python_full_version", "implementation_version") \
-            and target.environment.get("implementation_name", "cpython") == "cpython":
+    # PyPy's implementation_version is PyPy's own (7.3.x), not the Python version it implements.
+    follows_python = key == "python_full_version" or (
+        key == "implementation_version" and target.environment.get("implementation_name") == "cpython")
+    if value is UNKNOWN and follows_python:
         # "3.10" decides a comparison whenever every 3.10.x gives the same answer.
         samples = _patch_samples(target.python_version, literal)
         answers = {_compare(s, op.value, literal, key) if variable_on_left else _compare(literal, op.value, s, key)

@@ -94,6 +94,15 @@ def test_python_full_version_is_decided_when_major_minor_decides_it() -> None:
     assert target("manylinux_2_17_x86_64", "3.10.12").evaluate('python_full_version >= "3.10.2"') is True
 
 
+def test_a_pypy_target_decides_python_full_version_but_not_its_own_implementation_version() -> None:
+    pypy = target_from_spec(TargetSpec("manylinux_2_17_x86_64", "3.10", implementation="pp"))
+    assert pypy.evaluate('python_full_version >= "3.8"') is True
+    assert pypy.evaluate('python_full_version < "3.10"') is False
+    with pytest.raises(UndecidableMarker, match="implementation_version"):
+        pypy.evaluate('implementation_version >= "3.8"')
+    assert target("manylinux_2_17_x86_64", "3.10").evaluate('implementation_version >= "3.8"') is True
+
+
 def test_an_undeclared_marker_only_matters_when_it_decides_the_result() -> None:
     t = target("win_amd64", "3.10")
     assert t.evaluate('sys_platform == "linux" and platform_release >= "5"') is False
