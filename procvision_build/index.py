@@ -360,25 +360,26 @@ def parse_page(body: bytes, content_type: str, base_url: str, origin: str) -> li
 
 def _parse_json(body: bytes, base_url: str, origin: str) -> list[Link]:
     try:
-        files = json.loads(body)["files"]
-    except (ValueError, KeyError, TypeError) as error:
-        raise IndexUnavailable(CREDENTIALS.shown(base_url), f"the JSON index page is malformed ({error})",
+        return [_json_link(entry, base_url, origin) for entry in json.loads(body)["files"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise IndexUnavailable(CREDENTIALS.shown(base_url), f"the JSON index page is malformed "
+                               f"({type(error).__name__}: {error})",
                                "The index may not follow PEP 691; report it to its owner") from None
-    links = []
-    for entry in files:
-        yanked = entry.get("yanked", False)
-        metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
-        links.append(Link(
-            filename=entry["filename"],
-            url=urljoin(base_url, entry["url"]).split("#", 1)[0],
-            hashes=dict(entry.get("hashes") or {}),
-            requires_python=entry.get("requires-python") or None,
-            yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
-            size=entry.get("size"),
-            metadata_hashes=None if metadata is False else (dict(metadata) if isinstance(metadata, dict) else {}),
-            origin=origin,
-        ))
-    return links
+
+
+def _json_link(entry: Mapping[str, object], base_url: str, origin: str) -> Link:
+    yanked = entry.get("yanked", False)
+    metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
+    return Link(
+        filename=str(entry["filename"]),
+        url=urljoin(base_url, str(entry["url"])).split("#", 1)[0],
+        hashes=dict(entry.get("hashes") or {}),  # type: ignore[call-overload]
+        requires_python=str(entry.get("requires-python") or "") or None,
+        yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+        size=entry.get("size"),  # type: ignore[arg-type]
+        metadata_hashes=None if metadata is False else (dict(metadata) if isinstance(metadata, dict) else {}),
+        origin=origin,
+    )
 
 
 class _Anchors(html.parser.HTMLParser):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from procvision_build.errors import NotInCache
+from procvision_build.errors import IndexUnavailable, NotInCache
 from procvision_build.index import parse_page
 from tests.index.helpers import client_for, requested_bytes, sha256, zip_metadata
 from tests.support.index_server import IndexOptions
@@ -99,6 +99,13 @@ def test_flat_find_links_page_with_http_links(serve, cache, wheels, tmp_path):
     [beta] = client.links("beta")
     assert beta.hashes == {"sha256": sha256(wheels.beta)} and beta.filename == wheels.beta.name
     assert client.metadata(beta) == zip_metadata(wheels.beta)
+
+
+@pytest.mark.parametrize("body", [b'{"files": [{"url": "a-1.0-py3-none-any.whl"}]}', b'{"files": [7]}',
+                                  b'{"files": {"a": 1}}', b'{"meta": {}}', b"not json"])
+def test_a_malformed_json_page_is_a_clear_error_not_a_traceback(body):
+    with pytest.raises(IndexUnavailable, match=r"http://127.0.0.1:1/simple/a/: the JSON index page is malformed"):
+        parse_page(body, "application/vnd.pypi.simple.v1+json", "http://127.0.0.1:1/simple/a/", origin="test")
 
 
 def test_redirect_to_the_normalized_name_is_followed(serve, cache, wheels):
