@@ -50,8 +50,7 @@ class AlgorithmStartError(ProcvisionError):
 
 
 def install_hint(config: ProjectConfig) -> str:
-    return f"install the project and its dependencies into this interpreter ({sys.executable}): " \
-           f"pip install -e {config.root}"
+    return f"install the project with its dependencies into it: pip install -e {config.root}"
 
 
 def import_runtime(config: ProjectConfig) -> Any:
@@ -61,8 +60,8 @@ def import_runtime(config: ProjectConfig) -> Any:
     except ImportError as error:
         missing = error.name or "procvision_algorithm_sdk"
         raise RuntimeMissing(
-            f"cannot run {config.name}: this interpreter cannot import '{missing}' (needed to run the algorithm "
-            f"through procvision-algorithm-sdk); {install_hint(config)}") from None
+            f"cannot run {config.name}: this interpreter ({sys.executable}) cannot import '{missing}', needed to "
+            f"run the algorithm through procvision-algorithm-sdk; {install_hint(config)}") from None
     return runner
 
 
@@ -74,7 +73,7 @@ def classify_start_failure(message: str, config: ProjectConfig) -> StartFailure:
         if missing and missing.group(1).split(".")[0] != package:
             module = missing.group(1)
             return StartFailure("import", message, f"the module '{module}' is not installed in this "
-                                f"interpreter; {install_hint(config)}")
+                                f"interpreter ({sys.executable}); {install_hint(config)}")
         return StartFailure("import", message, "fix the import error in the algorithm's sources")
     if "is not a subclass of BaseAlgorithm" in message or "has no" in message or "must look like" in message:
         return StartFailure("class", message, "tool.procvision.entry-point must name a subclass of "
