@@ -77,9 +77,11 @@ def _open_segment_windows(name: str) -> tuple[mmap.mmap, Hashable] | None:  # pr
             size = _winapi.VirtualQuerySize(address)
         finally:
             _winapi.UnmapViewOfFile(address)
+        # Our open handle keeps the section alive, so the tagname maps this one: were the
+        # writer to free it first, mmap would create a new section of zeros under the name.
+        return mmap.mmap(-1, size, tagname=name, access=mmap.ACCESS_READ), None
     finally:
         _winapi.CloseHandle(handle)
-    return mmap.mmap(-1, size, tagname=name, access=mmap.ACCESS_READ), None
 
 
 # -- the adapter's standard streams ------------------------------------------------

@@ -267,5 +267,5 @@ def _decode(data: bytes, width: int, height: int) -> np.ndarray | None:
             if picture.size != (width, height):
                 return None
             return np.asarray(picture.convert("RGB"), dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError):
         return None

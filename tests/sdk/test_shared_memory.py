@@ -6,10 +6,13 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import signal
+import struct
 import subprocess
 import sys
-import time
+import zlib
+from multiprocessing import shared_memory
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +134,55 @@ def test_writer_reuses_segments_and_frees_them_on_close(frame):
         second.close()
         assert first_name in our_segments()
     assert first_name not in our_segments()
+
+
+def test_a_reused_segment_is_read_with_its_new_content(frame):
+    """The reader keeps segments mapped; the writer refills the same segment for the next frame."""
+    with ImageWriter() as writer:
+        seen = []
+        for number in range(3):
+            image = np.full((60, 80, 3), number, dtype=np.uint8)
+            with writer.write(image) as shared:
+                seen.append(shared.shared_mem_id)
+                np.testing.assert_array_equal(
+                    read_image_from_shared_memory(shared.shared_mem_id, shared.image_meta), image)
+    assert len(set(seen)) == 1
+
+
+def test_a_segment_created_again_under_the_same_name_is_never_read_stale():
+    """A runner in another language may free a segment and create a new one under the same name."""
+    name = SEGMENT_PREFIX + secrets.token_hex(8)
+    meta = {"width": 80, "height": 60, "timestamp_ms": 1, "camera_id": "c"}
+    for number in (1, 2, 3):
+        image = np.full((60, 80, 3), number, dtype=np.uint8)
+        segment = shared_memory.SharedMemory(name=name, create=True, size=image.nbytes)
+        try:
+            segment.buf[: image.nbytes] = image.tobytes()
+            np.testing.assert_array_equal(read_image_from_shared_memory(name, meta), image)
+        finally:
+            segment.close()
+            segment.unlink()
+    assert read_image_from_shared_memory(name, meta) is None
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 16)) + chunk(b"IEND", b""))
+
+
+def test_an_encoded_image_pillow_refuses_as_a_bomb_gives_none():
+    data = _png_header_only(20000, 20000)  # 400 million pixels claimed in a few bytes
+    segment = shared_memory.SharedMemory(name=SEGMENT_PREFIX + secrets.token_hex(8), create=True, size=len(data))
+    try:
+        segment.buf[: len(data)] = data
+        meta = {"width": 20000, "height": 20000, "encoding": "png", "size": len(data)}
+        assert read_image_from_shared_memory(segment.name.lstrip("/"), meta) is None
+    finally:
+        segment.close()
+        segment.unlink()
 
 
 def test_killed_reader_leaves_nothing_behind(frame):
