@@ -294,7 +294,7 @@ def read_lock(path: Path) -> Lock | None:
         raise LockError(f"{path}: cannot read it ({error}); delete it and run `procvision lock` to make a new one")
     try:
         return _parse(data)
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # a hand-edited lock of the wrong shape
         raise LockError(f"{path}: not a lock this tool wrote or understands (missing or wrong {error}); "
                         "run `procvision lock` to rewrite it")
 

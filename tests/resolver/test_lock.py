@@ -223,6 +223,24 @@ def test_nothing_to_lock_and_an_unreadable_lock_are_clear_errors(world, tmp_path
     assert tomllib.loads((project / "pylock.toml").read_text())["lock-version"] == "1.0"
 
 
+_SELECTED = '[tool.procvision.selected."cp310-win_amd64"]\nwheels = [{ name = "a", version = "1", file = "a-1-py3-none-any.whl" }]\n'
+_INPUTS = 'lock-version = "1.0"\n[tool.procvision]\nfingerprint = "x"\ndependencies = []\nsources = []\ntargets = []\n'
+
+
+@pytest.mark.parametrize("text", [
+    'lock-version = "1.0"\ntool = "x"\n',
+    'lock-version = "1.0"\n[[packages]]\nname = "a"\nwheels = [{ name = "a-1-py3-none-any.whl", hashes = "x" }]\n'
+    + _INPUTS[len('lock-version = "1.0"\n'):] + _SELECTED,
+    _INPUTS + _SELECTED,  # a selected wheel the packages do not list
+    'lock-version = "1.0"\npackages = [1]\n' + _INPUTS[len('lock-version = "1.0"\n'):],
+])
+def test_a_lock_of_the_wrong_shape_is_a_lock_error_not_a_traceback(tmp_path, text) -> None:
+    path = tmp_path / "pylock.toml"
+    path.write_text(text)
+    with pytest.raises(LockError, match="not a lock this tool wrote or understands"):
+        read_lock(path)
+
+
 def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", None, ["lk-app"], targets=TARGETS[:1])
     done = cli("lock", str(project), cache=tmp_path / "cache", PIP_INDEX_URL=world.index.url)
