@@ -24,6 +24,8 @@ from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manif
 
 _MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 _START_FAILED = "the algorithm failed to start: "
+_ENTRY_CLASS = re.compile(r"^(entry point '[^']*' (is not a subclass of BaseAlgorithm|must look like)"
+                          r"|module '[^']*' has no '[^']*' \(entry point)")
 
 
 class RuntimeMissing(ProcvisionError):
@@ -66,19 +68,18 @@ def import_runtime(config: ProjectConfig) -> Any:
 
 
 def classify_start_failure(message: str, config: ProjectConfig) -> StartFailure:
-    """Map the adapter's start failure message to the load stage that failed (see adapter.load)."""
-    if "cannot import" in message:
+    """Map the adapter's start failure message to the load stage that failed (the wording of adapter.load)."""
+    if message.startswith("cannot import '") and "for entry point" in message:
         missing = _MISSING_MODULE.search(message)
-        package = config.package.name
-        if missing and missing.group(1).split(".")[0] != package:
+        if missing and missing.group(1).split(".")[0] != config.package.name:
             module = missing.group(1)
             return StartFailure("import", message, f"the module '{module}' is not installed in this "
                                 f"interpreter ({sys.executable}); {install_hint(config)}")
         return StartFailure("import", message, "fix the import error in the algorithm's sources")
-    if "is not a subclass of BaseAlgorithm" in message or "has no" in message or "must look like" in message:
+    if _ENTRY_CLASS.match(message):
         return StartFailure("class", message, "tool.procvision.entry-point must name a subclass of "
                             "procvision_algorithm_sdk.BaseAlgorithm")
-    if "get_info()" in message:
+    if message.startswith("get_info() "):
         return StartFailure("get_info", message, "remove the get_info() override: the default returns the "
                             "manifest's data, generated from pyproject.toml")
     return StartFailure("setup", message, "")
@@ -159,7 +160,8 @@ class ProjectRunner:
 
         paths = [str(self.config.package.base)]
         sdk_parent = str(Path(procvision_algorithm_sdk.__file__).resolve().parent.parent)
-        installed = {str(Path(p).resolve()) for p in [*site.getsitepackages(), site.getusersitepackages()]}
+        site_dirs = [*getattr(site, "getsitepackages", list)(), site.getusersitepackages()]
+        installed = {str(Path(path).resolve()) for path in site_dirs}
         if sdk_parent not in installed:  # an SDK from a source tree (PYTHONPATH, pytest's pythonpath)
             paths.append(sdk_parent)
         env = dict(os.environ)

@@ -123,7 +123,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     from procvision_build.project_runner import AlgorithmStartError, ProjectRunner, import_runtime
 
     try:
-        import_runtime(config)
+        runtime = import_runtime(config)
     except ProcvisionError as error:
         checks.append(Check("runtime", ERROR, str(error)))
         return report()
@@ -150,24 +150,36 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
         return report()
     checks.extend(Check(stage, OK, ok_messages[stage]) for stage in START_STAGES)
 
-    calls: list[tuple[str, int, str, Any]] = []  # pid, step index, method, CallResult
     height, width = image.shape[:2]
+    plan = [(product, step, method) for product in pids for step in project.manifest["steps"] for method in METHODS]
+    results: list[Any] = []  # a CallResult per planned call, in order, until the runner gives up
+    lost: Check | None = None
     try:
-        for product in pids:
+        for product, step, method in plan:
             session = {"id": f"validate-{product}",
                        "context": {"product_code": product, "operator": "procvision validate", "trace_id": ""}}
-            for step in project.manifest["steps"]:
-                params = {"step_index": step["index"], "pid": product, "session": session,
-                          "user_params": default_params(step, width, height)}
-                for method in METHODS:
-                    calls.append((product, step["index"], method, project.call(method, params, image)))
+            params = {"step_index": step["index"], "pid": product, "session": session,
+                      "user_params": default_params(step, width, height)}
+            try:
+                results.append(project.call(method, params, image))
+            except runtime.RunnerError as error:  # restarts exhausted: the process keeps dying
+                lost = Check(f"{method} {product} step {step['index']}", ERROR, error.message,
+                             "the algorithm process exits during calls; run with --verbose to see its log")
+                break
     finally:
         project.close()  # teardown runs; afterwards every log line has arrived
     advice = _advice(project.records())
-    for product, index, method, result in calls:
-        checks.append(_call_check(product, index, method, result,
-                                  advice.get((f"validate-{product}", index, method), ()), image_path is None))
-    checks.append(_teardown_check(project.exit_code, project.records()))
+    for (product, step, method), result in zip(plan, results):
+        checks.append(_call_check(product, step["index"], method, result,
+                                  advice.get((f"validate-{product}", step["index"], method), ()), image_path is None))
+    if lost is not None:
+        checks.append(lost)
+        checks.extend(Check(f"{method} {product} step {step['index']}", SKIPPED, "the algorithm failed")
+                      for product, step, method in plan[len(results) + 1:])
+    if lost is not None:
+        checks.append(Check("teardown", SKIPPED, "the runner gave the algorithm up"))
+    else:
+        checks.append(_teardown_check(project.exit_code, project.records()))
     return report()
 
 
@@ -209,6 +221,8 @@ def _call_check(pid: str, index: int, method: str, result: Any, advice: tuple[st
             hint = "validate used a generated 640x480 test image; pass --image with a real part image"
         elif result.error_code == "1006":
             hint = "params were built from the declared defaults (rects cover the whole image)"
+        elif result.error_code in ("1005", "1009"):
+            hint = "the algorithm process was stopped or died during the call; --verbose shows its log"
         return Check(name, ERROR, f"ERROR {result.error_code}: {result.message}", hint, advice)
     data = result.data
     if method == "pre_execute":

@@ -49,7 +49,7 @@ dependencies = ["procvision-algorithm-sdk>=1.0"]
 
 [tool.procvision]
 entry-point = "broken_algo.main:Algo"
-supported-pids = ["p1", "p2"]
+supported-pids = [{pids}]
 
 [tool.procvision.assets]
 default = {{ {assets} }}
@@ -78,11 +78,12 @@ def make_project(tmp_path: Path):
     """``make(body=..., header=..., assets=...)``: a src-layout project whose class ``Algo`` has ``body``."""
 
     def make(body: str = GOOD_BODY, *, header: str = "", base: str = "(BaseAlgorithm)",
-             assets: str = 'model = "assets/model.json"', files: tuple[str, ...] = ("assets/model.json",)) -> Path:
+             assets: str = 'model = "assets/model.json"', files: tuple[str, ...] = ("assets/model.json",),
+             pids: tuple[str, ...] = ("p1", "p2")) -> Path:
         root = tmp_path / "project"
         package = root / "src" / "broken_algo"
         package.mkdir(parents=True)
-        (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets), encoding="utf-8")
+        (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets, pids=", ".join(f'"{pid}"' for pid in pids)), encoding="utf-8")
         (package / "__init__.py").write_text("", encoding="utf-8")
         source = "from procvision_algorithm_sdk import BaseAlgorithm\n" + textwrap.dedent(header) + \
             f"\n\nclass Algo{base}:\n" + body

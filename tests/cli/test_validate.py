@@ -95,6 +95,14 @@ def test_setup_failure(make_project) -> None:
     assert done.returncode == 1
     check = report_of(done)["by_name"]["setup"]
     assert check["status"] == "error" and "cannot load the weights" in check["message"]
+    assert statuses(report_of(done))["class"] == "ok" and statuses(report_of(done))["get_info"] == "skipped"
+
+
+def test_an_attribute_error_in_setup_is_not_mistaken_for_a_missing_class(make_project, tmp_path: Path) -> None:
+    body = GOOD_BODY + "\n    def setup(self):\n        self.model.load()\n"
+    report = report_of(procvision("validate", make_project(body=body), "--json"))
+    assert statuses(report)["class"] == "ok" and statuses(report)["setup"] == "error"
+    assert "object has no attribute 'model'" in report["by_name"]["setup"]["message"]
 
 
 def test_ng_without_defect_rects_is_an_error_per_pid(make_project) -> None:
@@ -146,3 +154,20 @@ def test_an_unknown_pid_and_an_unreadable_image(make_project, tmp_path: Path) ->
     (tmp_path / "notes.png").write_text("not an image", encoding="utf-8")
     done = procvision("validate", root, "--image", tmp_path / "notes.png")
     assert done.returncode == 1 and "not a readable JPEG or PNG" in done.stderr
+
+
+def test_an_algorithm_that_keeps_dying_is_given_up_without_a_traceback(make_project) -> None:
+    body = GOOD_BODY.replace("image = self.read_image", "raise FatalError('camera driver lost')\n        image = ")
+    root = make_project(header="from procvision_algorithm_sdk import FatalError\n", body=body,
+                        pids=("p1", "p2", "p3", "p4", "p5"))
+    done = procvision("validate", root, "--json")
+    assert done.returncode == 1
+    report = report_of(done)
+    status = statuses(report)
+    assert [status[f"execute p{n} step 1"] for n in range(1, 5)] == ["error"] * 4
+    assert "camera driver lost" in report["by_name"]["execute p1 step 1"]["message"]
+    assert [status[f"pre_execute p{n} step 1"] for n in range(1, 5)] == ["ok"] * 4  # each in a fresh process
+    assert status["pre_execute p5 step 1"] == "error"  # 3 restarts within 60 s: the runner gives up
+    assert "marked failed" in report["by_name"]["pre_execute p5 step 1"]["message"]
+    assert status["execute p5 step 1"] == "skipped" and status["teardown"] == "skipped"
+    assert "Traceback" not in done.stderr
