@@ -381,8 +381,12 @@ class _Reader:
         self.problem(key, "a table", value)
         return None
 
-    def string(self, value: Any, key: str, *, non_empty: bool = True) -> str | None:
+    def string(self, value: Any, key: str, *, non_empty: bool = True, line: bool = False) -> str | None:
+        """``line=True``: a value that becomes one METADATA header line may not break it."""
         if isinstance(value, str) and (value.strip() or not non_empty):
+            if line and ("\n" in value or "\r" in value):
+                self.problem(key, "a single line of text", value, "line breaks would corrupt the wheel's METADATA")
+                return None
             return value
         self.problem(key, "a non-empty string" if non_empty else "a string", value)
         return None
@@ -393,7 +397,7 @@ class _Reader:
             return None
         items = []
         for position, item in enumerate(value):
-            text = self.string(item, f"{key}[{position}]")
+            text = self.string(item, f"{key}[{position}]", line=True)
             if text is not None:
                 items.append(text)
         return tuple(items) if len(items) == len(value) else None
@@ -571,7 +575,7 @@ class _Reader:
         if table is None:
             return None
         self.unknown_keys(table, ("file", "text", "content-type"), key)
-        content_type = self.string(table.get("content-type"), f"{key}.content-type")
+        content_type = self.string(table.get("content-type"), f"{key}.content-type", line=True)
         if ("file" in table) == ("text" in table):
             self.problem(key, "exactly one of 'file' or 'text'", value)
             return None
@@ -665,7 +669,7 @@ class _Reader:
             if not table.keys() & {"name", "email"}:
                 self.missing(f"{item_key}.name", "a name or an email")
                 continue
-            name = self.string(table["name"], f"{item_key}.name") if "name" in table else None
+            name = self.string(table["name"], f"{item_key}.name", line=True) if "name" in table else None
             email = self.string(table["email"], f"{item_key}.email") if "email" in table else None
             if email is not None and not re.match(r"^[^@\s,<>]+@[^@\s,<>]+$", email):
                 self.problem(f"{item_key}.email", "an email address like \"someone@example.com\"", email)
@@ -679,7 +683,10 @@ class _Reader:
         table = self.table(value, key)
         out = {}
         for name, item in (table or {}).items():
-            text = self.string(item, f"{key}.{name}")
+            text = self.string(item, f"{key}.{name}", line=True)
+            if text is not None and ("\n" in name or "\r" in name or "," in name):
+                self.problem(key, "labels without line breaks or ','", name, "the label ends at the first ','")
+                continue
             if text is not None:
                 out[name] = text
         return out

@@ -174,6 +174,15 @@ CASES = [
     ("script-malformed", append('\n[project.scripts]\nalgo = "algo_case.main"\n'),
      'project.scripts.algo: expected an object reference "module.path:function", found "algo_case.main"'),
     ("invalid-toml", append("\n[tool.procvision\n"), "not valid TOML"),
+    # values that become one METADATA header line may not break it (header injection)
+    ("keyword-with-line-break", replace('license = "MIT"\n', 'license = "MIT"\nkeywords = ["a\\nClassifier: x"]\n'),
+     'project.keywords[0]: expected a single line of text, found "a\\nClassifier: x" (line breaks would corrupt'),
+    ("author-with-line-break", replace('license = "MIT"\n', 'license = "MIT"\nauthors = [{ name = "A\\r\\nB" }]\n'),
+     "project.authors[0].name: expected a single line of text"),
+    ("url-with-line-break", append('\n[project.urls]\nHome = "https://example.invalid/\\nx"\n'),
+     "project.urls.Home: expected a single line of text"),
+    ("url-label-with-comma", append('\n[project.urls]\n"Home, page" = "https://example.invalid/"\n'),
+     "project.urls: expected labels without line breaks or ','"),
 ]
 
 
