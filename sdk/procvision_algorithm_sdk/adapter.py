@@ -7,6 +7,7 @@ algorithm's calls, so a slow ``execute`` never silences the heartbeat. See docs/
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib
 import os
 import queue
@@ -92,7 +93,14 @@ def load(entry: str | None, cwd: Path, manifest_path: Path | None = None) -> tup
     algorithm = import_entry(entry)()
     algorithm.bind(root, manifest)
     algorithm.setup()
-    check_info(algorithm.get_info(), manifest)
+    try:
+        check_info(algorithm.get_info(), manifest)
+    except BaseException:
+        try:  # setup() ran: what it holds is released before the process exits
+            algorithm.teardown()
+        except Exception:
+            log.exception("teardown raised")
+        raise
     return algorithm, manifest
 
 
@@ -143,6 +151,7 @@ class Adapter:
         self._session: Session | None = None
         self._open_steps: set[Any] = set()
         self._torn_down = False
+        self._teardown_lock = threading.Lock()  # the reader (shutdown, end of input) and a fatal call race
 
     def serve(self) -> int:
         """Hello, then frames until ``shutdown`` (exit code 0) or end of input."""
@@ -250,7 +259,8 @@ class Adapter:
             if fatal:
                 reply["exiting"] = True
             with self._state:
-                self._busy = False
+                if not fatal:  # a fatal call stays busy: a shutdown now waits for the worker's exit
+                    self._busy = False
                 try:
                     self.send(reply)
                 except protocol.ProtocolError as error:  # too large: say so instead of going silent
@@ -291,48 +301,40 @@ class Adapter:
             return exception_result(error)
 
         if step_index not in self._open_steps:
-            try:
-                algorithm.on_step_start(step_index, session, session.context)
-            except (FatalError, SystemExit):
-                raise
-            except Exception as error:
-                log.exception("on_step_start raised")
-                return exception_result(error)
+            _, failed = self._run_hook("on_step_start", step_index, session, session.context)
+            if failed is not None:
+                return failed
             self._open_steps.add(step_index)
         algorithm.diagnostics.clear()
-        run = algorithm.pre_execute if method == "pre_execute" else algorithm.execute
-        try:
-            value = run(step_index, pid, session, user_params, shared_mem_id, image_meta)
-        except (FatalError, SystemExit):
-            raise
-        except Exception as error:
-            log.exception(f"{method} raised {type(error).__name__}")
-            result = exception_result(error)
-        else:
+        value, result = self._run_hook(method, step_index, pid, session, user_params, shared_mem_id, image_meta)
+        if result is None:
             check = validate_result(method, value, image_meta, debug=algorithm.diagnostics.get())
             for warning in check.warnings:
                 log.warning(warning, method=method)
             result = check.result
         if method == "execute" or result["status"] == "ERROR":
             self._open_steps.discard(step_index)
-            try:
-                algorithm.on_step_finish(step_index, session, result)
-            except (FatalError, SystemExit):
-                raise
-            except Exception:
-                log.exception("on_step_finish raised; the result stands")
+            # a copy: what the hook does to it must not change the validated result that is sent
+            self._run_hook("on_step_finish", step_index, session, copy.deepcopy(result))  # raising: result stands
         return result
 
     def _reset(self, session: Session) -> dict[str, Any]:
         self._open_steps.clear()
+        _, failed = self._run_hook("reset", session)
+        return failed or {"status": "OK", "message": "", "error_code": None, "data": {}}
+
+    def _run_hook(self, name: str, *args: Any) -> tuple[Any, dict[str, Any] | None]:
+        """``(return value, None)``, or ``(None, ERROR result)`` when the algorithm's ``name`` raised.
+
+        ``FatalError`` and ``SystemExit`` pass through: the worker ends the process for them.
+        """
         try:
-            self._algorithm.reset(session)
+            return getattr(self._algorithm, name)(*args), None
         except (FatalError, SystemExit):
             raise
         except Exception as error:
-            log.exception("reset raised")
-            return exception_result(error)
-        return {"status": "OK", "message": "", "error_code": None, "data": {}}
+            log.exception(f"{name} raised {type(error).__name__}")
+            return None, exception_result(error)
 
     def _session_for(self, raw: Any) -> Session:
         """The state for the call's session id; a new id starts an empty state."""
@@ -371,18 +373,19 @@ class Adapter:
         return 0
 
     def _teardown(self) -> str | None:
-        """Run ``teardown()`` once; the error text when it raised."""
-        if self._torn_down:
+        """Run ``teardown()`` once (a second caller waits for the first); the error text when it raised."""
+        with self._teardown_lock:
+            if self._torn_down:
+                return None
+            self._torn_down = True
+            try:
+                self._algorithm.teardown()
+            except Exception as error:
+                log.exception("teardown raised")
+                return f"{type(error).__name__}: {error}"
+            finally:
+                release_cached_segments()
             return None
-        self._torn_down = True
-        try:
-            self._algorithm.teardown()
-        except Exception as error:
-            log.exception("teardown raised")
-            return f"{type(error).__name__}: {error}"
-        finally:
-            release_cached_segments()
-        return None
 
 
 def _exit_now(code: int) -> None:

@@ -260,6 +260,51 @@ def test_fatal_error_answers_then_exits_nonzero(algorithm_dir, raw_adapter) -> N
     assert events(root)[-1] == "teardown"
 
 
+def test_shutdown_after_a_fatal_error_waits_for_its_teardown_and_exit(algorithm_dir, raw_adapter) -> None:
+    root = algorithm_dir("SlowTeardown")
+    adapter = raw_adapter(root)
+    adapter.handshake()
+    adapter.call(1, "execute", call_params("fatal"))
+    assert adapter.recv()["exiting"] is True
+    adapter.send({"type": "shutdown", "request_id": "stop"})  # while the 1 s teardown runs
+    assert adapter.recv() is None  # the process leaves from the fatal path, not with a shutdown answer
+    assert adapter.wait() == 2
+    assert events(root).count("teardown") == 1 and events(root)[-1] == "teardown"
+
+
+def test_on_step_finish_cannot_change_the_result_that_is_sent(algorithm_dir, raw_adapter) -> None:
+    root = algorithm_dir("ChangesResult")
+    adapter = raw_adapter(root)
+    adapter.handshake()
+    adapter.call(1, "execute", call_params())
+    reply = adapter.recv()
+    assert reply["status"] == "OK" and reply["data"]["result_status"] == "OK"
+    assert events(root)[-1] == "on_step_finish:1:ERROR"  # the hook did run, on its own copy
+
+
+def test_more_than_20_defect_rects_are_cut_with_a_warning_in_the_log(algorithm_dir, raw_adapter) -> None:
+    adapter = raw_adapter(algorithm_dir())
+    adapter.handshake()
+    adapter.call(1, "execute", call_params("many_rects"))
+    reply = adapter.recv()
+    assert reply["status"] == "OK" and len(reply["data"]["defect_rects"]) == 20
+    adapter.send({"type": "shutdown", "request_id": "end"})
+    assert adapter.recv()["status"] == "OK"
+    adapter.wait()
+    warnings = [json.loads(line) for line in adapter.stderr_lines if line.startswith("{")]
+    assert any(record["level"] == "warning" and "only the first 20" in record["message"]
+               and record["session_id"] == "s1" and record["step_index"] == 1 for record in warnings)
+
+
+def test_a_failing_start_after_setup_still_runs_teardown(algorithm_dir, raw_adapter) -> None:
+    root = algorithm_dir("InfoFailsAfterSetup")
+    adapter = raw_adapter(root)
+    error = adapter.recv(timeout=30)
+    assert error["type"] == "error" and "get_info cannot answer" in error["message"]
+    assert adapter.wait() == 1
+    assert events(root) == ["setup", "teardown"]
+
+
 def test_setup_failure_sends_an_error_frame_and_exits_nonzero(algorithm_dir, raw_adapter) -> None:
     adapter = raw_adapter(algorithm_dir("SetupFails"))
     error = adapter.recv(timeout=30)

@@ -55,6 +55,9 @@ class Probe(BaseAlgorithm):
             image = self.read_image(shared_mem_id, image_meta)
             data.update(shape=list(image.shape), checksum=int(image.sum(dtype="uint64")),
                         corner=image[0, 0].tolist(), image_meta=dict(image_meta))
+        elif action == "many_rects":
+            data.update(result_status="NG", ng_reason="many",
+                        defect_rects=[{"x": n, "y": 0, "width": 1, "height": 1} for n in range(25)])
         elif action == "ng":
             data.update(result_status="NG", ng_reason="scratch",
                         defect_rects=[{"x": 1, "y": 1, "width": 2, "height": 2, "score": 0.9}])
@@ -116,3 +119,22 @@ class IgnoresTerm(Probe):
 class WrongInfo(Probe):
     def get_info(self):
         return {**super().get_info(), "version": "9.9.9"}
+
+
+class SlowTeardown(Probe):
+    def teardown(self) -> None:
+        time.sleep(1.0)  # long enough for a shutdown frame to arrive meanwhile
+        super().teardown()
+
+
+class ChangesResult(Probe):
+    def on_step_finish(self, step_index, session, result) -> None:
+        result["status"] = "ERROR"  # the hook's copy: the sent result must not change
+        if "data" in result:
+            result["data"]["result_status"] = "NG"
+        super().on_step_finish(step_index, session, result)
+
+
+class InfoFailsAfterSetup(Probe):
+    def get_info(self):
+        raise RuntimeError("get_info cannot answer")
