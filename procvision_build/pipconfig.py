@@ -116,9 +116,10 @@ def _global_files(env: Mapping[str, str]) -> list[Path]:
 
 
 def _user_files(env: Mapping[str, str]) -> list[Path]:
-    if os.name == "nt":
+    if os.name == "nt":  # pip: ~\pip\pip.ini (legacy), then %APPDATA%\pip\pip.ini, which wins
+        files = [Path(env.get("USERPROFILE") or Path.home()) / "pip" / "pip.ini"]
         appdata = env.get("APPDATA")
-        return [Path(appdata) / "pip" / "pip.ini"] if appdata else []
+        return files + ([Path(appdata) / "pip" / "pip.ini"] if appdata else [])
     home = Path(env.get("HOME") or Path.home())
     files = [home / ".pip" / "pip.conf"]  # legacy location first: the XDG one wins
     if sys.platform == "darwin":

@@ -61,6 +61,26 @@ def test_command_sections_override_global_and_later_files_override_earlier(home,
     assert sources.index_urls == ("http://named.example/simple",) and sources.find_links == ()
 
 
+def test_windows_reads_the_legacy_user_file_before_the_appdata_one(home, tmp_path, monkeypatch):
+    import procvision_build.pipconfig as pipconfig
+
+    class WindowsOs:  # only the file locations are asked of os.name; everything else stays real
+        name = "nt"
+
+        def __getattr__(self, attribute):
+            return getattr(os, attribute)
+
+    monkeypatch.setattr(pipconfig, "os", WindowsOs())
+    legacy = _write(home / "pip" / "pip.ini", "[global]\nindex-url = http://legacy.example/simple\n")
+    roaming = _write(tmp_path / "AppData" / "Roaming" / "pip" / "pip.ini",
+                     "[global]\nindex-url = http://appdata.example/simple\n")
+    env = {"USERPROFILE": str(home), "APPDATA": str(roaming.parent.parent), "ProgramData": str(tmp_path / "none")}
+    assert config_files(env)[:2] == [legacy, roaming]
+    assert index_sources(env=env).index_urls == ("http://appdata.example/simple",)
+    roaming.unlink()
+    assert index_sources(env=env).index_urls == ("http://legacy.example/simple",)
+
+
 def test_devnull_config_file_disables_every_file(home):
     _write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = http://user.example/simple\n")
     assert config_files(_env(home, PIP_CONFIG_FILE=os.devnull)) == []
