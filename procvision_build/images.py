@@ -17,8 +17,12 @@ class ImageFileError(ProcvisionError):
 def read_image(path: Path) -> Any:
     """``path`` (JPEG or PNG) as an ``H x W x 3`` uint8 RGB array, the layout the camera side sends."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
 
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise ImageFileError(f"{path}: reading JPEG and PNG files needs pillow (a dependency of "
+                             "procvision-algorithm-sdk): pip install pillow") from None
     try:
         with Image.open(path) as picture:
             kind = picture.format

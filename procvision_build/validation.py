@@ -114,18 +114,19 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
         pids = [pid]
 
     checks.append(_assets_check(config))
+
+    from procvision_build.images import generated_image, read_image
+    from procvision_build.project_runner import AlgorithmStartError, ProjectRunner, RuntimeMissing, import_runtime
+
     try:
-        image = _image(image_path)
+        runtime = import_runtime(config)  # before the image: both need numpy, and this says how to get it
+    except RuntimeMissing as error:
+        checks.append(Check("runtime", ERROR, str(error)))
+        return report()
+    try:
+        image = read_image(image_path) if image_path is not None else generated_image()
     except ProcvisionError as error:
         checks.append(Check("image", ERROR, str(error)))
-        return report()
-
-    from procvision_build.project_runner import AlgorithmStartError, ProjectRunner, import_runtime
-
-    try:
-        runtime = import_runtime(config)
-    except ProcvisionError as error:
-        checks.append(Check("runtime", ERROR, str(error)))
         return report()
     module, _, cls = algorithm.entry_point.partition(":")
     ok_messages = {
@@ -191,16 +192,6 @@ def _assets_check(config: ProjectConfig) -> Check:
         return Check("assets", ERROR, f"{len(missing)} declared asset file(s) missing", "add the files or fix "
                      "[tool.procvision.assets]", tuple(str(config.root / path) for path in missing))
     return Check("assets", OK, f"{len(paths)} declared asset file(s) present")
-
-
-def _image(path: Path | None) -> Any:
-    from procvision_build.images import generated_image, read_image
-
-    try:
-        return read_image(path) if path is not None else generated_image()
-    except ImportError as error:
-        raise ProcvisionError(f"cannot make the test image: this interpreter cannot import '{error.name}'; "
-                              "install numpy and pillow (the SDK's dependencies)") from None
 
 
 def _advice(records: list[dict[str, Any]]) -> dict[tuple[Any, Any, Any], tuple[str, ...]]:

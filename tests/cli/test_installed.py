@@ -1,0 +1,53 @@
+"""The `procvision` console script in a fresh Python 3.10 venv (the factory's Python): init, the missing-runtime
+message, `pip install -e` of the new project (offline, with procvision-build from build isolation), validate, run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytestmark = pytest.mark.slow
+
+
+def test_init_install_validate_run_in_a_python_310_venv(tmp_path: Path, python_for, offline_pip_env) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([str(python_for("3.10")), "-m", "venv", str(venv)], check=True, env=offline_pip_env)
+    python, procvision = venv / "bin" / "python", venv / "bin" / "procvision"
+
+    def run(*args: str | Path) -> subprocess.CompletedProcess:
+        return subprocess.run([str(arg) for arg in args], capture_output=True, text=True, env=offline_pip_env,
+                              cwd=tmp_path, timeout=300)
+
+    installed = run(python, "-m", "pip", "install", "procvision-build")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+    created = run(procvision, "init", "line-7")
+    assert created.returncode == 0, created.stderr
+    project = tmp_path / "line-7"
+
+    # procvision-build alone: the SDK (and numpy, pillow) are missing; validate says what to do.
+    missing = run(procvision, "validate", project)
+    assert missing.returncode == 1
+    assert "error    runtime" in missing.stderr
+    assert "cannot import 'numpy'" in missing.stderr or "cannot import 'procvision_algorithm_sdk'" in missing.stderr
+    assert f"pip install -e {project}" in missing.stderr and "Traceback" not in missing.stderr
+
+    editable = run(python, "-m", "pip", "install", "-e", project)
+    assert editable.returncode == 0, editable.stdout + editable.stderr
+
+    checked = run(procvision, "validate", project, "--json")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    report = json.loads(checked.stdout)
+    assert report["ok"] and {check["status"] for check in report["checks"]} == {"ok"}
+
+    Image.fromarray(np.full((120, 160, 3), 20, np.uint8)).save(tmp_path / "dark.png")
+    result = run(procvision, "run", project, "--image", tmp_path / "dark.png", "--pid", "p001", "-q")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)["data"]
+    assert data["result_status"] == "NG" and data["ng_reason"] == "too dark"
+    assert data["defect_rects"] == [{"x": 0, "y": 0, "width": 160, "height": 120, "label": "dark"}]
