@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import copy
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -33,7 +34,9 @@ class BaseAlgorithm(abc.ABC):
     def bind(self, root: Path, manifest: Mapping[str, Any] | None = None) -> None:
         """Tell the algorithm its root directory (the adapter and tools call this, not algorithms)."""
         self._root = Path(root)
-        self._manifest = dict(manifest) if manifest is not None else read_manifest(self._root / MANIFEST_NAME)
+        # a deep copy: the adapter checks pids and params against its own, whatever the algorithm does to this one
+        self._manifest = copy.deepcopy(dict(manifest)) if manifest is not None else \
+            read_manifest(self._root / MANIFEST_NAME)
 
     @property
     def root_dir(self) -> Path:

@@ -57,7 +57,8 @@ def installed_root(entry_point: str) -> Path | None:
 
 
 def find_root(entry_point: str, start: Path | None = None) -> Path | None:
-    """``start`` when it holds a manifest for ``entry_point``, else the installed wheel's root."""
+    """``start`` when it holds a ``manifest.json`` (a deployment), else the root of the installed wheel
+    that declares ``entry_point``."""
     if start is not None and (start / MANIFEST_NAME).is_file():
         return start
     return installed_root(entry_point)

@@ -55,6 +55,15 @@ def test_get_info_defaults_to_the_manifest(root):
                                "supported_pids": ["p001", "p002"], "steps": MANIFEST["steps"]}
 
 
+def test_what_the_algorithm_does_to_its_manifest_stays_its_own(root):
+    given = json.loads(json.dumps(MANIFEST))
+    algo = Algo()
+    algo.bind(root, given)
+    algo.manifest["supported_pids"].append("p999")
+    algo.get_info()["steps"].clear()
+    assert given == MANIFEST  # the adapter's copy, which it checks pids and params against
+
+
 def test_asset_paths_per_pid_then_default(root):
     algo = Algo()
     algo.bind(root)
