@@ -39,6 +39,18 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--image", type=Path, help="a JPEG or PNG file to pass through shared memory")
     call.add_argument("--timeout", type=float, metavar="SECONDS", help="default: the method's contract timeout")
     args = parser.parse_args(argv)
+    if args.command == "call":  # the caller's mistakes are told before any process starts
+        try:
+            params = {"step_index": args.step, "pid": args.pid, "session": {"id": args.session, "context": {}},
+                      "user_params": json.loads(args.params)}
+        except ValueError as error:
+            parser.error(f"--params is not JSON: {error}")
+        if args.timeout is not None and not args.timeout > 0:
+            parser.error(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+        try:
+            image = args.image.read_bytes() if args.image else None
+        except OSError as error:
+            parser.error(f"--image cannot be read: {error}")
 
     runner = Runner(sys.executable, args.dir, entry=args.entry, on_stderr=_echo_log,
                     startup_timeout=args.startup_timeout)
@@ -48,13 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(hello, indent=2))
             return 0
         try:
-            user_params = json.loads(args.params)
-        except ValueError as error:
-            parser.error(f"--params is not JSON: {error}")
-        params = {"step_index": args.step, "pid": args.pid, "session": {"id": args.session, "context": {}},
-                  "user_params": user_params}
-        image = args.image.read_bytes() if args.image else None
-        result = runner.call(args.method, params, image=image, timeout=args.timeout)
+            result = runner.call(args.method, params, image=image, timeout=args.timeout)
+        except ValueError as error:  # the only argument call() can still refuse: the image bytes
+            print(f"error: --image {args.image}: {error}", file=sys.stderr)
+            return 1
         print(json.dumps(result.as_dict(), indent=2))
         return 0 if result.ok else 1
     except RunnerError as error:

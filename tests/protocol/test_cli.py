@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import child_env
+from .conftest import child_env, events
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -52,3 +52,23 @@ def test_start_failure_is_reported(algorithm_dir) -> None:
     done = sdk("--entry", "probe_algorithm:SetupFails", "check", cwd=algorithm_dir())
     assert done.returncode == 1
     assert "error 9999" in done.stderr and "cannot load model weights.bin" in done.stderr
+
+
+def test_an_image_file_that_is_not_jpeg_or_png_is_told_plainly(algorithm_dir) -> None:
+    root = algorithm_dir()
+    (root / "part.bmp").write_bytes(b"BM not really")
+    done = sdk("call", "execute", "--pid", "p001", "--image", "part.bmp", cwd=root)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "error: --image part.bmp: image bytes are not a readable JPEG or PNG" in done.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("--params", "{nope"), "--params is not JSON"),
+    (("--timeout", "0"), "--timeout must be a positive number"),
+    (("--image", "missing.png"), "--image cannot be read"),
+])
+def test_call_arguments_are_checked_before_the_algorithm_starts(algorithm_dir, args, fragment) -> None:
+    root = algorithm_dir()
+    done = sdk("call", "execute", "--pid", "p001", *args, cwd=root)
+    assert done.returncode == 2 and fragment in done.stderr
+    assert events(root) == []  # no process was started: setup() never ran
