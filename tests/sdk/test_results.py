@@ -102,6 +102,8 @@ def test_rect_touching_the_edge_is_inside():
         (rect(x=True), "x must be an integer"),
         (rect(label=5), "label must be a string"),
         (rect(score=1.5), "score must be a number from 0 to 1"),
+        (rect(score=-0.1), "score must be a number from 0 to 1"),
+        (rect(score="high"), "score must be a number from 0 to 1"),
         ([1, 2, 3, 4], "must be an object {x, y, width, height}"),
     ],
 )
@@ -109,6 +111,12 @@ def test_malformed_rect_is_1006(bad, fragment):
     outcome = check("execute", {"status": "OK", "data": {"result_status": "NG", "ng_reason": "x",
                                                           "defect_rects": [bad]}})
     assert_error(outcome, "1006", fragment)
+
+
+def test_calibration_rects_are_checked_like_any_rect():
+    outcome = check("pre_execute", {"status": "OK", "data": {"calibration_rects": [rect(y=475)]}})
+    assert_error(outcome, "1007", "data.calibration_rects[0]")
+    assert_error(check("pre_execute", {"status": "OK", "data": {"calibration_rects": rect()}}), "1006", "must be a list")
 
 
 def test_position_rects_are_checked_too():
