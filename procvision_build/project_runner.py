@@ -104,6 +104,13 @@ class ProjectRunner:
         self.exit_code: int | None = None
 
     def __enter__(self) -> "ProjectRunner":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> "ProjectRunner":
+        """Write the manifest, start the adapter and complete the handshake; ``AlgorithmStartError`` says why not."""
         runner_module = import_runtime(self.config)
         self._temp = Path(tempfile.mkdtemp(prefix="procvision-manifest-"))
         try:
@@ -122,13 +129,6 @@ class ProjectRunner:
             self.close()
             raise
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def runner(self) -> Any:
-        return self._runner
 
     def call(self, method: str, params: dict[str, Any], image: Any) -> Any:
         """One call through the runner; a ``CallResult``."""

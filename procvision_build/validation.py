@@ -83,7 +83,7 @@ def _placeholder(param: Mapping[str, Any]) -> Any:
 
 
 def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: str | None = None,
-                     verbose: bool = False, echo: Callable[[str], None] | None = None) -> Report:
+                     verbose: bool = False, echo: Callable[[Any], None] | None = None) -> Report:
     """Run every check; never raises for a problem of the project (it becomes an error check)."""
     image_label = str(image_path) if image_path is not None else "generated 640x480"
     checks: list[Check] = []
@@ -116,7 +116,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     checks.append(_assets_check(config))
 
     from procvision_build.images import generated_image, read_image
-    from procvision_build.project_runner import AlgorithmStartError, ProjectRunner, RuntimeMissing, import_runtime
+    from procvision_build.project_runner import RuntimeMissing, import_runtime
 
     try:
         runtime = import_runtime(config)  # before the image: both need numpy, and this says how to get it
@@ -128,7 +128,19 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     except ProcvisionError as error:
         checks.append(Check("image", ERROR, str(error)))
         return report()
-    module, _, cls = algorithm.entry_point.partition(":")
+    checks.extend(_algorithm_checks(config, runtime, pids, image, generated=image_path is None, verbose=verbose,
+                                    echo=echo))
+    return report()
+
+
+def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], image: Any, *, generated: bool,
+                      verbose: bool, echo: Callable[[Any], None] | None) -> list[Check]:
+    """Start the algorithm (import, class, setup, get_info), call every PID and step, shut it down (teardown)."""
+    from procvision_build.project_runner import AlgorithmStartError, ProjectRunner
+
+    assert config.algorithm is not None
+    checks: list[Check] = []
+    module, _, cls = config.algorithm.entry_point.partition(":")
     ok_messages = {
         "import": f"{module} imported",
         "class": f"{cls} subclasses BaseAlgorithm",
@@ -137,7 +149,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     }
     project = ProjectRunner(config, echo=echo)
     try:
-        project.__enter__()
+        project.start()
     except AlgorithmStartError as error:
         failed = START_STAGES.index(error.failure.stage)
         for number, stage in enumerate(START_STAGES):
@@ -148,7 +160,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
                 checks.append(Check(stage, ERROR, error.failure.message, error.failure.hint, details))
             else:
                 checks.append(Check(stage, SKIPPED, "the algorithm did not start"))
-        return report()
+        return checks
     checks.extend(Check(stage, OK, ok_messages[stage]) for stage in START_STAGES)
 
     height, width = image.shape[:2]
@@ -172,16 +184,15 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     advice = _advice(project.records())
     for (product, step, method), result in zip(plan, results):
         checks.append(_call_check(product, step["index"], method, result,
-                                  advice.get((f"validate-{product}", step["index"], method), ()), image_path is None))
-    if lost is not None:
-        checks.append(lost)
-        checks.extend(Check(f"{method} {product} step {step['index']}", SKIPPED, "the algorithm failed")
-                      for product, step, method in plan[len(results) + 1:])
-    if lost is not None:
-        checks.append(Check("teardown", SKIPPED, "the runner gave the algorithm up"))
-    else:
+                                  advice.get((f"validate-{product}", step["index"], method), ()), generated))
+    if lost is None:
         checks.append(_teardown_check(project.exit_code, project.records()))
-    return report()
+        return checks
+    checks.append(lost)
+    checks.extend(Check(f"{method} {product} step {step['index']}", SKIPPED, "the algorithm failed")
+                  for product, step, method in plan[len(results) + 1:])
+    checks.append(Check("teardown", SKIPPED, "the runner gave the algorithm up"))
+    return checks
 
 
 def _assets_check(config: ProjectConfig) -> Check:

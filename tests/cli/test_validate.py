@@ -98,7 +98,7 @@ def test_setup_failure(make_project) -> None:
     assert statuses(report_of(done))["class"] == "ok" and statuses(report_of(done))["get_info"] == "skipped"
 
 
-def test_an_attribute_error_in_setup_is_not_mistaken_for_a_missing_class(make_project, tmp_path: Path) -> None:
+def test_an_attribute_error_in_setup_is_not_mistaken_for_a_missing_class(make_project) -> None:
     body = GOOD_BODY + "\n    def setup(self):\n        self.model.load()\n"
     report = report_of(procvision("validate", make_project(body=body), "--json"))
     assert statuses(report)["class"] == "ok" and statuses(report)["setup"] == "error"
