@@ -194,10 +194,6 @@ class ProjectConfig:
         """The name as it appears in wheel, sdist and dist-info names: ``algorithm_example``."""
         return self.canonical_name.replace("-", "_")
 
-    @property
-    def is_algorithm(self) -> bool:
-        return self.algorithm is not None
-
     def sdk_requirement(self) -> Requirement | None:
         """The ``procvision-algorithm-sdk`` requirement among ``dependencies``, if any."""
         for requirement in self.dependencies:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.config import ProjectConfig, SourceSpec, TargetSpec
 from procvision_build.errors import LockError
 from procvision_build.files import sha256_of
 from procvision_build.local_sources import LocalSources
@@ -38,7 +38,7 @@ class ResolvedWheel:
     url: str | None  # None for a wheel built from a local source directory
 
 
-def wheels_for_target(config: Any, target: Target | TargetSpec, *, locked: bool, ui: "UI", cache: "Cache",
+def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, locked: bool, ui: "UI", cache: "Cache",
                       isolated: bool = False) -> list[ResolvedWheel]:
     """The wheels ``target`` installs, sorted by name: locked when the lock matches, else resolved.
 
@@ -70,7 +70,7 @@ def wheels_for_target(config: Any, target: Target | TargetSpec, *, locked: bool,
     return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated)
 
 
-def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
+def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
                  upgrade_packages: Collection[str] = (), check: bool = False) -> tuple[Path, bool]:
     """Resolve every target and write ``pylock.toml``; returns (path, whether it changed).
 
@@ -113,16 +113,16 @@ def lock_project(config: Any, *, ui: "UI", cache: "Cache", isolated: bool = Fals
         preferred[target.key] = pins
     resolutions = resolve_targets(config, targets, ui=ui, cache=cache, isolated=isolated, preferred=preferred)
     new = build_lock(inputs, resolutions, _sources(config), Path(config.root),
-                     requires_python=getattr(config, "requires_python", None))
+                     requires_python=config.requires_python)
     text = render_lock(new, {t.key: t.marker_expression() for t in targets})
     return path, write_lock(path, text)
 
 
-def project_inputs(config: Any) -> LockInputs:
+def project_inputs(config: ProjectConfig) -> LockInputs:
     return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root))
 
 
-def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
+def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
                     preferred: Mapping[str, Mapping[str, str]] | None = None,
                     finder: "Finder | None" = None) -> list["Resolution"]:
     """Resolve the project's dependencies for each target, through one index client for all.
@@ -135,7 +135,7 @@ def resolve_targets(config: Any, targets: Sequence[Target], *, ui: "UI", cache: 
         from procvision_build.index import IndexClient
         from procvision_build.pipconfig import index_sources
 
-        finder = IndexClient(index_sources(getattr(config, "index", None), isolated=isolated), cache, ui)
+        finder = IndexClient(index_sources(config.index, isolated=isolated), cache, ui)
     local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     results = []
     for target in targets:
@@ -167,9 +167,8 @@ def _with_hashes(resolution: "Resolution", cache: "Cache", ui: "UI") -> "Resolut
     return replace(resolution, picks=tuple(picks))
 
 
-def _sources(config: Any) -> tuple[SourceSpec, ...]:
-    sources = config.sources
-    return tuple(sources.values()) if isinstance(sources, Mapping) else tuple(sources)
+def _sources(config: ProjectConfig) -> tuple[SourceSpec, ...]:
+    return tuple(config.sources.values())
 
 
 def _why_not_usable(lock: Lock | None, inputs: LockInputs, target: Target) -> list[str]:
@@ -181,7 +180,7 @@ def _why_not_usable(lock: Lock | None, inputs: LockInputs, target: Target) -> li
     return reasons
 
 
-def _local_changes(lock: Lock, config: Any, cache: "Cache", ui: "UI", only: str | None = None) -> list[str]:
+def _local_changes(lock: Lock, config: ProjectConfig, cache: "Cache", ui: "UI", only: str | None = None) -> list[str]:
     """Source directories that now build another wheel than the lock names (a version bump)."""
     local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     changes: dict[str, str] = {}
@@ -198,7 +197,7 @@ def _pins(lock: Lock, key: str) -> dict[str, str]:
     return {wheel.name: wheel.version for wheel in lock.targets.get(key, ())}
 
 
-def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: "Cache",
+def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI", cache: "Cache",
                 isolated: bool = False) -> list[ResolvedWheel]:
     """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
     paths: dict[str, Path] = {}
@@ -219,7 +218,7 @@ def materialize(chosen: Sequence[LockedWheel], config: Any, *, ui: "UI", cache: 
         links = [Link(filename=w.filename, url=w.url or "", hashes={"sha256": w.sha256} if w.sha256 else {},
                       requires_python=w.requires_python, yanked=None, size=w.size, metadata_hashes=None,
                       origin=w.url or "") for w in missing]
-        sources = index_sources(getattr(config, "index", None), isolated=isolated)
+        sources = index_sources(config.index, isolated=isolated)
         paths.update(fetch(links, cache, ui, sources=sources))
     local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     result = []
