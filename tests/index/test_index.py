@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from procvision_build.errors import IndexUnavailable, NotInCache
+from procvision_build.errors import IndexUnavailable, IntegrityError, NotInCache
 from procvision_build.index import parse_page
 from tests.index.helpers import client_for, requested_bytes, sha256, zip_metadata
 from tests.support.index_server import IndexOptions
@@ -99,6 +99,19 @@ def test_flat_find_links_page_with_http_links(serve, cache, wheels, tmp_path):
     [beta] = client.links("beta")
     assert beta.hashes == {"sha256": sha256(wheels.beta)} and beta.filename == wheels.beta.name
     assert client.metadata(beta) == zip_metadata(wheels.beta)
+
+
+def test_a_metadata_file_that_does_not_match_its_hash_is_refused_and_not_cached(serve, cache, wheels):
+    from dataclasses import replace
+
+    index = serve(IndexOptions(serve_metadata=True))
+    client = client_for(index.url, cache=cache)
+    link = next(link for link in client.links("alpha") if link.filename == wheels.alpha1.name)
+    lying = replace(link, metadata_hashes={"sha256": "0" * 64})
+    with pytest.raises(IntegrityError, match=f"{wheels.alpha1.name}.metadata from .* does not match"):
+        client.metadata(lying)
+    assert cache.metadata.get(link.sha256) is None
+    assert client.metadata(link) == zip_metadata(wheels.alpha1)
 
 
 @pytest.mark.parametrize("body", [b'{"files": [{"url": "a-1.0-py3-none-any.whl"}]}', b'{"files": [7]}',
