@@ -51,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = f" [{error.code}]" if error.code else ""
         print(f"error{code}: {error}", file=sys.stderr)
         return error.exit_status
+    except OSError as error:  # a path the user controls (cache dir, project, output) is unusable
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {error}. Check that path and its permissions (PROCVISION_CACHE_DIR moves the cache); "
+              "--verbose shows where it happened", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

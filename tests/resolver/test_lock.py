@@ -241,6 +241,15 @@ def test_a_lock_of_the_wrong_shape_is_a_lock_error_not_a_traceback(tmp_path, tex
         read_lock(path)
 
 
+def test_an_unusable_cache_directory_is_a_message_not_a_traceback(world, tmp_path) -> None:
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-core"], targets=TARGETS[:1])
+    (tmp_path / "a-file").write_text("")
+    done = cli("lock", str(project), "--isolated", cache=tmp_path / "a-file")
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "\nerror: [Errno" in done.stderr and str(tmp_path / "a-file") in done.stderr
+    assert "PROCVISION_CACHE_DIR" in done.stderr
+
+
 def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", None, ["lk-app"], targets=TARGETS[:1])
     done = cli("lock", str(project), cache=tmp_path / "cache", PIP_INDEX_URL=world.index.url)
