@@ -141,9 +141,8 @@ class Adapter:
         self._algorithm = algorithm
         self._manifest = manifest
         self._in = frames_in
-        self._out = frames_out
+        self._out = protocol.FrameWriter(frames_out, max_frame_bytes)
         self._max = max_frame_bytes
-        self._write_lock = threading.Lock()
         # _state guards _busy; a result is sent while holding it, so the next call never sees a stale busy.
         self._state = threading.Condition()
         self._busy = False
@@ -183,10 +182,7 @@ class Adapter:
     def send(self, message: dict[str, Any]) -> None:
         """Write one frame (``ProtocolError`` when it cannot be encoded); a runner that went away is
         noticed by the reader at end of input, not here."""
-        try:
-            with self._write_lock:
-                protocol.write_frame(self._out, message, self._max)
-        except (OSError, ValueError):  # ValueError: the stream was closed
+        if not self._out.send(message):
             log.warning("cannot write a frame: the runner is gone", frame_type=message.get("type"))
 
     def _next_frame(self) -> dict[str, Any] | None:
@@ -416,13 +412,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         algorithm, manifest = load(args.entry, Path.cwd(), args.manifest)
     except BaseException as error:  # noqa: BLE001 - every start failure must reach the runner as a frame
-        code = error.error_code if isinstance(error, ProcVisionError) else ErrorCode.UNKNOWN_ERROR
-        message = error.message if isinstance(error, ProcVisionError) else f"{type(error).__name__}: {error}"
-        log.exception(f"the algorithm failed to start: {message}")
-        try:
-            protocol.write_frame(writer, protocol.error_frame(code, f"start failed: {message}"))
-        except OSError:
-            pass
+        problem = exception_result(error)
+        log.exception(f"the algorithm failed to start: {problem['message']}")
+        protocol.FrameWriter(writer).send(
+            protocol.error_frame(problem["error_code"], f"start failed: {problem['message']}"))
         return EXIT_FAILED
     log.info("algorithm ready", entry=args.entry or manifest.get("entry_point"),
              startup_ms=round((time.perf_counter() - started) * 1000.0, 1))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
 from typing import Any, BinaryIO
 
 from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
@@ -112,7 +113,31 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, 
 
 def write_frame(stream: BinaryIO, message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
     """Encode ``message`` and write all of it, however many writes an unbuffered stream needs."""
-    data = memoryview(encode(message, max_bytes))
+    _write_all(stream, encode(message, max_bytes))
+
+
+class FrameWriter:
+    """Whole frames onto one stream from any number of threads (the adapter's and the runner's sending side)."""
+
+    def __init__(self, stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._stream = stream
+        self._max = max_bytes
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """False when the reader is gone (a broken pipe, a closed stream); ``ProtocolError`` when
+        ``message`` cannot be a frame."""
+        data = encode(message, self._max)  # outside the lock: a pong never waits for a large result's encoding
+        try:
+            with self._lock:
+                _write_all(self._stream, data)
+        except (OSError, ValueError):  # ValueError: the stream was closed
+            return False
+        return True
+
+
+def _write_all(stream: BinaryIO, frame: bytes) -> None:
+    data = memoryview(frame)
     while data:
         written = stream.write(data)
         if written is None:  # a non-blocking stream that would block: not a stream we hand out

@@ -129,7 +129,7 @@ class _Child:
         self.gone = threading.Event()  # stdout ended: the process is dead or dying
         self.failure: tuple[ErrorCode, str] | None = None  # why the runner stopped it, when it did
         self.stopping = threading.Event()
-        self._write_lock = threading.Lock()
+        self._out = protocol.FrameWriter(process.stdin, runner.max_frame_bytes)
         self._threads = [
             threading.Thread(target=self._read_frames, name=f"procvision-frames-{self.pid}", daemon=True),
             threading.Thread(target=self._read_stderr, name=f"procvision-stderr-{self.pid}", daemon=True),
@@ -141,12 +141,7 @@ class _Child:
 
     def send(self, message: dict[str, Any]) -> bool:
         """Write a frame; False when the process is gone, ``ProtocolError`` when it cannot be encoded."""
-        try:
-            with self._write_lock:
-                protocol.write_frame(self.process.stdin, message, self.runner.max_frame_bytes)
-            return True
-        except (OSError, ValueError):  # a broken pipe, or stdin already closed by stop()
-            return False
+        return self._out.send(message)  # False also after stop() closed stdin
 
     def expect(self, request_id: Any) -> _Waiter:
         waiter = _Waiter()

@@ -146,3 +146,44 @@ def test_write_frame_finishes_partial_writes() -> None:
     out = Stingy()
     protocol.write_frame(out, {"type": "pong", "busy": False, "request_id": 3})
     assert protocol.read_frame(io.BytesIO(bytes(out.data))) == {"type": "pong", "busy": False, "request_id": 3}
+
+
+def test_frame_writer_keeps_frames_whole_across_threads() -> None:
+    read_fd, write_fd = os.pipe()
+    received: list = []
+
+    def drain() -> None:
+        with open(read_fd, "rb") as stream:
+            while (message := protocol.read_frame(stream)) is not None:
+                received.append(message)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    with open(write_fd, "wb", buffering=0) as out:
+        writer = protocol.FrameWriter(out)
+
+        def send_many(sender: int) -> None:
+            for number in range(200):  # results far over a pipe's buffer beside small pongs
+                size = 100_000 if number % 10 == 0 else 10
+                assert writer.send({"type": "pong", "sender": sender, "number": number, "pad": "p" * size})
+
+        threads = [threading.Thread(target=send_many, args=(sender,)) for sender in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    reader.join()
+    assert len(received) == 800
+    for sender in range(4):
+        assert [m["number"] for m in received if m["sender"] == sender] == list(range(200))
+
+
+def test_frame_writer_says_when_the_reader_is_gone_and_refuses_what_is_no_frame() -> None:
+    read_fd, write_fd = os.pipe()
+    os.close(read_fd)
+    with open(write_fd, "wb", buffering=0) as out:
+        writer = protocol.FrameWriter(out, max_bytes=50)
+        assert writer.send({"type": "pong"}) is False  # a broken pipe
+        with pytest.raises(protocol.ProtocolError, match="exceeds"):
+            writer.send({"type": "result", "blob": "z" * 100})
+    assert protocol.FrameWriter(out).send({"type": "pong"}) is False  # a closed stream
