@@ -80,3 +80,32 @@ class IndexUnavailable(ProcvisionError):
 
 class NotInCache(ProcvisionError):
     """Offline mode needs a file or page that the cache does not hold."""
+
+
+# -- init, validate, run (the developer commands) ------------------------------------
+
+
+class InitError(ProcvisionError):
+    """``procvision init`` cannot create the project as asked; nothing was written."""
+
+
+class UsageError(ProcvisionError):
+    """A command-line value is unusable (``--params`` that is not a JSON object)."""
+
+
+class ImageFileError(ProcvisionError):
+    """An ``--image`` file is missing or is not a readable JPEG or PNG."""
+
+
+class RuntimeMissing(ProcvisionError):
+    """This interpreter cannot import the SDK (or numpy, pillow), so it cannot run the algorithm."""
+
+
+class AlgorithmStartError(ProcvisionError):
+    """The algorithm process did not complete the handshake; ``stage`` is the load step that failed
+    (``import``, ``class``, ``setup``, ``get_info``)."""
+
+    def __init__(self, stage: str, message: str, hint: str = "", traceback_text: str = "") -> None:
+        self.stage, self.message, self.hint = stage, message, hint
+        self.traceback_text = traceback_text  # the algorithm's own traceback, shown with --verbose
+        super().__init__(f"the algorithm did not start: {message}" + (f"; {hint}" if hint else ""))

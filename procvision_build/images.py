@@ -5,13 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from procvision_build.errors import ProcvisionError
+from procvision_build.errors import ImageFileError
 
 GENERATED_SIZE = (640, 480)  # width, height
-
-
-class ImageFileError(ProcvisionError):
-    """An ``--image`` file is missing or is not a readable JPEG or PNG."""
 
 
 def read_image(path: Path) -> Any:

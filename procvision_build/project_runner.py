@@ -14,41 +14,17 @@ import site
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from procvision_build.config import ProjectConfig
-from procvision_build.errors import ProcvisionError
+from procvision_build.errors import AlgorithmStartError, RuntimeMissing
 from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 
 _MISSING_MODULE = re.compile(r"No module named '([^']+)'")
 _START_FAILED = "the algorithm failed to start: "
 _ENTRY_CLASS = re.compile(r"^(entry point '[^']*' (is not a subclass of BaseAlgorithm|must look like)"
                           r"|module '[^']*' has no '[^']*' \(entry point)")
-
-
-class RuntimeMissing(ProcvisionError):
-    """This interpreter cannot import the SDK (or numpy/pillow), so it cannot run the algorithm."""
-
-
-@dataclass(frozen=True)
-class StartFailure:
-    """Which load stage failed (``import``, ``class``, ``setup``, ``get_info``), the adapter's words, what to do."""
-
-    stage: str
-    message: str
-    hint: str = ""
-
-
-class AlgorithmStartError(ProcvisionError):
-    """The algorithm process did not complete the handshake."""
-
-    def __init__(self, failure: StartFailure, traceback_text: str = "") -> None:
-        self.failure = failure
-        self.traceback_text = traceback_text  # the algorithm's traceback, for --verbose
-        hint = f"; {failure.hint}" if failure.hint else ""
-        super().__init__(f"the algorithm did not start: {failure.message}{hint}")
 
 
 def install_hint(config: ProjectConfig) -> str:
@@ -67,22 +43,20 @@ def import_runtime(config: ProjectConfig) -> Any:
     return runner
 
 
-def classify_start_failure(message: str, config: ProjectConfig) -> StartFailure:
-    """Map the adapter's start failure message to the load stage that failed (the wording of adapter.load)."""
+def classify_start_failure(message: str, config: ProjectConfig) -> tuple[str, str]:
+    """``(stage, hint)`` for the adapter's start failure message (the wording of adapter.load)."""
     if message.startswith("cannot import '") and "for entry point" in message:
         missing = _MISSING_MODULE.search(message)
         if missing and missing.group(1).split(".")[0] != config.package.name:
-            module = missing.group(1)
-            return StartFailure("import", message, f"the module '{module}' is not installed in this "
-                                f"interpreter ({sys.executable}); {install_hint(config)}")
-        return StartFailure("import", message, "fix the import error in the algorithm's sources")
+            return "import", (f"the module '{missing.group(1)}' is not installed in this interpreter "
+                              f"({sys.executable}); {install_hint(config)}")
+        return "import", "fix the import error in the algorithm's sources"
     if _ENTRY_CLASS.match(message):
-        return StartFailure("class", message, "tool.procvision.entry-point must name a subclass of "
-                            "procvision_algorithm_sdk.BaseAlgorithm")
+        return "class", "tool.procvision.entry-point must name a subclass of procvision_algorithm_sdk.BaseAlgorithm"
     if message.startswith("get_info() "):
-        return StartFailure("get_info", message, "remove the get_info() override: the default returns the "
-                            "manifest's data, generated from pyproject.toml")
-    return StartFailure("setup", message, "")
+        return "get_info", ("remove the get_info() override: the default returns the manifest's data, "
+                            "generated from pyproject.toml")
+    return "setup", ""
 
 
 class ProjectRunner:
@@ -176,4 +150,5 @@ class ProjectRunner:
             text = str(record.get("message", ""))
             if record.get("logger") == "procvision.adapter" and text.startswith(_START_FAILED):
                 message, traceback_text = text[len(_START_FAILED):], str(record.get("traceback", ""))
-        return AlgorithmStartError(classify_start_failure(message, self.config), traceback_text)
+        stage, hint = classify_start_failure(message, self.config)
+        return AlgorithmStartError(stage, message, hint, traceback_text)

@@ -20,7 +20,7 @@ from string import Template
 from packaging.utils import canonicalize_name
 
 from procvision_build.config import MAX_PIDS, load_config
-from procvision_build.errors import ConfigError, ProcvisionError
+from procvision_build.errors import ConfigError, InitError
 
 DEFAULT_PIDS = ("p001",)
 DEFAULT_TARGETS = (("win_amd64", "3.10"),)  # the factory PC
@@ -28,10 +28,6 @@ _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _PYTHON = re.compile(r"^3\.\d{1,2}(\.\d{1,2})?$")
 # Import names that would shadow what the algorithm process itself needs.
 _TAKEN = {"numpy", "PIL", "procvision_algorithm_sdk", "procvision_build", "main", "test", "tests"}
-
-
-class InitError(ProcvisionError):
-    """The project cannot be created as asked; nothing was written."""
 
 
 @dataclass(frozen=True)

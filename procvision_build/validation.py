@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from procvision_build.config import ProjectConfig, load_config
-from procvision_build.errors import ConfigError, ProcvisionError
+from procvision_build.errors import AlgorithmStartError, ConfigError, ProcvisionError, RuntimeMissing
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
 START_STAGES = ("import", "class", "setup", "get_info")
@@ -116,7 +116,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     checks.append(_assets_check(config))
 
     from procvision_build.images import generated_image, read_image
-    from procvision_build.project_runner import RuntimeMissing, import_runtime
+    from procvision_build.project_runner import import_runtime
 
     try:
         runtime = import_runtime(config)  # before the image: both need numpy, and this says how to get it
@@ -136,7 +136,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
 def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], image: Any, *, generated: bool,
                       verbose: bool, echo: Callable[[Any], None] | None) -> list[Check]:
     """Start the algorithm (import, class, setup, get_info), call every PID and step, shut it down (teardown)."""
-    from procvision_build.project_runner import AlgorithmStartError, ProjectRunner
+    from procvision_build.project_runner import ProjectRunner
 
     assert config.algorithm is not None
     checks: list[Check] = []
@@ -151,13 +151,13 @@ def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], imag
     try:
         project.start()
     except AlgorithmStartError as error:
-        failed = START_STAGES.index(error.failure.stage)
+        failed = START_STAGES.index(error.stage)
         for number, stage in enumerate(START_STAGES):
             if number < failed:
                 checks.append(Check(stage, OK, ok_messages[stage]))
             elif number == failed:
                 details = (error.traceback_text.rstrip(),) if verbose and error.traceback_text else ()
-                checks.append(Check(stage, ERROR, error.failure.message, error.failure.hint, details))
+                checks.append(Check(stage, ERROR, error.message, error.hint, details))
             else:
                 checks.append(Check(stage, SKIPPED, "the algorithm did not start"))
         return checks

@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from procvision_build.commands._output import add_output_options
-from procvision_build.errors import ProcvisionError
+from procvision_build.errors import UsageError
 from procvision_build.ui import UI
-
-
-class RunError(ProcvisionError):
-    """The command line of ``procvision run`` cannot be served (bad ``--params``, unknown step)."""
 
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
@@ -45,10 +41,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     try:
         user_params = json.loads(args.params)
     except ValueError as error:
-        raise RunError(f"--params: not valid JSON ({error}); expected an object like "
+        raise UsageError(f"--params: not valid JSON ({error}); expected an object like "
                        "'{\"min_contrast\": 20.0}'") from None
     if not isinstance(user_params, dict):
-        raise RunError(f"--params: expected a JSON object like '{{\"min_contrast\": 20.0}}', found {args.params}")
+        raise UsageError(f"--params: expected a JSON object like '{{\"min_contrast\": 20.0}}', found {args.params}")
     image = read_image(args.image)
     params = {"step_index": args.step, "pid": args.pid,
               "session": {"id": args.session, "context": {"product_code": args.pid, "operator": "procvision run"}},

@@ -10,7 +10,8 @@ import pytest
 
 from procvision_build import wheel
 from procvision_build.config import load_config
-from procvision_build.scaffold import InitError, derive_names
+from procvision_build.errors import InitError
+from procvision_build.scaffold import derive_names
 
 from .conftest import procvision, report_of
 
