@@ -181,10 +181,11 @@ def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], imag
                 break
     finally:
         project.close()  # teardown runs; afterwards every log line has arrived
-    advice = _advice(project.records())
+    advice, tracebacks = _advice(project.records()), _tracebacks(project.records()) if verbose else {}
     for (product, step, method), result in zip(plan, results):
-        checks.append(_call_check(product, step["index"], method, result,
-                                  advice.get((f"validate-{product}", step["index"], method), ()), generated))
+        key = (f"validate-{product}", step["index"], method)
+        checks.append(_call_check(product, step["index"], method, result, advice.get(key, ()) + tracebacks.get(key, ()),
+                                  generated))
     if lost is None:
         checks.append(_teardown_check(project.exit_code, project.records()))
         return checks
@@ -213,6 +214,16 @@ def _advice(records: list[dict[str, Any]]) -> dict[tuple[Any, Any, Any], tuple[s
             key = (record.get("session_id"), record.get("step_index"), record.get("method"))
             found.setdefault(key, []).append(str(record.get("message")))
     return {key: tuple(messages) for key, messages in found.items()}
+
+
+def _tracebacks(records: list[dict[str, Any]]) -> dict[tuple[Any, Any, Any], tuple[str, ...]]:
+    """Tracebacks of exceptions raised by ``pre_execute``/``execute``, by (session id, step index, method)."""
+    found: dict[tuple[Any, Any, Any], tuple[str, ...]] = {}
+    for record in records:
+        method = str(record.get("message", "")).split(" raised ")[0]
+        if record.get("logger") == "procvision.adapter" and method in METHODS and record.get("traceback"):
+            found[(record.get("session_id"), record.get("step_index"), method)] = (str(record["traceback"]).rstrip(),)
+    return found
 
 
 def _call_check(pid: str, index: int, method: str, result: Any, advice: tuple[str, ...], generated: bool) -> Check:

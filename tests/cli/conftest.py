@@ -83,7 +83,8 @@ def make_project(tmp_path: Path):
         root = tmp_path / "project"
         package = root / "src" / "broken_algo"
         package.mkdir(parents=True)
-        (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets, pids=", ".join(f'"{pid}"' for pid in pids)), encoding="utf-8")
+        listed = ", ".join(f'"{pid}"' for pid in pids)
+        (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets, pids=listed), encoding="utf-8")
         (package / "__init__.py").write_text("", encoding="utf-8")
         source = "from procvision_algorithm_sdk import BaseAlgorithm\n" + textwrap.dedent(header) + \
             f"\n\nclass Algo{base}:\n" + body

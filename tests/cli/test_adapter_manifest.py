@@ -23,7 +23,8 @@ def test_the_flag_wins_over_a_manifest_in_the_directory_and_assets_come_from_it(
     project = tmp_path / "example"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
     generated_manifest = build_manifest(load_config(EXAMPLE))
-    (project / "manifest.json").write_text(json.dumps(dict(generated_manifest, supported_pids=["zzz"])), encoding="utf-8")
+    in_directory = dict(generated_manifest, supported_pids=["zzz"])
+    (project / "manifest.json").write_text(json.dumps(in_directory), encoding="utf-8")
     manifest = tmp_path / "generated" / "manifest.json"
     manifest.parent.mkdir()
     manifest.write_bytes(dumps_manifest(generated_manifest))

@@ -140,11 +140,15 @@ def test_a_long_message_is_a_warning_only(make_project) -> None:
 
 def test_an_exception_in_execute_is_an_error_with_its_message(make_project) -> None:
     body = GOOD_BODY.replace("image = self.read_image", "raise ValueError('no board found')\n        image = ")
-    done = procvision("validate", make_project(body=body))
+    root = make_project(body=body)
+    done = procvision("validate", root)
     assert done.returncode == 1
     assert "error    execute p1 step 1" in done.stderr and "ERROR 9999: ValueError: no board found" in done.stderr
     assert "--image" in done.stderr  # the generated image may be why
     assert "Traceback" not in done.stderr
+    check = report_of(procvision("validate", root, "--json", "--verbose"))["by_name"]["execute p1 step 1"]
+    assert check["details"][0].startswith("Traceback (most recent call last)")
+    assert "raise ValueError('no board found')" in check["details"][0]
 
 
 def test_an_unknown_pid_and_an_unreadable_image(make_project, tmp_path: Path) -> None:
