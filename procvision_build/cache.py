@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator, Mapping
 
-from procvision_build.files import atomic_output, write_bytes_atomic
+from procvision_build.files import atomic_output, is_sha256, write_bytes_atomic
 
-_HEX = frozenset("0123456789abcdef")
 
 
 def cache_root() -> Path:
@@ -66,10 +65,15 @@ def file_lock(path: Path) -> Iterator[None]:
 
 
 def _check_sha256(sha256: str) -> str:
-    sha256 = sha256.lower()
-    if len(sha256) != 64 or not _HEX.issuperset(sha256):
+    if not is_sha256(sha256):
         raise ValueError(f"not a sha256 hex digest: {sha256!r}")
-    return sha256
+    return sha256.lower()
+
+
+def _check_filename(filename: str) -> str:
+    if not filename or filename in (".", "..") or "/" in filename or "\\" in filename or "\0" in filename:
+        raise ValueError(f"not a plain file name: {filename!r}")
+    return filename
 
 
 class WheelStore:
@@ -83,10 +87,15 @@ class WheelStore:
         return self.root / sha256[:2] / sha256
 
     def get(self, sha256: str, filename: str | None = None) -> Path | None:
-        """The stored file with this digest (named ``filename`` when given), or None."""
+        """The stored file with this digest (named ``filename`` when given), or None.
+
+        A malformed digest (a damaged index page or lock) is a miss: the download's check then fails.
+        """
+        if not is_sha256(sha256):
+            return None
         folder = self._dir(sha256)
         if filename is not None:
-            exact = folder / filename
+            exact = folder / _check_filename(filename)
             if exact.is_file():
                 return exact
         try:
@@ -110,7 +119,7 @@ class WheelStore:
 
     def put(self, sha256: str, filename: str, temporary: Path) -> Path:
         """Move ``temporary`` (already checked against ``sha256``) into the store; returns its place."""
-        target = self._dir(sha256) / filename
+        target = self._dir(sha256) / _check_filename(filename)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_file():
             # Same digest, same bytes: keep the stored file. Replacing it would fail on Windows
@@ -190,14 +199,18 @@ class MetadataStore:
         self.root = root
 
     def get(self, sha256: str) -> bytes | None:
-        sha256 = _check_sha256(sha256)
+        if not is_sha256(sha256):
+            return None
+        sha256 = sha256.lower()
         try:
             return (self.root / sha256[:2] / f"{sha256}.METADATA").read_bytes()
         except FileNotFoundError:
             return None
 
     def put(self, sha256: str, data: bytes) -> None:
-        sha256 = _check_sha256(sha256)
+        if not is_sha256(sha256):
+            return  # an index's malformed digest names no wheel: nothing to key the METADATA by
+        sha256 = sha256.lower()
         write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
 
 

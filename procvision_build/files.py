@@ -18,6 +18,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 _TEMPORARY_NUMBERS = itertools.count()
+_HEX = frozenset("0123456789abcdef")
 
 
 def _create_temporary(target: Path) -> tuple[int, Path]:
@@ -70,6 +71,11 @@ def sha256_of(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def is_sha256(value: str) -> bool:
+    """A sha256 hex digest (any case): 64 hex digits, so also nothing that could leave a directory."""
+    return len(value) == 64 and _HEX.issuperset(value.lower())
 
 
 def read_toml(path: Path) -> dict[str, Any]:

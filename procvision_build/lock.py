@@ -19,8 +19,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.distributions import project_of
 from procvision_build.errors import LockError
-from procvision_build.files import read_toml, write_bytes_atomic
+from procvision_build.files import is_sha256, read_toml, write_bytes_atomic
 from procvision_build.targets import Target
 
 if TYPE_CHECKING:
@@ -317,11 +318,16 @@ def _parse(data: Mapping[str, Any]) -> Lock:
         wheels = []
         for item in selected["wheels"]:
             name = str(canonicalize_name(item["name"]))
+            if project_of(item["file"]) != name or not item["file"].endswith(".whl"):
+                raise ValueError(f"wheel file name {item['file']!r} of {name}")
             entry = files.get((name, item["file"])) or files[(name, "<directory>")]
             kind = "directory" if "directory" in entry else ("wheel" if "path" in entry else None)
+            sha256 = entry.get("hashes", {}).get("sha256")
+            if sha256 is not None and not is_sha256(sha256):
+                raise ValueError(f"sha256 {sha256!r} of {item['file']}")
             wheels.append(LockedWheel(
                 name=name, version=item["version"], filename=item["file"],
-                sha256=entry.get("hashes", {}).get("sha256"), size=entry.get("size"), url=entry.get("url"),
+                sha256=sha256, size=entry.get("size"), url=entry.get("url"),
                 source=entry.get("directory") or entry.get("path"), source_kind=kind,
                 requires_python=entry.get("requires-python"),
             ))

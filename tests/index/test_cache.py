@@ -38,8 +38,14 @@ def test_the_store_is_addressed_by_content(tmp_path):
     # The same bytes asked for under another file name are served under that name too.
     other = cache.wheels.get(digest, "demo-1.0-0-py3-none-any.whl")
     assert other is not None and other.name == "demo-1.0-0-py3-none-any.whl" and other.read_bytes() == data
+    # Something that is no digest is a miss, never a path; putting under it or under a path is refused.
+    assert cache.wheels.get("../../etc") is None
     with pytest.raises(ValueError):
-        cache.wheels.get("../../etc")
+        cache.wheels.get(digest, "../escape.whl")
+    with pytest.raises(ValueError):
+        cache.wheels.put("../../etc", "x.whl", cache.wheels.temporary())
+    with pytest.raises(ValueError):
+        cache.wheels.put(digest, "../escape.whl", cache.wheels.temporary())
 
 
 def test_http_cache_round_trip_and_damaged_entries(tmp_path):

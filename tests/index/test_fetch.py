@@ -61,6 +61,20 @@ def test_a_wrong_hash_fails_and_nothing_enters_the_cache(serve, cache, wheels, r
     assert not any((cache.wheels.root / ".incoming").iterdir())
 
 
+@pytest.mark.parametrize("route", ["fetch", "metadata"])
+def test_a_malformed_sha256_from_the_index_is_a_failed_check_not_a_crash(serve, cache, wheels, route):
+    index = serve(IndexOptions(serve_metadata=False))
+    client = client_for(index.url, cache=cache)
+    [link] = [dataclasses.replace(link, hashes={"sha256": "../../" + "0" * 58}) for link in client.links("beta")]
+    if route == "metadata":  # read by ranges; nothing is keyed by the bad digest
+        assert client.metadata(link).startswith(b"Metadata-Version")
+        assert not list((cache.root / "metadata").rglob("*.METADATA"))
+        return
+    with pytest.raises(IntegrityError, match="does not match"):
+        fetch([link], cache, UI(stream=io.StringIO()))
+    assert not [p for p in _stored_files(cache) if p.name == wheels.beta.name]
+
+
 def test_a_second_fetch_opens_no_connection(serve, cache, wheels):
     index = serve()
     links = client_for(index.url, cache=cache).links("alpha")

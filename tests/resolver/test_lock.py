@@ -233,6 +233,10 @@ _INPUTS = 'lock-version = "1.0"\n[tool.procvision]\nfingerprint = "x"\ndependenc
     + _INPUTS[len('lock-version = "1.0"\n'):] + _SELECTED,
     _INPUTS + _SELECTED,  # a selected wheel the packages do not list
     'lock-version = "1.0"\npackages = [1]\n' + _INPUTS[len('lock-version = "1.0"\n'):],
+    # a digest or a file name that would lead outside the cache's wheel store
+    'lock-version = "1.0"\n[[packages]]\nname = "a"\nwheels = [{ name = "a-1-py3-none-any.whl", url = "http://x/a", '
+    'hashes = { sha256 = "../../x" } }]\n' + _INPUTS[len('lock-version = "1.0"\n'):] + _SELECTED,
+    _INPUTS + _SELECTED.replace('file = "a-1', 'file = "../../a-1'),
 ])
 def test_a_lock_of_the_wrong_shape_is_a_lock_error_not_a_traceback(tmp_path, text) -> None:
     path = tmp_path / "pylock.toml"
