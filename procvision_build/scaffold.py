@@ -108,6 +108,12 @@ def create_project(directory: Path, names: Names, pids: tuple[str, ...] = DEFAUL
                         "; init writes a new project: choose an empty directory or move these away")
     if root.exists() and not root.is_dir():
         raise InitError(f"{root} exists and is not a directory")
+    blocking = sorted({str(root / parent) for relative in files for parent in Path(relative).parents
+                       if (root / parent).exists() and not (root / parent).is_dir()})
+    if blocking:
+        raise InitError(f"cannot create the project's folders: {', '.join(blocking)} "
+                        f"{'is a file' if len(blocking) == 1 else 'are files'}; move it away or choose another "
+                        "directory")
     made_root = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     placed: list[Path] = []

@@ -103,3 +103,11 @@ def test_a_directory_without_a_usable_name_needs_name(tmp_path: Path) -> None:
         derive_names(tmp_path / "___")
     with pytest.raises(InitError, match="--name 'bad name'"):
         derive_names(tmp_path, "bad name")
+
+
+def test_a_file_where_a_folder_must_go_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "src").write_text("", encoding="utf-8")
+    done = procvision("init", tmp_path, "--name", "board-check")
+    assert done.returncode == 1
+    assert f"{tmp_path / 'src'} is a file" in done.stderr and "Traceback" not in done.stderr
+    assert files_under(tmp_path) == {"src"}
