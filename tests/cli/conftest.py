@@ -75,13 +75,13 @@ GOOD_BODY = """\
 
 @pytest.fixture
 def make_project(tmp_path: Path):
-    """``make(body=..., header=..., assets=...)``: a src-layout project whose class ``Algo`` has ``body``."""
+    """``make(body=..., header=..., assets=...)``: a project (src or flat layout) whose class ``Algo`` has ``body``."""
 
     def make(body: str = GOOD_BODY, *, header: str = "", base: str = "(BaseAlgorithm)",
              assets: str = 'model = "assets/model.json"', files: tuple[str, ...] = ("assets/model.json",),
-             pids: tuple[str, ...] = ("p1", "p2")) -> Path:
+             pids: tuple[str, ...] = ("p1", "p2"), layout: str = "src") -> Path:
         root = tmp_path / "project"
-        package = root / "src" / "broken_algo"
+        package = (root / "src" if layout == "src" else root) / "broken_algo"
         package.mkdir(parents=True)
         listed = ", ".join(f'"{pid}"' for pid in pids)
         (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets, pids=listed), encoding="utf-8")

@@ -35,6 +35,19 @@ def test_the_example_on_a_given_image_and_one_pid_as_json(tmp_path: Path) -> Non
     assert "verdict NG (low contrast, 1 defect rect(s))" in report["by_name"]["execute p001 step 1"]["message"]
 
 
+def test_a_flat_layout_project_passes_and_its_verdicts_are_reported(make_project) -> None:
+    root = make_project(layout="flat")
+    assert (root / "broken_algo" / "main.py").is_file()
+    done = procvision("validate", root, "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = report_of(done)
+    assert report["ok"] and {check["status"] for check in report["checks"]} == {"ok"}
+    assert [name for name in report["by_name"] if name.startswith(("pre_execute", "execute"))] == [
+        "pre_execute p1 step 1", "execute p1 step 1", "pre_execute p2 step 1", "execute p2 step 1"]
+    assert report["by_name"]["pre_execute p1 step 1"]["message"].startswith("OK, 1 calibration rect(s)")
+    assert report["by_name"]["execute p2 step 1"]["message"].startswith("OK, verdict OK")
+
+
 def test_config_problems_are_all_listed_and_nothing_runs(make_project) -> None:
     root = make_project(assets='model = "assets/missing.json", other = "../outside.json"')
     done = procvision("validate", root, "--json")
