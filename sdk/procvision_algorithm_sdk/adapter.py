@@ -30,6 +30,8 @@ from procvision_algorithm_sdk.shared_memory import release_cached_segments
 
 #: How long end of stdin waits for a running call before the process leaves without teardown.
 EOF_GRACE_S = 3.0
+#: How long a normal exit may wait for threads the algorithm left running (under the runner's kill_after).
+EXIT_GRACE_S = 2.0
 #: Exit codes: 1 start or protocol failure, 2 a FatalError (or SystemExit) in a call, 3 runner gone mid-call.
 EXIT_FAILED, EXIT_FATAL, EXIT_ABANDONED = 1, 2, 3
 _DEFAULT_SESSION = "default"
@@ -416,10 +418,19 @@ def main(argv: list[str] | None = None) -> int:
         log.exception(f"the algorithm failed to start: {problem['message']}")
         protocol.FrameWriter(writer).send(
             protocol.error_frame(problem["error_code"], f"start failed: {problem['message']}"))
-        return EXIT_FAILED
+        return _leaving(EXIT_FAILED)
     log.info("algorithm ready", entry=args.entry or manifest.get("entry_point"),
              startup_ms=round((time.perf_counter() - started) * 1000.0, 1))
-    return Adapter(algorithm, manifest, reader, writer).serve()
+    return _leaving(Adapter(algorithm, manifest, reader, writer).serve())
+
+
+def _leaving(code: int) -> int:
+    """``code``, with a watchdog: a non-daemon thread the algorithm started must not keep the process
+    (and its GPU memory) alive after teardown, least of all when the runner is gone."""
+    watchdog = threading.Timer(EXIT_GRACE_S, _exit_now, (code,))
+    watchdog.daemon = True  # runs while the interpreter waits for the other threads at exit
+    watchdog.start()
+    return code
 
 
 if __name__ == "__main__":

@@ -248,6 +248,20 @@ def test_end_of_input_runs_teardown_and_exits(algorithm_dir, raw_adapter) -> Non
     assert events(root)[-1] == "teardown"
 
 
+@pytest.mark.parametrize("ending", ["shutdown", "end_of_input"])
+def test_a_thread_the_algorithm_left_running_does_not_keep_the_process(algorithm_dir, raw_adapter, ending) -> None:
+    root = algorithm_dir("LeavesAThread")
+    adapter = raw_adapter(root)
+    adapter.handshake()
+    if ending == "shutdown":
+        adapter.send({"type": "shutdown", "request_id": "bye"})
+        assert adapter.recv()["status"] == "OK"
+    else:
+        adapter.process.stdin.close()  # the runner died
+    assert adapter.wait(timeout=10) == 0
+    assert events(root)[-1] == "teardown"
+
+
 def test_fatal_error_answers_then_exits_nonzero(algorithm_dir, raw_adapter) -> None:
     root = algorithm_dir()
     adapter = raw_adapter(root)

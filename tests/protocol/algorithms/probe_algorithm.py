@@ -10,6 +10,7 @@ import ctypes
 import os
 import signal
 import sys
+import threading
 import time
 
 from procvision_algorithm_sdk import BaseAlgorithm, FatalError, GPUOutOfMemoryError
@@ -138,3 +139,9 @@ class ChangesResult(Probe):
 class InfoFailsAfterSetup(Probe):
     def get_info(self):
         raise RuntimeError("get_info cannot answer")
+
+
+class LeavesAThread(Probe):
+    def setup(self) -> None:
+        super().setup()
+        threading.Thread(target=time.sleep, args=(3600,), name="forgotten").start()  # not a daemon
