@@ -372,7 +372,7 @@ def _json_link(entry: Mapping[str, object], base_url: str, origin: str) -> Link:
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
     return Link(
         filename=str(entry["filename"]),
-        url=urljoin(base_url, str(entry["url"])).split("#", 1)[0],
+        url=CREDENTIALS.strip(urljoin(base_url, str(entry["url"])).split("#", 1)[0]),
         hashes=dict(entry.get("hashes") or {}),  # type: ignore[call-overload]
         requires_python=str(entry.get("requires-python") or "") or None,
         yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
@@ -404,6 +404,7 @@ def _parse_html(text: str, base_url: str, origin: str) -> list[Link]:
     links = []
     for anchor in parser.anchors:
         url, _, fragment = urljoin(base, anchor["href"] or "").partition("#")
+        url = CREDENTIALS.strip(url)  # a file URL with user:password@ keeps them for its host, not in the Link
         filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         if not filename:
             continue

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -155,20 +154,13 @@ def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources:
                 name=pick.name, version=str(pick.version), filename=pick.link.filename,
                 sha256=None if source is not None and source.kind == "directory" else sha256,
                 size=None if source is not None and source.kind == "directory" else pick.link.size,
-                url=None if source is not None else _without_credentials(pick.link.url),
+                url=None if source is not None else pick.link.url,  # Links carry no credentials
                 source=_relative(source.path, root) if source is not None else None,
                 source_kind=source.kind if source is not None else None,
                 requires_python=pick.requires_python,
             ))
         targets[resolution.target.key] = tuple(wheels)
     return Lock(inputs=inputs, fingerprint=inputs.fingerprint, requires_python=requires_python, targets=targets)
-
-
-def _without_credentials(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 # -- writing -------------------------------------------------------------------------------

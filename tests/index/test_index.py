@@ -114,6 +114,20 @@ def test_a_metadata_file_that_does_not_match_its_hash_is_refused_and_not_cached(
     assert client.metadata(link) == zip_metadata(wheels.alpha1)
 
 
+@pytest.mark.parametrize("content_type, body", [
+    ("application/vnd.pypi.simple.v1+json",
+     b'{"files": [{"filename": "a-1.0-py3-none-any.whl", "url": "https://me:s3cret@files.invalid/a-1.0-py3-none-any.whl", '
+     b'"hashes": {}}]}'),
+    ("text/html", b'<a href="https://me:s3cret@files.invalid/a-1.0-py3-none-any.whl#sha256=00">a</a>'),
+])
+def test_credentials_in_a_listed_file_url_stay_out_of_the_link_but_are_sent_to_that_host(content_type, body):
+    from procvision_build.transport import CREDENTIALS
+
+    [link] = parse_page(body, content_type, "https://index.invalid/simple/a/", origin="test")
+    assert link.url == "https://files.invalid/a-1.0-py3-none-any.whl"  # what a lock file records
+    assert CREDENTIALS.header(link.url) == "Basic bWU6czNjcmV0"  # me:s3cret
+
+
 @pytest.mark.parametrize("body", [b'{"files": [{"url": "a-1.0-py3-none-any.whl"}]}', b'{"files": [7]}',
                                   b'{"files": {"a": 1}}', b'{"meta": {}}', b"not json"])
 def test_a_malformed_json_page_is_a_clear_error_not_a_traceback(body):
