@@ -27,13 +27,18 @@ def dist_info_name(config: ProjectConfig) -> str:
 
 
 def expand_paths(config: ProjectConfig, relative_paths: Iterable[str]) -> list[tuple[str, Path]]:
-    """Project-relative files and directories -> sorted (relative file path, absolute path)."""
+    """Project-relative files and directories -> sorted (relative file path, absolute path).
+
+    Inside a directory, caches and hidden files (.git, .DS_Store) stay out, as in the package;
+    a file named explicitly is always taken.
+    """
     found: dict[str, Path] = {}
     for relative in relative_paths:
         path = config.root / relative
         if path.is_dir():
             for child in path.rglob("*"):
-                if child.is_file() and "__pycache__" not in child.parts:
+                inside = child.relative_to(path).parts
+                if child.is_file() and not any(part == "__pycache__" or part.startswith(".") for part in inside):
                     found[child.relative_to(config.root).as_posix()] = child
         else:
             found[relative] = path

@@ -193,6 +193,24 @@ def test_caches_and_hidden_files_stay_out(tmp_path: Path) -> None:
     assert "src/algorithm_example/data/table.csv" in names and not any(".swp" in n for n in names)
 
 
+def test_an_asset_directory_ships_without_hidden_files_and_caches(tmp_path: Path) -> None:
+    project = copy_example(tmp_path)
+    models = project / "assets" / "default"
+    (models / ".git").mkdir()
+    (models / ".git" / "config").write_text("[core]\n")
+    (models / ".DS_Store").write_bytes(b"\0")
+    (models / "v2").mkdir()
+    (models / "v2" / "weights.bin").write_bytes(b"\1")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('default = { model = "assets/default/model.json" }',
+                                                       'default = { models = "assets/default" }'))
+    config = load_config(project)
+    files = check_record(wheel.build_wheel(config, tmp_path / "out"))
+    shipped = sorted(name.split("/procvision/", 1)[1] for name in files if "/procvision/assets/default/" in name)
+    assert shipped == ["assets/default/model.json", "assets/default/v2/weights.bin"]
+    assert [name for name, _ in sdist.sdist_files(config) if name.startswith("assets/default/")] == shipped
+
+
 def test_plain_projects_build_as_ordinary_wheels(tmp_path: Path) -> None:
     """The root project (flat layout, scripts, no [tool.procvision]) and the SDK build with this backend."""
     root = load_config(ROOT)
