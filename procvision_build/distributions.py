@@ -14,16 +14,21 @@ T = TypeVar("T")
 _METADATA_MEMBER = re.compile(r"^([^/]+)\.dist-info/METADATA$")
 
 
-def project_of(filename: str) -> NormalizedName | None:
-    """The canonical project name a wheel or sdist file belongs to; None for any other file."""
+def _name_and_version(filename: str) -> tuple[NormalizedName, Version] | None:
     try:
         if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0]
+            return parse_wheel_filename(filename)[:2]
         if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[0]
+            return parse_sdist_filename(filename)
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
     return None
+
+
+def project_of(filename: str) -> NormalizedName | None:
+    """The canonical project name a wheel or sdist file belongs to; None for any other file."""
+    parsed = _name_and_version(filename)
+    return parsed[0] if parsed else None
 
 
 def parse_wheel(filename: str) -> tuple[Version, tuple, frozenset[Tag]] | None:
@@ -39,14 +44,8 @@ def parse_wheel(filename: str) -> tuple[Version, tuple, frozenset[Tag]] | None:
 
 def version_of(filename: str) -> Version | None:
     """The version a wheel or sdist file name carries; None for other files."""
-    try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[1]
-        if filename.endswith((".tar.gz", ".zip")):
-            return parse_sdist_filename(filename)[1]
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None
-    return None
+    parsed = _name_and_version(filename)
+    return parsed[1] if parsed else None
 
 
 def newest_first(items: Iterable[T], filename: Callable[[T], str]) -> list[T]:
