@@ -141,8 +141,12 @@ def build_directory(source: SourceSpec, build_root: Path, ui: "UI | None" = None
             filename = _build_in_process(directory, staging, source)
         else:
             filename = _build_in_subprocess(directory, staging, backend, backend_path, source)
-        with contextlib.suppress(OSError):
-            os.replace(staging, output)  # another build of the same tree may have won: use that one
+        try:
+            os.replace(staging, output)
+        except OSError:  # another build of the same tree won (use its wheel), or a stale folder is in the way
+            if not any(output.glob("*.whl")):
+                shutil.rmtree(output, ignore_errors=True)
+                os.replace(staging, output)
         return output / filename if (output / filename).is_file() else sorted(output.glob("*.whl"))[0]
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -232,6 +232,17 @@ def test_a_source_tree_is_rebuilt_when_a_nested_build_package_changes(tmp_path) 
     assert again.parent != first.parent  # a new build, not the stale one
 
 
+def test_a_stale_build_folder_without_a_wheel_is_replaced(tmp_path) -> None:
+    from procvision_build.local_sources import tree_digest
+
+    tree = make_source_tree(tmp_path / "local-lib")
+    stale = tmp_path / "builds" / f"local-lib-{tree_digest(tree)[:32]}"
+    stale.mkdir(parents=True)
+    (stale / "leftover.txt").write_text("a killed build, or a wheel deleted by hand")
+    built = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds").wheel("local-lib")
+    assert built == stale / "local_lib-2.5-py3-none-any.whl" and built.is_file()
+
+
 def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
     tree = make_source_tree(tmp_path / "broken", backend="no_such_backend_module")
     local = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds")
