@@ -124,15 +124,18 @@ class FrameWriter:
         self._max = max_bytes
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any]) -> bool:
-        """False when the reader is gone (a broken pipe, a closed stream); ``ProtocolError`` when
-        ``message`` cannot be a frame."""
+    def send(self, message: dict[str, Any], timeout: float | None = None) -> bool:
+        """False when the reader is gone (a broken pipe, a closed stream) or, with ``timeout``, when
+        another frame's write held the stream that long; ``ProtocolError`` when ``message`` cannot be a frame."""
         data = encode(message, self._max)  # outside the lock: a pong never waits for a large result's encoding
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            return False  # a write blocked on a reader that reads nothing more
         try:
-            with self._lock:
-                _write_all(self._stream, data)
+            _write_all(self._stream, data)
         except (OSError, ValueError):  # ValueError: the stream was closed
             return False
+        finally:
+            self._lock.release()
         return True
 
 

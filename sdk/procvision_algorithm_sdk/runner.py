@@ -215,14 +215,15 @@ class _Child:
         while not self.stopping.wait(runner.heartbeat_interval):
             request_id = next(_request_ids)
             waiter = self.expect(request_id)
-            if not self.send({"type": "ping", "request_id": request_id}):
-                return
-            if waiter.wait(runner.heartbeat_grace) and waiter.frame is not None:
+            # A call's write can block on a process that reads nothing more: then the ping cannot go out,
+            # which counts as a missed pong (waiting on the write would hang the heartbeat with it).
+            sent = self._out.send({"type": "ping", "request_id": request_id}, timeout=runner.heartbeat_grace)
+            if sent and waiter.wait(runner.heartbeat_grace) and waiter.frame is not None:
                 missed = 0
                 continue
             self.pending.pop(request_id, None)
-            if self.gone.is_set() or self.stopping.is_set():
-                return
+            if self.stopping.is_set() or self.gone.wait(0 if sent else runner.heartbeat_grace):
+                return  # after a failed write: the reader notices a dead process within the grace
             missed += 1
             if missed >= runner.missed_pongs:
                 self.stop(ErrorCode.TIMEOUT, f"the algorithm process stopped answering pings ({missed} pongs "

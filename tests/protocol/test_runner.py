@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 
 from pathlib import Path
@@ -175,6 +176,28 @@ def test_hung_native_code_is_found_by_the_heartbeat(algorithm_dir) -> None:
         assert result.error_code == "1005" and "pings" in result.message
         assert time.monotonic() - started < 5
         assert any("stopped answering pings" in line for line in runner.stderr_tail)
+        assert runner.call("execute", call_params()).ok
+
+
+def test_a_call_too_large_for_the_pipe_of_a_stalled_process_still_ends(algorithm_dir) -> None:
+    """The adapter reads nothing more, so writing a large call blocks: the heartbeat must still end it."""
+    with make_runner(algorithm_dir(), heartbeat_interval=0.3, heartbeat_grace=0.5) as runner:
+        assert runner.call("execute", call_params("stall_later")).ok
+        time.sleep(0.8)  # the algorithm's thread now holds the GIL
+        stalled = runner.pid
+        results: list = []
+        big = {**call_params(), "user_params": {"blob": "x" * 2_000_000}}  # far more than a pipe holds
+        caller = threading.Thread(target=lambda: results.append(runner.call("execute", big, timeout=60)),
+                                  daemon=True)
+        started = time.monotonic()
+        caller.start()
+        caller.join(15)
+        if caller.is_alive():  # the runner hangs: free it so the test can fail instead of hanging too
+            os.kill(stalled, 9)
+            caller.join(15)
+            pytest.fail("the runner hung writing a call to a stalled process")
+        assert results[0].error_code == "1005" and "pings" in results[0].message
+        assert time.monotonic() - started < 10
         assert runner.call("execute", call_params()).ok
 
 

@@ -83,6 +83,9 @@ class Probe(BaseAlgorithm):
             time.sleep(3600)
         elif action == "hang":
             time.sleep(3600)
+        elif action == "stall_later":
+            # native code in a thread of the algorithm's own that takes the GIL after this call answered
+            threading.Thread(target=_hold_gil_after, args=(0.3,), daemon=True).start()
         elif action == "hold_gil":
             # a native call that keeps the GIL, as a stuck C extension would: not even pongs get out
             if sys.platform == "win32":
@@ -104,6 +107,14 @@ class Probe(BaseAlgorithm):
         elif action == "log":
             self.logger.info("inside execute", marker="LOG-MARKER")
         return {"status": "OK", "data": data}
+
+
+def _hold_gil_after(delay: float) -> None:
+    time.sleep(delay)
+    if sys.platform == "win32":
+        ctypes.PyDLL("kernel32").Sleep(3600 * 1000)
+    else:
+        ctypes.PyDLL(None).sleep(3600)
 
 
 class SetupFails(Probe):
