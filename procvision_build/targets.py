@@ -69,7 +69,11 @@ class Target:
         parsed = Marker(marker) if isinstance(marker, str) else marker
         undecided: list[str] = []
         for extra in sorted(extras) or [""]:
-            result = _evaluate(parsed._markers, self, str(canonicalize_name(extra)) if extra else "", undecided)
+            try:
+                result = _evaluate(parsed._markers, self, str(canonicalize_name(extra)) if extra else "", undecided)
+            except TargetError as error:
+                raise TargetError(f"target {self.key}: cannot evaluate the marker `{parsed}` "
+                                  f"({where or 'a dependency marker'}): {error}") from None
             if result is True:
                 return True
             if result is UNKNOWN:
@@ -258,5 +262,6 @@ def _compare(lhs: str, op: str, rhs: str, key: str) -> bool:
             return spec.contains(lhs, prereleases=True)
     compare = _OPERATORS.get(op)
     if compare is None:
-        raise TargetError(f"the marker operator {op!r} cannot compare {lhs!r} and {rhs!r}")
+        raise TargetError(f"the operator {op!r} cannot compare {lhs!r} and {rhs!r} (it needs versions on both "
+                          "sides); the package's metadata is wrong: pin another version of it")
     return compare(lhs, rhs)

@@ -103,6 +103,14 @@ def test_a_pypy_target_decides_python_full_version_but_not_its_own_implementatio
     assert target("manylinux_2_17_x86_64", "3.10").evaluate('implementation_version >= "3.8"') is True
 
 
+def test_a_marker_that_cannot_compare_names_the_marker_the_target_and_who_asked() -> None:
+    with pytest.raises(TargetError) as caught:
+        target("win_amd64", "3.10").evaluate('os_name ~= "nt"', where="foo 1.0 requires 'bar; os_name ~= \"nt\"'")
+    message = str(caught.value)
+    assert message.startswith("target cp310-win_amd64: cannot evaluate the marker `os_name ~= \"nt\"`")
+    assert "foo 1.0 requires" in message and "'~='" in message
+
+
 def test_an_undeclared_marker_only_matters_when_it_decides_the_result() -> None:
     t = target("win_amd64", "3.10")
     assert t.evaluate('sys_platform == "linux" and platform_release >= "5"') is False
