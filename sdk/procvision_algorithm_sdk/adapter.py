@@ -304,7 +304,9 @@ class Adapter:
                 return failed
             self._open_steps.add(step_index)
         algorithm.diagnostics.clear()
-        value, result = self._run_hook(method, step_index, pid, session, user_params, shared_mem_id, image_meta)
+        # the algorithm gets its own image_meta: rects are checked against the image as the runner described it
+        given_meta = None if image_meta is None else dict(image_meta)
+        value, result = self._run_hook(method, step_index, pid, session, user_params, shared_mem_id, given_meta)
         if result is None:
             check = validate_result(method, value, image_meta, debug=algorithm.diagnostics.get())
             for warning in check.warnings:

@@ -33,7 +33,7 @@ MANIFEST = {
             {"key": "action", "type": "enum", "required": False, "default": "ok",
              "choices": ["ok", "image", "ng", "noise", "raise", "gpu_oom", "fatal", "exit", "hang",
                          "hold_gil", "bad_return", "diag", "count", "log", "pre_error", "huge", "grandchild", "flood",
-                         "many_rects", "stall_later"]},
+                         "many_rects", "stall_later", "rescale_meta"]},
             {"key": "sleep", "type": "float", "required": False, "default": 0.0, "min": 0.0, "max": 60.0},
         ]},
         {"index": 2, "name": "measure", "params": [{"key": "roi", "type": "rect", "required": True}]},

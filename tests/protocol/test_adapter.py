@@ -178,6 +178,15 @@ def test_algorithm_errors_become_error_results_and_serving_goes_on(algorithm_dir
     assert adapter.recv()["status"] == "OK"
 
 
+def test_rects_are_checked_against_the_image_the_runner_described(algorithm_dir, raw_adapter) -> None:
+    adapter = raw_adapter(algorithm_dir())
+    adapter.handshake()
+    meta = {"width": 100, "height": 80, "timestamp_ms": 1, "camera_id": "c"}
+    adapter.call(1, "execute", {**call_params("rescale_meta"), "image_meta": meta})
+    reply = adapter.recv()
+    assert reply["status"] == "ERROR" and reply["error_code"] == "1007" and "100x80 image" in reply["message"]
+
+
 def test_results_are_normalized_and_carry_diagnostics(algorithm_dir, raw_adapter) -> None:
     adapter = raw_adapter(algorithm_dir())
     adapter.handshake()

@@ -56,6 +56,10 @@ class Probe(BaseAlgorithm):
             image = self.read_image(shared_mem_id, image_meta)
             data.update(shape=list(image.shape), checksum=int(image.sum(dtype="uint64")),
                         corner=image[0, 0].tolist(), image_meta=dict(image_meta))
+        elif action == "rescale_meta":  # works in a 10x larger frame and says so in the meta it was given
+            image_meta["width"], image_meta["height"] = image_meta["width"] * 10, image_meta["height"] * 10
+            data.update(result_status="NG", ng_reason="big",
+                        defect_rects=[{"x": 500, "y": 500, "width": 10, "height": 10}])
         elif action == "many_rects":
             data.update(result_status="NG", ng_reason="many",
                         defect_rects=[{"x": n, "y": 0, "width": 1, "height": 1} for n in range(25)])
