@@ -37,7 +37,12 @@ class TargetSpec:
     @property
     def python_tag(self) -> str:
         major, minor = self.python.split(".")[:2]
-        return f"{self.implementation}{major}{minor}"
+        return f"{self.implementation or 'cp'}{major}{minor}"
+
+    @property
+    def key(self) -> str:
+        """"cp310-win_amd64": python tag + platform tag, unique per project; the lock's name for the target."""
+        return f"{self.python_tag}-{self.platform}"
 
 
 @dataclass(frozen=True)

@@ -76,18 +76,12 @@ def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targ
     tgts = []
     for item in targets:
         spec = item.spec if isinstance(item, Target) else item
-        key = item.key if isinstance(item, Target) else _spec_key(spec)
+        key = spec.key
         abi = spec.abi or spec.python_tag
         markers = json.dumps(dict(sorted(spec.markers.items())), separators=(",", ":"))
         tgts.append(f"{key}: platform={spec.platform} python={spec.python} "
                     f"implementation={spec.implementation or 'cp'} abi={abi} markers={markers}")
     return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)))
-
-
-def _spec_key(spec: TargetSpec) -> str:
-    from procvision_build.targets import target_from_spec
-
-    return target_from_spec(spec).key
 
 
 def _normal_requirement(text: str) -> str:

@@ -107,8 +107,7 @@ def target_from_spec(spec: TargetSpec) -> Target:
     platforms = platform_tags(spec.platform)
     environment = _environment(spec, version, patch, implementation)
     tags = tuple(_tags(implementation, version, abi, platforms))
-    key = f"{implementation}{version[0]}{version[1]}-{spec.platform}"
-    return Target(spec=spec, key=key, python_version=version, python_patch=patch, environment=environment,
+    return Target(spec=spec, key=spec.key, python_version=version, python_patch=patch, environment=environment,
                   tags=tags, _priority={tag: rank for rank, tag in reversed(list(enumerate(tags)))})
 
 

@@ -44,29 +44,30 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
 
     ``locked=True`` refuses to resolve: a missing or stale lock is a ``LockError`` naming what changed.
     """
-    target = target if isinstance(target, Target) else target_from_spec(target)
+    key = target.key  # a fresh lock needs no more; the expanded Target only when resolving
     try:
         lock = read_lock(Path(config.root) / LOCK_NAME)
-        reasons = _why_not_usable(lock, project_inputs(config), target)
+        reasons = _why_not_usable(lock, project_inputs(config), key)
         if lock is not None and not reasons:
-            reasons = _local_changes(lock, config, cache, ui, only=target.key)
+            reasons = _local_changes(lock, config, cache, ui, only=key)
     except LockError as unreadable:
         if locked:
             raise
         lock, reasons = None, [str(unreadable)]
     if not reasons:
         assert lock is not None
-        ui.debug(f"{target.key}: using {LOCK_NAME}")
-        chosen = lock.targets[target.key]
+        ui.debug(f"{key}: using {LOCK_NAME}")
+        chosen = lock.targets[key]
     elif locked:
         raise LockError(f"{Path(config.root) / LOCK_NAME} cannot be used with --locked: " + "; ".join(reasons)
                         + ". Run `procvision lock` and commit the new pylock.toml.")
     else:
-        ui.info(f"{target.key}: {'; '.join(reasons)}; resolving")
-        preferred = {target.key: _pins(lock, target.key)} if lock is not None else {}
-        resolution = resolve_targets(config, [target], ui=ui, cache=cache, isolated=isolated,
+        ui.info(f"{key}: {'; '.join(reasons)}; resolving")
+        preferred = {key: _pins(lock, key)} if lock is not None else {}
+        expanded = target if isinstance(target, Target) else target_from_spec(target)
+        resolution = resolve_targets(config, [expanded], ui=ui, cache=cache, isolated=isolated,
                                      preferred=preferred)[0]
-        chosen = build_lock(project_inputs(config), [resolution], _sources(config), Path(config.root)).targets[target.key]
+        chosen = build_lock(project_inputs(config), [resolution], _sources(config), Path(config.root)).targets[key]
     return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated)
 
 
@@ -90,8 +91,7 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
             raise
         ui.warning(f"{unreadable.args[0].split(';')[0]}; writing a new one")
         lock = None
-    targets = [target_from_spec(spec) for spec in config.targets]
-    keys = [target.key for target in targets]
+    keys = [spec.key for spec in config.targets]
     if len(set(keys)) != len(keys):
         twice = sorted({key for key in keys if keys.count(key) > 1})
         raise LockError(f"{Path(config.root) / 'pyproject.toml'}: [[tool.procvision.targets]] lists {', '.join(twice)} "
@@ -105,6 +105,7 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
     if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs) \
             and not _local_changes(lock, config, cache, ui):
         return path, False  # fresh: resolving again would only confirm the locked versions
+    targets = [target_from_spec(spec) for spec in config.targets]
     preferred: dict[str, dict[str, str]] = {}
     for target in targets:
         pins = {} if upgrade or lock is None else _pins(lock, target.key)
@@ -171,12 +172,12 @@ def _sources(config: ProjectConfig) -> tuple[SourceSpec, ...]:
     return tuple(config.sources.values())
 
 
-def _why_not_usable(lock: Lock | None, inputs: LockInputs, target: Target) -> list[str]:
+def _why_not_usable(lock: Lock | None, inputs: LockInputs, key: str) -> list[str]:
     if lock is None:
         return [f"there is no {LOCK_NAME}"]
     reasons = stale_reasons(lock, inputs)
-    if not reasons and target.key not in lock.targets:
-        reasons.append(f"the lock has no entry for target {target.key}")
+    if not reasons and key not in lock.targets:
+        reasons.append(f"the lock has no entry for target {key}")
     return reasons
 
 

@@ -33,6 +33,12 @@ def test_environment_per_platform(platform: str, expected: tuple[str, ...]) -> N
     assert (env["os_name"], env["sys_platform"], env["platform_system"], env["platform_machine"]) == expected
 
 
+def test_a_spec_knows_its_key_without_expanding_its_tags() -> None:
+    spec = TargetSpec("manylinux_2_17_x86_64", "3.10.12")
+    assert spec.key == target_from_spec(spec).key == "cp310-manylinux_2_17_x86_64"
+    assert TargetSpec("win_amd64", "3.11", implementation="pp").key == "pp311-win_amd64"
+
+
 def test_a_32_bit_windows_target_leaves_platform_machine_open() -> None:
     # 32-bit Python on 64-bit Windows says AMD64, on 32-bit Windows x86: only the user knows
     assert "platform_machine" not in target("win32", "3.10").environment
