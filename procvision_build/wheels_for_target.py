@@ -45,11 +45,12 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
     ``locked=True`` refuses to resolve: a missing or stale lock is a ``LockError`` naming what changed.
     """
     key = target.key  # a fresh lock needs no more; the expanded Target only when resolving
+    local = _local_sources(config, cache, ui)  # one per call: each source tree is digested once
     try:
         lock = read_lock(Path(config.root) / LOCK_NAME)
         reasons = _why_not_usable(lock, project_inputs(config), key)
         if lock is not None and not reasons:
-            reasons = _local_changes(lock, config, cache, ui, only=key)
+            reasons = _local_changes(lock, local, only=key)
     except LockError as unreadable:
         if locked:
             raise
@@ -66,9 +67,9 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
         preferred = {key: _pins(lock, key)} if lock is not None else {}
         expanded = target if isinstance(target, Target) else target_from_spec(target)
         resolution = resolve_targets(config, [expanded], ui=ui, cache=cache, isolated=isolated,
-                                     preferred=preferred)[0]
+                                     preferred=preferred, local=local)[0]
         chosen = build_lock(project_inputs(config), [resolution], _sources(config), Path(config.root)).targets[key]
-    return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated)
+    return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated, local=local)
 
 
 def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
@@ -84,6 +85,7 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
         raise LockError(f"{Path(config.root) / 'pyproject.toml'} declares no [[tool.procvision.targets]], so there "
                         "is nothing to lock for; add one, e.g. platform = \"win_amd64\" and python = \"3.10\"")
     inputs = project_inputs(config)
+    local = _local_sources(config, cache, ui)
     try:
         lock = read_lock(path)
     except LockError as unreadable:
@@ -98,12 +100,12 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
                         "more than once (same platform and Python minor version); keep one entry per target")
     if check:
         reasons = ["there is no lock yet"] if lock is None else (
-            stale_reasons(lock, inputs) or _local_changes(lock, config, cache, ui))
+            stale_reasons(lock, inputs) or _local_changes(lock, local))
         if reasons:
             raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")
         return path, False
     if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs) \
-            and not _local_changes(lock, config, cache, ui):
+            and not _local_changes(lock, local):
         return path, False  # fresh: resolving again would only confirm the locked versions
     targets = [target_from_spec(spec) for spec in config.targets]
     preferred: dict[str, dict[str, str]] = {}
@@ -112,7 +114,8 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
         for name in upgrade_packages:
             pins.pop(str(canonicalize_name(name)), None)
         preferred[target.key] = pins
-    resolutions = resolve_targets(config, targets, ui=ui, cache=cache, isolated=isolated, preferred=preferred)
+    resolutions = resolve_targets(config, targets, ui=ui, cache=cache, isolated=isolated, preferred=preferred,
+                                  local=local)
     new = build_lock(inputs, resolutions, _sources(config), Path(config.root),
                      requires_python=config.requires_python)
     text = render_lock(new, {t.key: t.marker_expression() for t in targets})
@@ -125,7 +128,7 @@ def project_inputs(config: ProjectConfig) -> LockInputs:
 
 def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
                     preferred: Mapping[str, Mapping[str, str]] | None = None,
-                    finder: "Finder | None" = None) -> list["Resolution"]:
+                    finder: "Finder | None" = None, local: LocalSources | None = None) -> list["Resolution"]:
     """Resolve the project's dependencies for each target, through one index client for all.
 
     ``preferred`` maps a target key to the versions to try first there (the lock's pins).
@@ -137,7 +140,7 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: "UI
         from procvision_build.pipconfig import index_sources
 
         finder = IndexClient(index_sources(config.index, isolated=isolated), cache, ui)
-    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
+    local = local or _local_sources(config, cache, ui)
     results = []
     for target in targets:
         ui.info(f"resolving for {target.key} ({target.describe()})")
@@ -181,9 +184,12 @@ def _why_not_usable(lock: Lock | None, inputs: LockInputs, key: str) -> list[str
     return reasons
 
 
-def _local_changes(lock: Lock, config: ProjectConfig, cache: "Cache", ui: "UI", only: str | None = None) -> list[str]:
+def _local_sources(config: ProjectConfig, cache: "Cache", ui: "UI") -> LocalSources:
+    return LocalSources(_sources(config), cache.root / "local-builds", ui)
+
+
+def _local_changes(lock: Lock, local: LocalSources, only: str | None = None) -> list[str]:
     """Source directories that now build another wheel than the lock names (a version bump)."""
-    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
     changes: dict[str, str] = {}
     for key, wheels in lock.targets.items():
         for wheel in wheels:
@@ -199,7 +205,7 @@ def _pins(lock: Lock, key: str) -> dict[str, str]:
 
 
 def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI", cache: "Cache",
-                isolated: bool = False) -> list[ResolvedWheel]:
+                isolated: bool = False, local: LocalSources | None = None) -> list[ResolvedWheel]:
     """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
     paths: dict[str, Path] = {}
     missing = []
@@ -221,7 +227,7 @@ def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI
                       origin=w.url or "") for w in missing]
         sources = index_sources(config.index, isolated=isolated)
         paths.update(fetch(links, cache, ui, sources=sources))
-    local = LocalSources(_sources(config), cache.root / "local-builds", ui)
+    local = local or _local_sources(config, cache, ui)
     result = []
     for wheel in chosen:
         if wheel.source_kind is None:
