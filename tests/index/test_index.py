@@ -128,6 +128,24 @@ def test_credentials_in_a_listed_file_url_stay_out_of_the_link_but_are_sent_to_t
     assert CREDENTIALS.header(link.url) == "Basic bWU6czNjcmV0"  # me:s3cret
 
 
+@pytest.mark.parametrize("content_type, body, expected", [
+    ("application/vnd.pypi.simple.v1+json",  # PEP 658 as first published: only the old key
+     b'{"files": [{"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl", "hashes": {}, '
+     b'"dist-info-metadata": {"sha256": "ab"}}]}', {"sha256": "ab"}),
+    ("application/vnd.pypi.simple.v1+json",  # PEP 714: the new key wins over the old one
+     b'{"files": [{"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl", "hashes": {}, '
+     b'"core-metadata": true, "dist-info-metadata": {"sha256": "ab"}}]}', {}),
+    ("application/vnd.pypi.simple.v1+json",
+     b'{"files": [{"filename": "a-1.0-py3-none-any.whl", "url": "a-1.0-py3-none-any.whl", "hashes": {}}]}', None),
+    ("text/html", b'<a href="a-1.0-py3-none-any.whl" data-dist-info-metadata="sha256=ab">a</a>', {"sha256": "ab"}),
+    ("text/html", b'<a href="a-1.0-py3-none-any.whl" data-core-metadata="true">a</a>', {}),
+    ("text/html", b'<a href="a-1.0-py3-none-any.whl" data-core-metadata="false">a</a>', None),
+])
+def test_metadata_file_keys_old_and_new(content_type, body, expected):
+    [link] = parse_page(body, content_type, "http://127.0.0.1:1/simple/a/", origin="test")
+    assert link.metadata_hashes == expected
+
+
 @pytest.mark.parametrize("body", [b'{"files": [{"url": "a-1.0-py3-none-any.whl"}]}', b'{"files": [7]}',
                                   b'{"files": {"a": 1}}', b'{"meta": {}}', b"not json"])
 def test_a_malformed_json_page_is_a_clear_error_not_a_traceback(body):
