@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from procvision_algorithm_sdk.shared_memory import read_image_from_shared_memory, write_image
 
 SMOKE = r"""
 import json, importlib.metadata as md
@@ -22,6 +26,15 @@ print(json.dumps({"version": sdk.__version__, "dist": md.version("procvision-alg
                   "requires": md.requires("procvision-algorithm-sdk"),
                   "same": bool((back == frame).all()), "state": session.get("k"),
                   "check": sdk.validate_result("execute", {"status": "OK", "data": {"result_status": "OK"}}).ok}))
+"""
+
+# Only a reader: before 3.13 SharedMemory(name=...) would register the runner's segment with this
+# process's resource tracker, which unlinks it and warns when the process ends.
+READER = r"""
+import hashlib, json, sys
+from procvision_algorithm_sdk import read_image_from_shared_memory
+image = read_image_from_shared_memory(sys.argv[1], json.loads(sys.argv[2]))
+print(hashlib.sha256(image.tobytes()).hexdigest())
 """
 
 
@@ -41,3 +54,12 @@ def test_sdk_installs_offline_and_imports(version, tmp_path: Path, python_for, o
     assert seen["version"] == seen["dist"] == "1.0.0"
     assert sorted(seen["requires"]) == ["numpy>=1.24", "pillow>=10"]
     assert seen["same"] and seen["state"] == [1, 2] and seen["check"]
+
+    frame = np.random.default_rng(3).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    with write_image(frame) as shared:  # written by this process, read by the venv's Python
+        read = subprocess.run([str(python), "-c", READER, shared.shared_mem_id, json.dumps(shared.image_meta)],
+                              capture_output=True, text=True, env=offline_pip_env, cwd=tmp_path)
+        assert read.returncode == 0, read.stderr
+        assert read.stdout.strip() == hashlib.sha256(frame.tobytes()).hexdigest()
+        assert read.stderr == ""  # no resource-tracker warning
+        assert read_image_from_shared_memory(shared.shared_mem_id, shared.image_meta) is not None  # not unlinked
