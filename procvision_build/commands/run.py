@@ -35,7 +35,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.config import load_config
     from procvision_build.images import read_image
-    from procvision_build.project_runner import ProjectRunner
+    from procvision_build.project_runner import ProjectRunner, import_runtime
 
     config = load_config(Path(args.project))
     try:
@@ -45,6 +45,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
                        "'{\"min_contrast\": 20.0}'") from None
     if not isinstance(user_params, dict):
         raise UsageError(f"--params: expected a JSON object like '{{\"min_contrast\": 20.0}}', found {args.params}")
+    import_runtime(config)  # the SDK and numpy, before reading the image needs them
     image = read_image(args.image)
     params = {"step_index": args.step, "pid": args.pid,
               "session": {"id": args.session, "context": {"product_code": args.pid, "operator": "procvision run"}},
