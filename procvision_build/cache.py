@@ -86,12 +86,12 @@ class WheelStore:
         sha256 = _check_sha256(sha256)
         return self.root / sha256[:2] / sha256
 
-    def get(self, sha256: str, filename: str | None = None) -> Path | None:
+    def get(self, sha256: str | None, filename: str | None = None) -> Path | None:
         """The stored file with this digest (named ``filename`` when given), or None.
 
-        A malformed digest (a damaged index page or lock) is a miss: the download's check then fails.
+        No digest, or a malformed one (a damaged index page or lock), is a miss: a download's check then decides.
         """
-        if not is_sha256(sha256):
+        if not sha256 or not is_sha256(sha256):
             return None
         folder = self._dir(sha256)
         if filename is not None:

@@ -65,7 +65,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     found: dict[str, Path] = {}
     missing: list[Link] = []
     for link in links:
-        stored = cache.wheels.get(link.sha256, link.filename) if link.sha256 else None
+        stored = cache.wheels.get(link.sha256, link.filename)
         if stored is not None:
             found[link.filename] = stored
         else:
@@ -105,10 +105,9 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
 def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI", progress: Progress) -> tuple[Path, int]:
     # One download per file across processes: the second build waits, then finds it stored.
     with cache.lock(f"fetch:{link.sha256 or link.url}"):
-        if link.sha256:
-            stored = cache.wheels.get(link.sha256, link.filename)
-            if stored is not None:
-                return stored, 0
+        stored = cache.wheels.get(link.sha256, link.filename)
+        if stored is not None:
+            return stored, 0
         started = time.monotonic()
         if link.is_local:
             try:

@@ -212,7 +212,7 @@ def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI
     for wheel in chosen:  # a warm cache answers without asking anyone (not even pip's configuration)
         if wheel.source_kind is not None:
             continue
-        stored = cache.wheels.get(wheel.sha256, wheel.filename) if wheel.sha256 else None
+        stored = cache.wheels.get(wheel.sha256, wheel.filename)
         if stored is not None:
             paths[wheel.filename] = stored
         else:
