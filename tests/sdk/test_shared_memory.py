@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from procvision_algorithm_sdk import _platform
 from procvision_algorithm_sdk.shared_memory import (
     SEGMENT_PREFIX,
     ImageWriter,
@@ -27,7 +28,6 @@ from procvision_algorithm_sdk.shared_memory import (
 )
 
 SDK = Path(__file__).resolve().parents[2] / "sdk"
-SHM = Path("/dev/shm")
 
 READER = """
 import hashlib, json, sys, time
@@ -42,15 +42,28 @@ time.sleep(linger)
 """
 
 
-def our_segments() -> set[str]:
-    return {p.name for p in SHM.glob(SEGMENT_PREFIX + "*")} if SHM.is_dir() else set()
+def exists(name: str) -> bool:
+    opened = _platform.open_segment(name)  # never registers with the resource tracker
+    if opened is not None:
+        opened[0].close()
+    return opened is not None
 
 
 @pytest.fixture(autouse=True)
-def no_segment_left_behind():
-    before = our_segments()
+def no_segment_left_behind(monkeypatch: pytest.MonkeyPatch):
+    """Every segment this test created is gone afterwards (others' segments, e.g. a suite running
+    beside this one, do not count)."""
+    created: list[str] = []
+    original = shared_memory.SharedMemory.__init__
+
+    def recording_init(self, name=None, create=False, size=0, *args, **kwargs):
+        original(self, name, create, size, *args, **kwargs)
+        if create:
+            created.append(self.name.lstrip("/"))
+
+    monkeypatch.setattr(shared_memory.SharedMemory, "__init__", recording_init)
     yield
-    assert our_segments() - before == set()
+    assert [name for name in created if exists(name)] == []
 
 
 def read_in_child(name: str, meta: dict, linger: float = 0.0) -> subprocess.CompletedProcess:
@@ -132,8 +145,8 @@ def test_writer_reuses_segments_and_frees_them_on_close(frame):
         np.testing.assert_array_equal(
             read_image_from_shared_memory(second.shared_mem_id, second.image_meta), small[::-1])
         second.close()
-        assert first_name in our_segments()
-    assert first_name not in our_segments()
+        assert exists(first_name)  # kept for the next frame
+    assert not exists(first_name)
 
 
 def test_a_reused_segment_is_read_with_its_new_content(frame):
