@@ -187,11 +187,9 @@ class IndexClient:
                 return known
             stored = self.cache.wheels.get(sha256)
             if stored is not None:
-                with zipfile.ZipFile(stored) as archive:
-                    return self._remember(sha256, _zip_metadata(archive, link))
+                return self._remember(sha256, _file_metadata(stored, link))
         if link.is_local:
-            with zipfile.ZipFile(link.local_path()) as archive:
-                return _zip_metadata(archive, link)  # a local read is as cheap as the cache
+            return _file_metadata(link.local_path(), link)  # a local read is as cheap as the cache
         if self.offline:
             raise NotInCache(f"the metadata of {link.filename} is not in the cache and --offline "
                              "forbids the network: run once online, or build from pylock.toml")
@@ -218,8 +216,7 @@ class IndexClient:
     def _metadata_by_ranges(self, link: Link) -> bytes:
         remote = _RangeFile(self.http, link, self.cache)
         if remote.whole is not None:  # the server ignored Range: the wheel is in the store now
-            with zipfile.ZipFile(remote.whole) as archive:
-                return _zip_metadata(archive, link)
+            return _file_metadata(remote.whole, link)
         try:
             with zipfile.ZipFile(remote) as archive:
                 return _zip_metadata(archive, link)
@@ -321,6 +318,16 @@ def _total_size(headers: Message, link: Link) -> int:
         raise IndexUnavailable(CREDENTIALS.shown(link.url), "the server's answer to a range request has no "
                                "usable Content-Range header", NETWORK_HINT)
     return int(match.group(1))
+
+
+def _file_metadata(path: Path, link: Link) -> bytes:
+    """The METADATA of a wheel on disk; a damaged or vanished file is an error naming it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return _zip_metadata(archive, link)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise IndexUnavailable(str(path), f"is not a readable wheel ({error})",
+                               f"Replace or delete the file (it came from {link.origin})") from None
 
 
 def _zip_metadata(archive: zipfile.ZipFile, link: Link) -> bytes:

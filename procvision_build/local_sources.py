@@ -101,10 +101,14 @@ class LocalSources:
 
 def wheel_metadata(path: Path) -> bytes:
     """The METADATA file of a wheel on disk."""
-    with zipfile.ZipFile(path) as archive:
-        member = metadata_member(archive.namelist(), path.name)
-        if member is not None:
-            return archive.read(member)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = metadata_member(archive.namelist(), path.name)
+            if member is not None:
+                return archive.read(member)
+    except zipfile.BadZipFile as error:
+        raise LocalSourceError(f"{path} is not a readable wheel ({error}); rebuild it, or point "
+                               "[tool.procvision.sources] at its source directory") from None
     raise LocalSourceError(f"{path} is not a valid wheel: it has no single top-level .dist-info/METADATA; "
                            "rebuild it, or point [tool.procvision.sources] at its source directory")
 

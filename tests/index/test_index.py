@@ -196,6 +196,16 @@ def test_metadata_by_range_requests_without_metadata_files(serve, cache, wheels,
     assert cache.wheels.get(link.sha256) is None  # nothing was downloaded whole
 
 
+def test_a_damaged_wheel_in_a_find_links_folder_is_named_not_a_traceback(cache, tmp_path):
+    folder = tmp_path / "wheels"
+    folder.mkdir()
+    (folder / "bad-1.0-py3-none-any.whl").write_bytes(b"not a zip at all")
+    client = client_for(cache=cache, find_links=(str(folder),))
+    [link] = client.links("bad")
+    with pytest.raises(IndexUnavailable, match=r"bad-1\.0-py3-none-any\.whl: is not a readable wheel .*Replace or delete"):
+        client.metadata(link)
+
+
 def test_metadata_falls_back_to_the_whole_wheel_without_range_support(serve, cache, wheels):
     index = serve(IndexOptions(serve_metadata=False, serve_ranges=False))
     client = client_for(index.url, cache=cache)

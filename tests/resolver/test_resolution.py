@@ -243,6 +243,15 @@ def test_a_stale_build_folder_without_a_wheel_is_replaced(tmp_path) -> None:
     assert built == stale / "local_lib-2.5-py3-none-any.whl" and built.is_file()
 
 
+def test_a_damaged_local_wheel_is_a_clear_error(world, tmp_path) -> None:
+    damaged = tmp_path / "procvision_algorithm_sdk-1.0.0-py3-none-any.whl"
+    damaged.write_bytes(b"truncated download")
+    local = LocalSources([SourceSpec("procvision-algorithm-sdk", damaged, "wheel")], tmp_path / "builds")
+    target = target_from_spec(TargetSpec("win_amd64", "3.10"))
+    with pytest.raises(LocalSourceError, match="is not a readable wheel .*rebuild it"):
+        resolve(["procvision-algorithm-sdk"], target, world.finder(), local=local, local_names=local.names)
+
+
 def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
     tree = make_source_tree(tmp_path / "broken", backend="no_such_backend_module")
     local = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds")
