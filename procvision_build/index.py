@@ -80,7 +80,10 @@ class IndexClient:
         self.offline = offline
         self.http = Http.for_sources(sources)
         self.index_urls = tuple(CREDENTIALS.strip(url) for url in sources.index_urls)
-        self.find_links = tuple(CREDENTIALS.strip(entry) for entry in sources.find_links)
+        # A relative folder is pip's: relative to the working directory now. Resolved here, because an
+        # in-process build of a local source changes the working directory while pages are fetched.
+        self.find_links = tuple(CREDENTIALS.strip(entry) if "://" in entry or entry.startswith("file:")
+                                else str(Path(entry).expanduser().resolve()) for entry in sources.find_links)
         self._links: dict[str, list[Link]] = {}
         self._flat_pages: dict[str, list[Link]] = {}
         self._lock = threading.Lock()

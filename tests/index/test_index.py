@@ -196,6 +196,16 @@ def test_metadata_by_range_requests_without_metadata_files(serve, cache, wheels,
     assert cache.wheels.get(link.sha256) is None  # nothing was downloaded whole
 
 
+def test_a_relative_find_links_folder_is_the_one_beside_the_working_directory_at_start(cache, wheels, tmp_path,
+                                                                                      monkeypatch):
+    shutil.copy(wheels.beta, tmp_path / wheels.beta.name)
+    monkeypatch.chdir(tmp_path)
+    client = client_for(cache=cache, find_links=(".",))
+    monkeypatch.chdir(wheels.folder.parent)  # an in-process build of a local source moves the cwd
+    assert [link.filename for link in client.links("beta")] == [wheels.beta.name]
+    assert client.links("beta")[0].local_path() == tmp_path / wheels.beta.name
+
+
 def test_a_damaged_wheel_in_a_find_links_folder_is_named_not_a_traceback(cache, tmp_path):
     folder = tmp_path / "wheels"
     folder.mkdir()
