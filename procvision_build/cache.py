@@ -218,7 +218,8 @@ class Cache:
     """The cache directory: ``wheels/``, ``metadata/``, ``http/`` and ``locks/``."""
 
     def __init__(self, root: Path | None = None) -> None:
-        self.root = Path(root) if root is not None else cache_root()
+        # Absolute: an in-process build of a local source changes the working directory meanwhile.
+        self.root = (Path(root) if root is not None else cache_root()).absolute()
         self.wheels = WheelStore(self.root / "wheels")
         self.metadata = MetadataStore(self.root / "metadata")
         self.http = HttpCache(self.root / "http")

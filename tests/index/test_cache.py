@@ -23,6 +23,9 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
         monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
         assert cache_root() == tmp_path / "xdg" / "procvision"
     assert Cache().root == cache_root()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROCVISION_CACHE_DIR", "relative-cache")
+    assert Cache().root == tmp_path / "relative-cache"  # fixed now, whatever the cwd later
 
 
 def test_the_store_is_addressed_by_content(tmp_path):
