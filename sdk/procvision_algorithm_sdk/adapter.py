@@ -7,7 +7,6 @@ algorithm's calls, so a slow ``execute`` never silences the heartbeat. See docs/
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib
 import os
 import queue
@@ -19,6 +18,7 @@ from typing import Any, BinaryIO, Mapping
 
 # Nothing here imports algorithm code; main() moves stdout aside before anything does.
 from procvision_algorithm_sdk import _platform, __version__, protocol
+from procvision_algorithm_sdk._json import json_copy
 from procvision_algorithm_sdk.base import BaseAlgorithm
 from procvision_algorithm_sdk.errors import ErrorCode, FatalError, ProcVisionError, ProgramError, error_result
 from procvision_algorithm_sdk.inputs import check_image_meta, check_pid, check_user_params, find_step
@@ -308,14 +308,16 @@ class Adapter:
         given_meta = None if image_meta is None else dict(image_meta)
         value, result = self._run_hook(method, step_index, pid, session, user_params, shared_mem_id, given_meta)
         if result is None:
-            check = validate_result(method, value, image_meta, debug=algorithm.diagnostics.get())
+            published = algorithm.diagnostics.get() if len(algorithm.diagnostics) else None  # most calls: none
+            check = validate_result(method, value, image_meta, debug=published)
             for warning in check.warnings:
                 log.warning(warning, method=method)
             result = check.result
         if method == "execute" or result["status"] == "ERROR":
             self._open_steps.discard(step_index)
             # a copy: what the hook does to it must not change the validated result that is sent
-            self._run_hook("on_step_finish", step_index, session, copy.deepcopy(result))  # raising: result stands
+            mine = json_copy(result, "result", lambda part, where, kind: part)  # JSON already: a cheap deep copy
+            self._run_hook("on_step_finish", step_index, session, mine)  # when it raises, the result stands
         return result
 
     def _reset(self, session: Session) -> dict[str, Any]:
