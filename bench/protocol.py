@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 
 from procvision_algorithm_sdk import protocol  # noqa: E402
 from procvision_algorithm_sdk.runner import Runner  # noqa: E402
-from procvision_algorithm_sdk.shared_memory import ImageWriter  # noqa: E402
+from procvision_algorithm_sdk.shared_memory import ImageWriter, read_image_from_shared_memory  # noqa: E402
 
 ALGORITHM = textwrap.dedent('''
     from procvision_algorithm_sdk import BaseAlgorithm
@@ -145,7 +145,6 @@ def image_copy_floor(calls: int, image: np.ndarray) -> list[float]:
         for _ in range(calls):
             started = time.perf_counter()
             with writer.write(image) as shared:
-                from procvision_algorithm_sdk.shared_memory import read_image_from_shared_memory
                 read_image_from_shared_memory(shared.shared_mem_id, shared.image_meta)
             times.append((time.perf_counter() - started) * 1000)
     return times
