@@ -116,7 +116,8 @@ def test_malformed_rect_is_1006(bad, fragment):
 def test_calibration_rects_are_checked_like_any_rect():
     outcome = check("pre_execute", {"status": "OK", "data": {"calibration_rects": [rect(y=475)]}})
     assert_error(outcome, "1007", "data.calibration_rects[0]")
-    assert_error(check("pre_execute", {"status": "OK", "data": {"calibration_rects": rect()}}), "1006", "must be a list")
+    not_a_list = check("pre_execute", {"status": "OK", "data": {"calibration_rects": rect()}})
+    assert_error(not_a_list, "1006", "must be a list")
 
 
 def test_position_rects_are_checked_too():
