@@ -742,6 +742,9 @@ class _Reader:
         out = {}
         for group, entries in (table or {}).items():
             key = f"project.entry-points.{group}"
+            if not re.fullmatch(r"[\w.-]+", group):  # it becomes an [ini] section header in entry_points.txt
+                self.problem("project.entry-points", "group names of letters, digits, '_', '.' and '-'", group)
+                continue
             if group in ("console_scripts", "gui_scripts"):
                 self.problem(key, "no console_scripts or gui_scripts group here", group,
                              "use [project.scripts] or [project.gui-scripts]")

@@ -181,6 +181,8 @@ CASES = [
      "project.authors[0].name: expected a single line of text"),
     ("url-with-line-break", append('\n[project.urls]\nHome = "https://example.invalid/\\nx"\n'),
      "project.urls.Home: expected a single line of text"),
+    ("entry-point-group-breaks-the-ini", append('\n[project.entry-points."my]\\n[console_scripts"]\nx = "algo_case.main"\n'),
+     "project.entry-points: expected group names of letters, digits, '_', '.' and '-'"),
     ("url-label-with-comma", append('\n[project.urls]\n"Home, page" = "https://example.invalid/"\n'),
      "project.urls: expected labels without line breaks or ','"),
 ]
