@@ -129,6 +129,7 @@ class _Child:
         self.gone = threading.Event()  # stdout ended: the process is dead or dying
         self.failure: tuple[ErrorCode, str] | None = None  # why the runner stopped it, when it did
         self.stopping = threading.Event()
+        self.unkillable = False  # it outlived a kill: nobody waits for it again
         self._out = protocol.FrameWriter(process.stdin, runner.max_frame_bytes)
         self._threads = [
             threading.Thread(target=self._read_frames, name=f"procvision-frames-{self.pid}", daemon=True),
@@ -233,7 +234,7 @@ class _Child:
     # -- ending -----------------------------------------------------------------------------
 
     def alive(self) -> bool:
-        return not self.gone.is_set() and self.process.poll() is None
+        return not self.stopping.is_set() and not self.gone.is_set() and self.process.poll() is None
 
     def stop(self, code: ErrorCode | None = None, reason: str = "", grace: float = 0.0) -> int | None:
         """Stop the process: wait ``grace`` s for it to leave, then terminate, then kill; reap it."""
@@ -241,33 +242,43 @@ class _Child:
             self.failure = (code, reason)
             self.runner._note(f"[runner] {reason}")  # shows in the tail a failed state reports
         self.stopping.set()
-        self.reap(grace)
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout=2.0)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
+        if not self.unkillable and self.reap(grace):
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join(timeout=2.0)
+        frames, stderr = self._threads[:2]
+        # A stream closed under a thread still reading it frees its descriptor number for the next
+        # process's pipes, which that thread would then read from: such a stream stays open.
+        for stream, reader in ((self.process.stdin, None), (self.process.stdout, frames),
+                               (self.process.stderr, stderr)):
+            if reader is None or not reader.is_alive():
+                try:
+                    stream.close()
+                except (OSError, ValueError):
+                    pass
         return self.process.returncode
 
-    def reap(self, grace: float) -> None:
-        process = self.process
-        if grace > 0:
-            try:
-                process.wait(grace)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-        _platform.terminate_process(process)
+    def reap(self, grace: float) -> bool:
+        """Wait ``grace`` s, then terminate, then kill; False when the process outlives even the kill."""
+        if grace > 0 and self._ended_within(grace):
+            return True
+        _platform.terminate_process(self.process)
+        if self._ended_within(self.runner.kill_after):
+            return True
+        _platform.kill_process(self.process)
+        if self._ended_within(self.runner.kill_after):
+            return True
+        # stuck in the kernel (a driver call): waiting on would hang the runner with it
+        self.runner._note(f"[runner] pid {self.pid} outlived a kill; it is left behind")
+        self.unkillable = True
+        return False
+
+    def _ended_within(self, seconds: float) -> bool:
         try:
-            process.wait(self.runner.kill_after)
-            return
+            self.process.wait(seconds)
+            return True
         except subprocess.TimeoutExpired:
-            pass
-        _platform.kill_process(process)
-        process.wait()
+            return False
 
     def exit_description(self) -> str:
         code = self.process.poll()
@@ -461,7 +472,8 @@ class Runner:
         if child is not None and child.alive():
             return child
         if child is not None:
-            child.stop()
+            if not child.stopping.is_set():  # a stopped one was reaped, or cannot be
+                child.stop()
             self._child = None
         if self._spawned:  # every process after the first is a restart
             now = time.monotonic()
@@ -517,8 +529,9 @@ class Runner:
         return frame
 
     def _stop_gracefully(self, child: _Child) -> int | None:
+        alive = child.alive()
         child.stopping.set()  # no more pings
-        if child.alive():
+        if alive:
             request_id = next(_request_ids)
             waiter = child.expect(request_id)
             if child.send({"type": "shutdown", "request_id": request_id}):

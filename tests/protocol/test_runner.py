@@ -142,6 +142,35 @@ def test_a_child_that_ignores_terminate_is_killed(algorithm_dir) -> None:
         assert runner.call("execute", call_params()).ok
 
 
+def test_a_process_that_outlives_a_kill_does_not_hang_the_runner(algorithm_dir, monkeypatch) -> None:
+    """A process stuck in the kernel (a GPU driver call) survives even SIGKILL for a while."""
+    from procvision_algorithm_sdk import _platform
+
+    survivors: list[int] = []
+    monkeypatch.setattr(_platform, "terminate_process", lambda process: None)  # as if it could not act on them
+    monkeypatch.setattr(_platform, "kill_process", lambda process: survivors.append(process.pid))
+    runner = make_runner(algorithm_dir(), kill_after=0.5)
+    results: list = []
+    try:
+        stuck = runner.start() and runner.pid
+        caller = threading.Thread(target=lambda: results.append(
+            runner.call("execute", call_params("hang"), timeout=0.5)), daemon=True)
+        started = time.monotonic()
+        caller.start()
+        caller.join(10)
+        assert not caller.is_alive(), "the runner hung waiting for a process that outlived its kill"
+        assert results[0].error_code == "1005" and time.monotonic() - started < 3
+        assert survivors == [stuck] and any("outlived a kill" in line for line in runner.stderr_tail)
+        monkeypatch.undo()
+        after = runner.call("execute", call_params())  # a fresh process, not the stuck one
+        assert after.ok and after.data["pid"] != stuck
+    finally:
+        for pid in set(survivors):  # what the stuck process's end would do
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        runner.shutdown()
+
+
 def test_default_timeouts_follow_the_method(algorithm_dir) -> None:
     with make_runner(algorithm_dir(), execute_timeout=0.5, pre_execute_timeout=5) as runner:
         assert runner.call("execute", call_params(sleep=2.0)).error_code == "1005"
