@@ -83,4 +83,7 @@ def _check_lock(config: ProjectConfig) -> None:
     from procvision_build.wheels_for_target import lock_project
 
     if config.algorithm is not None and config.targets:
-        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True)
+        # An unpacked sdist has no local sources beside it: their versions were checked
+        # when the sdist was made; the lock's recorded inputs are still compared here.
+        from_sdist = (Path(config.root) / "PKG-INFO").is_file()
+        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True, check_local_sources=not from_sdist)

@@ -27,6 +27,8 @@ def sdist_files(config: ProjectConfig) -> list[tuple[str, Path]]:
     relative += config.license_files
     if config.algorithm is not None:
         relative += config.algorithm.asset_paths()
+        if (Path(config.root) / "pylock.toml").is_file():
+            relative.append("pylock.toml")  # so `-C locked=true` holds for a wheel built from the sdist
     return expand_paths(config, relative)
 
 

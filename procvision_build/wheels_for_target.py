@@ -73,19 +73,19 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
 
 
 def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
-                 upgrade_packages: Collection[str] = (), check: bool = False) -> tuple[Path, bool]:
+                 upgrade_packages: Collection[str] = (), check: bool = False,
+                 check_local_sources: bool = True) -> tuple[Path, bool]:
     """Resolve every target and write ``pylock.toml``; returns (path, whether it changed).
 
     A fresh lock is left alone; otherwise locked versions are kept unless ``upgrade`` (all) or
     named in ``upgrade_packages``. With ``check`` nothing is resolved or written: a stale lock
-    raises ``LockError``.
+    raises ``LockError`` (``check_local_sources=False`` skips rebuilding source directories).
     """
     path = Path(config.root) / LOCK_NAME
     if not config.targets:
         raise LockError(f"{Path(config.root) / 'pyproject.toml'} declares no [[tool.procvision.targets]], so there "
                         "is nothing to lock for; add one, e.g. platform = \"win_amd64\" and python = \"3.10\"")
     inputs = project_inputs(config)
-    local = _local_sources(config, cache, ui)
     try:
         lock = read_lock(path)
     except LockError as unreadable:
@@ -99,11 +99,13 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
         raise LockError(f"{Path(config.root) / 'pyproject.toml'}: [[tool.procvision.targets]] lists {', '.join(twice)} "
                         "more than once (same platform and Python minor version); keep one entry per target")
     if check:
-        reasons = ["there is no lock yet"] if lock is None else (
-            stale_reasons(lock, inputs) or _local_changes(lock, local))
+        reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
+        if not reasons and check_local_sources:
+            reasons = _local_changes(lock, _local_sources(config, cache, ui))
         if reasons:
             raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")
         return path, False
+    local = _local_sources(config, cache, ui)
     if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs) \
             and not _local_changes(lock, local):
         return path, False  # fresh: resolving again would only confirm the locked versions

@@ -35,3 +35,27 @@ def test_locked_setting_builds_with_a_fresh_lock_and_fails_naming_the_change(wor
     assert stale.returncode != 0
     assert "dependency added: lk-extra>=1" in stale.stderr
     assert list(out.iterdir()) == []
+
+
+def test_a_wheel_built_from_the_sdist_honours_the_lock_it_carries(world, tmp_path) -> None:
+    import tarfile
+
+    project = write_project(tmp_path / "pj", world.index.url, ["lk-app"])
+    cache = tmp_path / "cache"
+    assert cli("lock", str(project), "--isolated", cache=cache).returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    made = subprocess.run([sys.executable, "-c", "import procvision_build as b, sys; print(b.build_sdist(sys.argv[1]))",
+                           str(tmp_path / "sdist")], cwd=project, capture_output=True, text=True, env=env)
+    assert made.returncode == 0, made.stderr
+    with tarfile.open(tmp_path / "sdist" / made.stdout.strip()) as archive:
+        assert any(name.endswith("/pylock.toml") for name in archive.getnames())
+        archive.extractall(tmp_path / "unpacked")
+    (unpacked,) = (tmp_path / "unpacked").iterdir()  # no local sources beside it, as in build's isolation
+    out = tmp_path / "out"
+    fresh = build_locked(unpacked, out, cache)
+    assert fresh.returncode == 0, fresh.stderr
+    (unpacked / "pyproject.toml").write_text((unpacked / "pyproject.toml").read_text()
+                                              .replace('"lk-app"', '"lk-app", "lk-extra>=1"'))
+    stale = build_locked(unpacked, tmp_path / "out2", cache)
+    assert stale.returncode != 0 and "dependency added: lk-extra>=1" in stale.stderr
