@@ -8,7 +8,6 @@ is written into the user's project. The child is this interpreter, with the sour
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import site
 import sys
@@ -21,10 +20,10 @@ from procvision_build.config import ProjectConfig
 from procvision_build.errors import AlgorithmStartError, RuntimeMissing
 from procvision_build.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 
-_MISSING_MODULE = re.compile(r"No module named '([^']+)'")
-_START_FAILED = "the algorithm failed to start: "
-_ENTRY_CLASS = re.compile(r"^(entry point '[^']*' (is not a subclass of BaseAlgorithm|must look like)"
-                          r"|module '[^']*' has no '[^']*' \(entry point)")
+# The adapter's load steps (its error frame's ``stage``) as the checks `procvision validate` reports:
+# no manifest is a failure before the import; instantiating is reported with setup().
+_VALIDATE_STAGE = {"manifest": "import", "import": "import", "class": "class", "instantiate": "setup",
+                   "setup": "setup", "get_info": "get_info"}
 
 
 def install_hint(config: ProjectConfig) -> str:
@@ -43,20 +42,22 @@ def import_runtime(config: ProjectConfig) -> Any:
     return runner
 
 
-def classify_start_failure(message: str, config: ProjectConfig) -> tuple[str, str]:
-    """``(stage, hint)`` for the adapter's start failure message (the wording of adapter.load)."""
-    if message.startswith("cannot import '") and "for entry point" in message:
-        missing = _MISSING_MODULE.search(message)
-        if missing and missing.group(1).split(".")[0] != config.package.name:
-            return "import", (f"the module '{missing.group(1)}' is not installed in this interpreter "
-                              f"({sys.executable}); {install_hint(config)}")
+def classify_start_failure(stage: str | None, missing_module: str | None,
+                           config: ProjectConfig) -> tuple[str, str]:
+    """``(stage, hint)`` for a start failure the adapter reported at ``stage`` (None: no error frame came)."""
+    if missing_module and missing_module.split(".")[0] != config.package.name:
+        # a dependency the interpreter lacks, whether imported at module level or lazily in setup()
+        return _VALIDATE_STAGE.get(stage or "", "setup"), (
+            f"the module '{missing_module}' is not installed in this interpreter ({sys.executable}); "
+            f"{install_hint(config)}")
+    if stage == "import":
         return "import", "fix the import error in the algorithm's sources"
-    if _ENTRY_CLASS.match(message):
+    if stage == "class":
         return "class", "tool.procvision.entry-point must name a subclass of procvision_algorithm_sdk.BaseAlgorithm"
-    if message.startswith("get_info() "):
+    if stage == "get_info":
         return "get_info", ("remove the get_info() override: the default returns the manifest's data, "
                             "generated from pyproject.toml")
-    return "setup", ""
+    return _VALIDATE_STAGE.get(stage or "", "setup"), ""
 
 
 class ProjectRunner:
@@ -145,10 +146,8 @@ class ProjectRunner:
         return env
 
     def _start_error(self, error: Any) -> AlgorithmStartError:
-        message, traceback_text = error.message, ""
-        for record in self.records():
-            text = str(record.get("message", ""))
-            if record.get("logger") == "procvision.adapter" and text.startswith(_START_FAILED):
-                message, traceback_text = text[len(_START_FAILED):], str(record.get("traceback", ""))
-        stage, hint = classify_start_failure(message, self.config)
-        return AlgorithmStartError(stage, message, hint, traceback_text)
+        """The runner's ``StartupError`` (any ``RunnerError``) in the terms of `procvision validate`."""
+        stage = getattr(error, "stage", None)
+        stage, hint = classify_start_failure(stage, getattr(error, "missing_module", None), self.config)
+        reason = getattr(error, "reason", None)  # the adapter's own words, without the runner's command line
+        return AlgorithmStartError(stage, reason or error.message, hint, getattr(error, "traceback", None) or "")

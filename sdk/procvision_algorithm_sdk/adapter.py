@@ -13,8 +13,9 @@ import queue
 import sys
 import threading
 import time
+import traceback
 from pathlib import Path
-from typing import Any, BinaryIO, Mapping
+from typing import Any, BinaryIO, Callable, Mapping
 
 # Nothing here imports algorithm code; main() moves stdout aside before anything does.
 from procvision_algorithm_sdk import _platform, __version__, protocol
@@ -48,21 +49,73 @@ log = StructuredLogger("procvision.adapter")
 # -- loading -------------------------------------------------------------------------------
 
 
+#: The load steps a start failure can name (the ``stage`` of its ``error`` frame), in order.
+START_STAGES = ("manifest", "import", "class", "instantiate", "setup", "get_info")
+#: At most this much of a start failure's traceback travels in its frame (the log has all of it).
+MAX_TRACEBACK_CHARS = 64 * 1024
+
+
+class StartFailure(Exception):
+    """``load`` failed at ``stage`` (one of ``START_STAGES``); ``error`` is what that step raised."""
+
+    def __init__(self, stage: str, error: BaseException) -> None:
+        super().__init__(f"{stage}: {error}")
+        self.stage = stage
+        self.error = error
+
+    @property
+    def missing_module(self) -> str | None:
+        """The module that could not be found, when the step failed on a missing module (any stage)."""
+        error: BaseException | None = self.error
+        while error is not None:  # import_entry wraps the ImportError: its cause is the one to read
+            if isinstance(error, ModuleNotFoundError):
+                return error.name
+            error = error.__cause__
+        return None
+
+    @property
+    def traceback(self) -> str:
+        """The formatted traceback of ``error``, with its causes."""
+        return "".join(traceback.format_exception(type(self.error), self.error, self.error.__traceback__))
+
+
+def _at(stage: str, step: Callable[..., Any], *args: Any) -> Any:
+    """``step(*args)``; whatever it raises becomes a ``StartFailure`` naming ``stage``."""
+    try:
+        return step(*args)
+    except BaseException as error:  # noqa: BLE001 - every start failure must reach the runner as a frame
+        raise StartFailure(stage, error) from None
+
+
 def import_entry(entry: str) -> type[BaseAlgorithm]:
-    """The ``BaseAlgorithm`` subclass named by ``module.path:ClassName``."""
+    """The ``BaseAlgorithm`` subclass named by ``module.path:ClassName``; ``StartFailure`` at ``import`` or ``class``."""
+    module_name, qualname = _at("class", _split_entry, entry)
+    module = _at("import", _import_module, module_name, entry)
+    return _at("class", _find_class, module, qualname, entry)
+
+
+def _split_entry(entry: str) -> tuple[str, str]:
     module_name, sep, qualname = entry.partition(":")
     if not sep or not module_name or not qualname:
         raise ProgramError(f"entry point {entry!r} must look like 'module.path:ClassName'")
+    return module_name, qualname
+
+
+def _import_module(module_name: str, entry: str) -> Any:
     try:
-        target: Any = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except Exception as error:
         raise ProgramError(f"cannot import {module_name!r} for entry point {entry!r}: "
                            f"{type(error).__name__}: {error}") from error
+
+
+def _find_class(module: Any, qualname: str, entry: str) -> type[BaseAlgorithm]:
+    target = module
     for part in qualname.split("."):
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise ProgramError(f"module {module_name!r} has no {qualname!r} (entry point {entry!r})") from None
+            raise ProgramError(f"module {module.__name__!r} has no {qualname!r} (entry point {entry!r})") from None
     if not isinstance(target, type) or not issubclass(target, BaseAlgorithm):
         raise ProgramError(f"entry point {entry!r} is not a subclass of BaseAlgorithm")
     return target
@@ -90,13 +143,16 @@ def locate(entry: str | None, cwd: Path, manifest_path: Path | None = None) -> t
 
 
 def load(entry: str | None, cwd: Path, manifest_path: Path | None = None) -> tuple[BaseAlgorithm, dict[str, Any]]:
-    """Import, instantiate, bind and ``setup()`` the algorithm; check ``get_info()`` against the manifest."""
-    entry, root, manifest = locate(entry, cwd, manifest_path)
-    algorithm = import_entry(entry)()
-    algorithm.bind(root, manifest)
-    algorithm.setup()
+    """Import, instantiate, bind and ``setup()`` the algorithm; check ``get_info()`` against the manifest.
+
+    Raises ``StartFailure`` naming the step that failed.
+    """
+    entry, root, manifest = _at("manifest", locate, entry, cwd, manifest_path)
+    algorithm = _at("instantiate", import_entry(entry))
+    _at("instantiate", algorithm.bind, root, manifest)
+    _at("setup", algorithm.setup)
     try:
-        check_info(algorithm.get_info(), manifest)
+        _at("get_info", lambda: check_info(algorithm.get_info(), manifest))
     except BaseException:
         try:  # setup() ran: what it holds is released before the process exits
             algorithm.teardown()
@@ -130,6 +186,20 @@ def exception_result(error: BaseException) -> dict[str, Any]:
     # Frameworks name their GPU OOM errors alike (torch.cuda.OutOfMemoryError, ...): 1004 lets the line retry.
     code = ErrorCode.GPU_OOM if "OutOfMemory" in type(error).__name__ else ErrorCode.UNKNOWN_ERROR
     return error_result(code, f"{type(error).__name__}: {error}")
+
+
+def start_error_frame(failure: StartFailure) -> dict[str, Any]:
+    """The ``error`` frame of a start failure (logged too): its code and message, and as data its
+    ``stage``, ``traceback`` and, for a missing module, ``missing_module``."""
+    problem = exception_result(failure.error)
+    text = failure.traceback
+    log.exception(f"the algorithm failed to start: {problem['message']}", stage=failure.stage, traceback=text)
+    frame = protocol.error_frame(problem["error_code"], problem["message"])
+    frame["stage"] = failure.stage
+    if failure.missing_module is not None:
+        frame["missing_module"] = failure.missing_module
+    frame["traceback"] = text[-MAX_TRACEBACK_CHARS:]
+    return frame
 
 
 # -- serving -------------------------------------------------------------------------------
@@ -321,8 +391,12 @@ class Adapter:
         return result
 
     def _reset(self, session: Session) -> dict[str, Any]:
+        """The algorithm's ``reset`` sees the abandoned attempt's state; then it is emptied, so no value
+        of that attempt (a counter, a partial verdict) reaches the next call with the same id."""
         self._open_steps.clear()
         _, failed = self._run_hook("reset", session)
+        for key in session.keys():  # in place: an algorithm that kept the Session object sees it empty too
+            session.delete(key)
         return failed or {"status": "OK", "message": "", "error_code": None, "data": {}}
 
     def _run_hook(self, name: str, *args: Any) -> tuple[Any, dict[str, Any] | None]:
@@ -417,11 +491,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         algorithm, manifest = load(args.entry, Path.cwd(), args.manifest)
-    except BaseException as error:  # noqa: BLE001 - every start failure must reach the runner as a frame
-        problem = exception_result(error)
-        log.exception(f"the algorithm failed to start: {problem['message']}")
-        protocol.FrameWriter(writer).send(
-            protocol.error_frame(problem["error_code"], f"start failed: {problem['message']}"))
+    except StartFailure as failure:
+        protocol.FrameWriter(writer).send(start_error_frame(failure))
         return _leaving(EXIT_FAILED)
     log.info("algorithm ready", entry=args.entry or manifest.get("entry_point"),
              startup_ms=round((time.perf_counter() - started) * 1000.0, 1))

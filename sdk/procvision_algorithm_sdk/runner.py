@@ -81,7 +81,22 @@ class RunnerError(ProcVisionError):
 
 
 class StartupError(RunnerError):
-    """The algorithm process did not complete the handshake (its error frame, an exit or a timeout)."""
+    """The algorithm process did not complete the handshake (its error frame, an exit or a timeout).
+
+    From the adapter's error frame: ``reason`` (its message, without the command and exit code that
+    ``message`` adds), ``stage`` (the load step that failed: ``manifest``, ``import``, ``class``,
+    ``instantiate``, ``setup``, ``get_info``), ``missing_module`` and ``traceback``; each None when absent.
+    """
+
+    def __init__(self, message: str, error_code: ErrorCode | str | None = None,
+                 stderr_tail: Sequence[str] = (), exit_code: int | None = None, *, reason: str | None = None,
+                 stage: str | None = None, missing_module: str | None = None,
+                 traceback: str | None = None) -> None:
+        super().__init__(message, error_code, stderr_tail, exit_code)
+        self.reason = reason
+        self.stage = stage
+        self.missing_module = missing_module
+        self.traceback = traceback
 
 
 class AlgorithmFailedError(RunnerError):
@@ -505,13 +520,15 @@ class Runner:
         waited = child.hello.wait(self.startup_timeout)
         frame = child.hello.frame
         failure: tuple[ErrorCode, str] | None = None
+        told: dict[str, str | None] = {}  # what the adapter's error frame says as data
         if not waited:
             failure = (ErrorCode.TIMEOUT, f"the algorithm sent no hello within {self.startup_timeout:g} s")
         elif frame is None:
             failure = (ErrorCode.PROCESS_EXITED, "the algorithm process ended before its hello")
         elif frame["type"] == "error":
-            failure = (_known_code(frame.get("error_code")),
-                       str(frame.get("message") or "the algorithm failed to start"))
+            told = {key: _text(frame.get(key)) for key in ("stage", "missing_module", "traceback")}
+            told["reason"] = _text(frame.get("message")) or "the algorithm failed to start"
+            failure = (_known_code(frame.get("error_code")), f"start failed: {told['reason']}")
         elif frame.get("protocol") != protocol.PROTOCOL_VERSION:
             failure = (ErrorCode.PROTOCOL_ERROR, f"the adapter speaks protocol {frame.get('protocol')!r}, this "
                        f"runner {protocol.PROTOCOL_VERSION}: install a matching procvision-algorithm-sdk")
@@ -522,7 +539,7 @@ class Runner:
         if failure is not None:
             exit_code = child.stop(grace=self.kill_after if frame is not None else 0.0)
             raise StartupError(f"{failure[1]} ({' '.join(self.command)} in {self.cwd}, exit code {exit_code})",
-                               failure[0], self._tail, exit_code)
+                               failure[0], self._tail, exit_code, **told)
         assert frame is not None
         child.start_heartbeat()
         self._child, self._hello = child, frame
@@ -558,6 +575,11 @@ class Runner:
 
     def _note(self, text: str) -> None:
         self._tail.append(text)
+
+
+def _text(value: Any) -> str | None:
+    """A frame's string field; None when absent or not a string (a field this runner cannot use)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _known_code(value: Any) -> ErrorCode:

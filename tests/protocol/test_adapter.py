@@ -377,3 +377,77 @@ def test_entry_option_overrides_the_manifest(algorithm_dir, raw_adapter) -> None
     adapter = raw_adapter(algorithm_dir(), "--entry", "probe_algorithm:SetupFails")
     assert "weights.bin" in adapter.recv(timeout=30)["message"]
     assert adapter.wait() == 1
+
+
+def _write_module(folder, name: str, text: str):
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.py").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("entry, module_text, stage, missing, fragment", [
+    (None, None, "manifest", None, "no manifest.json"),
+    ("probe_nowhere:Probe", None, "import", "probe_nowhere", "No module named 'probe_nowhere'"),
+    ("needs_dependency:Algo", "import procvision_missing_dependency\n", "import", "procvision_missing_dependency",
+     "No module named 'procvision_missing_dependency'"),
+    ("broken_module:Algo", "raise RuntimeError('broken at import')\n", "import", None, "broken at import"),
+    ("probe_algorithm:NoSuchClass", None, "class", None, "has no 'NoSuchClass'"),
+    ("probe_algorithm:time", None, "class", None, "not a subclass of BaseAlgorithm"),
+    ("probe_algorithm", None, "class", None, "must look like"),
+    ("probe_algorithm:InitFails", None, "instantiate", None, "no camera calibration in __init__"),
+    ("probe_algorithm:SetupFails", None, "setup", None, "cannot load model weights.bin"),
+    ("probe_algorithm:ImportsLazily", None, "setup", "procvision_missing_lazy_dependency",
+     "procvision_missing_lazy_dependency"),
+    ("probe_algorithm:WrongInfo", None, "get_info", None, "disagrees with manifest.json on 'version'"),
+    ("probe_algorithm:InfoFailsAfterSetup", None, "get_info", None, "get_info cannot answer"),
+])
+def test_a_start_failure_names_its_stage_as_data(tmp_path, algorithm_dir, raw_adapter, entry, module_text, stage,
+                                                 missing, fragment) -> None:
+    """The error frame says where loading stopped (stage, missing_module, traceback), not only in words."""
+    extra = _write_module(tmp_path / "extra", entry.partition(":")[0], module_text) if module_text else None
+    if entry is None:  # no manifest and no --entry
+        (tmp_path / "empty").mkdir()
+        adapter = raw_adapter(tmp_path / "empty")
+    else:
+        adapter = raw_adapter(algorithm_dir(), "--entry", entry, extra_path=extra)
+    error = adapter.recv(timeout=30)
+    assert error["type"] == "error" and "request_id" not in error
+    assert error["stage"] == stage
+    assert error.get("missing_module") == missing
+    assert fragment in error["message"]
+    assert error["traceback"].startswith("Traceback (most recent call last)") and fragment in error["traceback"]
+    assert adapter.wait() == 1
+    records = [json.loads(line) for line in adapter.stderr_lines if line.startswith("{")]
+    logged = [r for r in records if r.get("logger") == "procvision.adapter" and r.get("stage") == stage]
+    assert logged and logged[0]["traceback"] == error["traceback"]  # the log and the frame say the same
+
+
+def test_reset_empties_the_session_after_the_algorithm_saw_it(algorithm_dir, raw_adapter) -> None:
+    """A reset starts the detection over: the next call with the same id sees none of the abandoned attempt."""
+    root = algorithm_dir("KeepsSessionAcrossReset")
+    adapter = raw_adapter(root)
+    adapter.handshake()
+    counts = []
+    for number in range(2):
+        adapter.call(number, "execute", call_params("count", session="det-1"))
+        counts.append(adapter.recv()["data"]["count"])
+    adapter.call("r", "reset", {"session": {"id": "det-1", "context": {"product_code": "A1"}}})
+    assert adapter.recv()["status"] == "OK"
+    adapter.call(3, "execute", call_params("count", session="det-1"))
+    after = adapter.recv()["data"]
+    counts.append(after["count"])
+    assert counts == [1, 2, 1]
+    assert after["product_code"] == "A1"  # same id, same context: only the state is gone
+    assert "reset:det-1:count=2:A1" in events(root)  # the hook itself still saw the old state
+
+
+def test_a_reset_whose_hook_raises_still_empties_the_session(algorithm_dir, raw_adapter) -> None:
+    adapter = raw_adapter(algorithm_dir("ResetFails"))
+    adapter.handshake()
+    adapter.call(1, "execute", call_params("count", session="det-2"))
+    assert adapter.recv()["data"]["count"] == 1
+    adapter.call(2, "reset", {"session": {"id": "det-2"}})
+    reply = adapter.recv()
+    assert reply["status"] == "ERROR" and reply["error_code"] == "9999" and "reset broke" in reply["message"]
+    adapter.call(3, "execute", call_params("count", session="det-2"))
+    assert adapter.recv()["data"]["count"] == 1

@@ -278,6 +278,26 @@ def test_setup_failure_is_reported_by_start(algorithm_dir) -> None:
     runner.shutdown()
 
 
+@pytest.mark.parametrize("cls, stage, missing, reason", [
+    ("SetupFails", "setup", None, "RuntimeError: cannot load model weights.bin"),
+    ("ImportsLazily", "setup", "procvision_missing_lazy_dependency",
+     "ModuleNotFoundError: No module named 'procvision_missing_lazy_dependency'"),
+    ("NoSuchClass", "class", None, "module 'probe_algorithm' has no 'NoSuchClass' (entry point "
+                                   "'probe_algorithm:NoSuchClass')"),
+])
+def test_startup_error_carries_the_adapters_stage_and_traceback(algorithm_dir, cls, stage, missing, reason) -> None:
+    runner = make_runner(algorithm_dir(cls))
+    try:
+        with pytest.raises(StartupError) as caught:
+            runner.start()
+    finally:
+        runner.shutdown()
+    error = caught.value
+    assert (error.stage, error.missing_module, error.reason) == (stage, missing, reason)
+    assert error.message.startswith(f"start failed: {reason} (") and "exit code 1" in error.message
+    assert error.traceback.startswith("Traceback (most recent call last)") and reason in error.traceback
+
+
 def test_startup_timeout(algorithm_dir, tmp_path) -> None:
     slow = tmp_path / "slow_start"
     slow.mkdir()
@@ -289,6 +309,9 @@ def test_startup_timeout(algorithm_dir, tmp_path) -> None:
     with pytest.raises(StartupError) as caught:
         runner.start()
     assert caught.value.error_code.value == "1005" and "no hello within 1 s" in caught.value.message
+    # no error frame came: nothing to say as data
+    assert (caught.value.stage, caught.value.missing_module, caught.value.traceback, caught.value.reason) == \
+        (None, None, None, None)
     assert time.monotonic() - started < 4
     runner.shutdown()
 

@@ -160,3 +160,31 @@ class LeavesAThread(Probe):
     def setup(self) -> None:
         super().setup()
         threading.Thread(target=time.sleep, args=(3600,), name="forgotten").start()  # not a daemon
+
+
+class InitFails(Probe):
+    def __init__(self) -> None:
+        super().__init__()
+        raise RuntimeError("no camera calibration in __init__")
+
+
+class ImportsLazily(Probe):
+    def setup(self) -> None:
+        import procvision_missing_lazy_dependency  # noqa: F401 - missing on purpose
+
+
+class KeepsSessionAcrossReset(Probe):
+    """Records what its own reset hook saw, and the context a call sees."""
+
+    def reset(self, session) -> None:
+        self._event(f"reset:{session.id}:count={session.get('count')}:{session.context.get('product_code')}")
+
+    def execute(self, step_index, pid, session, user_params, shared_mem_id, image_meta):
+        result = super().execute(step_index, pid, session, user_params, shared_mem_id, image_meta)
+        result["data"]["product_code"] = session.context.get("product_code")
+        return result
+
+
+class ResetFails(Probe):
+    def reset(self, session) -> None:
+        raise RuntimeError("reset broke")
