@@ -88,7 +88,7 @@ def _at(stage: str, step: Callable[..., Any], *args: Any) -> Any:
 
 
 def import_entry(entry: str) -> type[BaseAlgorithm]:
-    """The ``BaseAlgorithm`` subclass named by ``module.path:ClassName``; ``StartFailure`` at ``import`` or ``class``."""
+    """The ``BaseAlgorithm`` subclass named by ``module.path:ClassName``; else ``StartFailure`` (import, class)."""
     module_name, qualname = _at("class", _split_entry, entry)
     module = _at("import", _import_module, module_name, entry)
     return _at("class", _find_class, module, qualname, entry)
