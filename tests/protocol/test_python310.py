@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leaks")]
 DRIVER = textwrap.dedent('''
     import json, sys
     import numpy as np
-    from procvision_algorithm_sdk.runner import Runner
+    from procvision_algorithm_sdk.runner import Runner, StartupError
 
     params = {"step_index": 1, "pid": "p001", "session": {"id": "s", "context": {}}}
     out = {"version": list(sys.version_info[:2])}
@@ -34,6 +34,17 @@ DRIVER = textwrap.dedent('''
         r = runner.call("execute", dict(params, user_params={"action": "exit"}))
         out["exit"] = r.error_code
         out["after"] = runner.call("execute", dict(params, user_params={"action": "ok"})).status
+        counts = [runner.call("execute", dict(params, user_params={"action": "count"})).data["count"]
+                  for _ in range(2)]
+        runner.call("reset", {"session": params["session"]})
+        counts.append(runner.call("execute", dict(params, user_params={"action": "count"})).data["count"])
+        out["reset"] = counts
+    failing = Runner(sys.executable, sys.argv[1], entry="probe_algorithm:ImportsLazily", kill_after=1)
+    try:
+        failing.start()
+    except StartupError as error:
+        out["start"] = [error.stage, error.missing_module, error.traceback.startswith("Traceback")]
+    failing.shutdown()
     print(json.dumps(out))
 ''')
 
@@ -62,5 +73,6 @@ def test_runner_and_adapter_on_python310(python_for, site_packages_310, tmp_path
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {
         "version": [3, 10], "hello": 1, "image": ["OK", True], "noise": "OK",
-        "hang": "1005", "exit": "1009", "after": "OK",
+        "hang": "1005", "exit": "1009", "after": "OK", "reset": [1, 2, 1],
+        "start": ["setup", "procvision_missing_lazy_dependency", True],
     }
