@@ -56,17 +56,23 @@ def uv_pins(requirements: list[str], platform: str, python: str, index_url: str,
     return pins
 
 
+def ours_and_uv(pins, requirements: list[str], platform: str, python: str, index_url: str,
+                work: Path) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """Our pins and uv's for one scenario on one target (None: no solution)."""
+    work.mkdir()
+    expected = uv_pins(requirements, platform, python, index_url, work)
+    try:
+        return pins(requirements, platform, python), expected
+    except ResolutionError:
+        return None, expected
+
+
 def test_generated_scenarios_agree_with_uv_on_every_target(world, pins, tmp_path) -> None:
     compared, solved, disagreements = 0, 0, []
     for number, requirements in enumerate(world.scenarios):
         for platform, python in CROSS_TARGETS:
-            work = tmp_path / f"s{number}-{platform}"
-            work.mkdir()
-            expected = uv_pins(requirements, platform, python, world.index.url, work)
-            try:
-                ours: dict[str, str] | None = pins(requirements, platform, python)
-            except ResolutionError:
-                ours = None
+            ours, expected = ours_and_uv(pins, requirements, platform, python, world.index.url,
+                                         tmp_path / f"s{number}-{platform}")
             compared += 1
             solved += expected is not None
             if ours != expected:
@@ -91,13 +97,8 @@ def test_hand_written_scenarios_agree_with_uv(world, pins, tmp_path) -> None:
     disagreements = []
     for number, requirements in enumerate(HAND_WRITTEN):
         for platform, python in CROSS_TARGETS:
-            work = tmp_path / f"h{number}-{platform}"
-            work.mkdir()
-            expected = uv_pins(requirements, platform, python, world.index.url, work)
-            try:
-                ours: dict[str, str] | None = pins(requirements, platform, python)
-            except ResolutionError:
-                ours = None
+            ours, expected = ours_and_uv(pins, requirements, platform, python, world.index.url,
+                                         tmp_path / f"h{number}-{platform}")
             if ours != expected:
                 disagreements.append(f"{requirements} on {platform} {python}:\n  ours {ours}\n  uv   {expected}")
     assert not disagreements, "\n".join(disagreements)
