@@ -26,8 +26,14 @@ _VALIDATE_STAGE = {"manifest": "import", "import": "import", "class": "class", "
                    "setup": "setup", "get_info": "get_info"}
 
 
+def install_command(root: Path | str) -> str:
+    """How to make a project's dependencies importable here; no build isolation, so the
+    procvision-build already in this environment builds it (no index needs to carry it)."""
+    return f"pip install --no-build-isolation -e {root}"
+
+
 def install_hint(config: ProjectConfig) -> str:
-    return f"install the project with its dependencies into it: pip install -e {config.root}"
+    return f"install the project with its dependencies into it: {install_command(config.root)}"
 
 
 def import_runtime(config: ProjectConfig) -> Any:

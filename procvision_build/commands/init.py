@@ -29,6 +29,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from procvision_build.project_runner import install_command
     from procvision_build.scaffold import DEFAULT_TARGETS, check_pids, create_project, derive_names, parse_target
 
     directory = Path(args.project)
@@ -42,5 +43,5 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     ui.info(f"created {names.project} in {created.root}:")
     for relative in created.files:
         ui.info(f"  {relative}")
-    ui.info(f"next: pip install -e {created.root}, then procvision validate {created.root}")
+    ui.info(f"next: {install_command(created.root)}, then procvision validate {created.root}")
     return 0

@@ -21,7 +21,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     "entry point, check the class, run setup(), compare get_info() with the manifest, and call "
                     "pre_execute and execute for each PID and step on an image, validating every return. "
                     "Advice (a long message or ng_reason) is a warning. Exit status 0 without errors, 1 with. "
-                    "The algorithm's dependencies must be importable in this interpreter (pip install -e DIR).")
+                    "The algorithm's dependencies must be importable in this interpreter (pip install --no-build-isolation -e DIR).")
     parser.add_argument("project", nargs="?", default=".", help="the project directory (default: .)")
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="a JPEG or PNG part image (default: a generated 640x480 test image)")

@@ -35,13 +35,13 @@ def test_init_install_validate_run_in_a_python_310_venv(tmp_path: Path, python_f
     assert missing.returncode == 1
     assert "error    runtime" in missing.stderr
     assert "cannot import 'numpy'" in missing.stderr or "cannot import 'procvision_algorithm_sdk'" in missing.stderr
-    assert f"pip install -e {project}" in missing.stderr and "Traceback" not in missing.stderr
+    assert f"pip install --no-build-isolation -e {project}" in missing.stderr and "Traceback" not in missing.stderr
     Image.fromarray(np.full((120, 160, 3), 20, np.uint8)).save(tmp_path / "dark.png")
     not_yet = run(procvision, "run", project, "--image", tmp_path / "dark.png", "--pid", "p001")
     assert not_yet.returncode == 1 and not_yet.stdout == ""
-    assert f"pip install -e {project}" in not_yet.stderr and "Traceback" not in not_yet.stderr
+    assert f"pip install --no-build-isolation -e {project}" in not_yet.stderr and "Traceback" not in not_yet.stderr
 
-    editable = run(python, "-m", "pip", "install", "-e", project)
+    editable = run(python, "-m", "pip", "install", "--no-build-isolation", "-e", project)  # the hint, as given
     assert editable.returncode == 0, editable.stdout + editable.stderr
 
     checked = run(procvision, "validate", project, "--json")

@@ -79,5 +79,5 @@ def test_bad_arguments_and_start_failures_are_errors_without_traceback(images: d
     root = make_project(header="import procvision_missing_dependency\n")
     done = procvision("run", root, "--image", images["flat"], "--pid", "p1")
     assert done.returncode == 1 and done.stdout == ""
-    assert "the algorithm did not start" in done.stderr and f"pip install -e {root}" in done.stderr
+    assert "the algorithm did not start" in done.stderr and f"pip install --no-build-isolation -e {root}" in done.stderr
     assert "Traceback" not in done.stderr

@@ -85,7 +85,7 @@ def test_an_import_error_names_the_missing_module_and_the_fix(make_project) -> N
     assert done.returncode == 1
     assert "error    import" in done.stderr
     assert "No module named 'procvision_missing_dependency'" in done.stderr
-    assert f"pip install -e {root}" in done.stderr
+    assert f"pip install --no-build-isolation -e {root}" in done.stderr
     assert "Traceback" not in done.stderr
 
     verbose = procvision("validate", root, "--verbose")
