@@ -48,14 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ProcvisionError as error:
         if args.verbose:
             traceback.print_exc()
-        code = f" [{error.code}]" if error.code else ""
-        print(f"error{code}: {error}", file=sys.stderr)
+        ui.error(str(error), error.code)
         return error.exit_status
     except OSError as error:  # a path the user controls (cache dir, project, output) is unusable
         if args.verbose:
             traceback.print_exc()
-        print(f"error: {error}. Check that path and its permissions (PROCVISION_CACHE_DIR moves the cache); "
-              "--verbose shows where it happened", file=sys.stderr)
+        ui.error(f"{error}. Check that path and its permissions (PROCVISION_CACHE_DIR moves the cache); "
+                 "--verbose shows where it happened")
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

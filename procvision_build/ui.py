@@ -31,6 +31,13 @@ class UI:
         else:
             print(f"warning: {message}", file=self.stream, flush=True)
 
+    def error(self, message: str, code: str | None = None) -> None:
+        """The error that ends a command: ``error [code]: ...``, or one JSON record with --json."""
+        if self.json:
+            self._emit({"event": "error", "message": message, "code": code})
+        else:
+            print(f"error{f' [{code}]' if code else ''}: {message}", file=self.stream, flush=True)
+
     def debug(self, message: str) -> None:
         if self.verbose and not self.json:
             print(message, file=self.stream, flush=True)

@@ -1,0 +1,39 @@
+"""How the `procvision` command ends with an error: one plain line, or one JSON record with --json."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def procvision(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'sdk'}")
+    return subprocess.run([sys.executable, "-m", "procvision_build", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=60)
+
+
+def test_an_error_is_one_plain_line_without_a_traceback(tmp_path: Path) -> None:
+    done = procvision("lock", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error") and "pyproject.toml" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_with_json_the_error_is_a_json_record(tmp_path: Path) -> None:
+    done = procvision("--json", "lock", str(tmp_path), cwd=tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    records = [json.loads(line) for line in done.stderr.splitlines()]
+    assert records[-1]["event"] == "error" and "pyproject.toml" in records[-1]["message"]
+    # validate reports its own failures in the JSON report on stdout; a usage error is a record on stderr
+    report = procvision("validate", "--json", str(tmp_path / "missing"), cwd=tmp_path)
+    assert report.returncode == 1 and report.stderr == ""
+    assert json.loads(report.stdout)["ok"] is False
+    usage = procvision("run", "--json", str(tmp_path), "--image", str(tmp_path / "none.png"), "--pid", "p1",
+                       cwd=tmp_path)
+    assert usage.returncode != 0 and usage.stdout == ""
+    assert json.loads(usage.stderr.splitlines()[-1])["event"] == "error"
