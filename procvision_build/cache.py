@@ -16,7 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator, Mapping
+from typing import IO, Iterable, Iterator, Mapping, Protocol, TypeVar
 
 from procvision_build.files import atomic_output, is_sha256, write_bytes_atomic
 
@@ -76,6 +76,17 @@ def _check_filename(filename: str) -> str:
     return filename
 
 
+class _HasDigest(Protocol):
+    @property
+    def sha256(self) -> str | None: ...
+
+    @property
+    def filename(self) -> str: ...
+
+
+_Stored = TypeVar("_Stored", bound=_HasDigest)
+
+
 class WheelStore:
     """Files by sha256: ``wheels/ab/abcdef.../<filename>``; a file there always matches its digest."""
 
@@ -85,6 +96,18 @@ class WheelStore:
     def _dir(self, sha256: str) -> Path:
         sha256 = _check_sha256(sha256)
         return self.root / sha256[:2] / sha256
+
+    def partition(self, files: Iterable[_Stored]) -> tuple[dict[str, Path], list[_Stored]]:
+        """Split ``files`` (anything with ``sha256`` and ``filename``) into {filename: stored path} and the missing."""
+        found: dict[str, Path] = {}
+        missing: list[_Stored] = []
+        for file in files:
+            stored = self.get(file.sha256, file.filename)
+            if stored is not None:
+                found[file.filename] = stored
+            else:
+                missing.append(file)
+        return found, missing
 
     def get(self, sha256: str | None, filename: str | None = None) -> Path | None:
         """The stored file with this digest (named ``filename`` when given), or None.

@@ -62,14 +62,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     if sources is not None:
         for url in (*sources.index_urls, *sources.find_links):
             CREDENTIALS.strip(url)
-    found: dict[str, Path] = {}
-    missing: list[Link] = []
-    for link in links:
-        stored = cache.wheels.get(link.sha256, link.filename)
-        if stored is not None:
-            found[link.filename] = stored
-        else:
-            missing.append(link)
+    found, missing = cache.wheels.partition(links)
     if offline:
         remote = [link.filename for link in missing if not link.is_local]
         if remote:

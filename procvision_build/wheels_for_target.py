@@ -209,16 +209,8 @@ def _pins(lock: Lock, key: str) -> dict[str, str]:
 def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI", cache: "Cache",
                 isolated: bool = False, local: LocalSources | None = None) -> list[ResolvedWheel]:
     """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
-    paths: dict[str, Path] = {}
-    missing = []
-    for wheel in chosen:  # a warm cache answers without asking anyone (not even pip's configuration)
-        if wheel.source_kind is not None:
-            continue
-        stored = cache.wheels.get(wheel.sha256, wheel.filename)
-        if stored is not None:
-            paths[wheel.filename] = stored
-        else:
-            missing.append(wheel)
+    # a warm cache answers without asking anyone (not even pip's configuration)
+    paths, missing = cache.wheels.partition(wheel for wheel in chosen if wheel.source_kind is None)
     if missing:
         from procvision_build.fetch import fetch
         from procvision_build.index import Link
