@@ -167,7 +167,10 @@ def test_a_process_that_outlives_a_kill_does_not_hang_the_runner(algorithm_dir, 
     finally:
         for pid in set(survivors):  # what the stuck process's end would do
             os.kill(pid, 9)
-            os.waitpid(pid, 0)
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass  # the runner's own Popen reaped it first; the leak check below still looks for zombies
         runner.shutdown()
 
 
