@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from procvision_build.config import IndexSpec, TargetSpec  # noqa: E402
+from procvision_build.config.model import IndexSpec, TargetSpec  # noqa: E402
 from tests.support.index_server import IndexServer  # noqa: E402
 
 DATA = ROOT / "bench" / ".data"
@@ -72,7 +72,7 @@ def ensure_data() -> None:
     marker = DATA / "complete.json"
     if marker.is_file():
         return
-    from procvision_build.targets import platform_tags
+    from procvision_build.resolve.targets import platform_tags
 
     WHEELS.mkdir(parents=True, exist_ok=True)
     sets = {}
@@ -118,10 +118,10 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 from bench.resolve import BenchProject
-from procvision_build.cache import Cache
-from procvision_build.config import IndexSpec
+from procvision_build.store.cache import Cache
+from procvision_build.config.model import IndexSpec
 from procvision_build.ui import UI
-from procvision_build.wheels_for_target import lock_project, wheels_for_target
+from procvision_build.lock.plan import lock_project, wheels_for_target
 started = time.perf_counter()
 project = BenchProject(Path(sys.argv[2]), IndexSpec(url=sys.argv[3]))
 cache, ui = Cache(Path(sys.argv[1])), UI(quiet=True)
@@ -171,7 +171,7 @@ def run_uv(platform: str, python: str, index_url: str, cache: Path, work: Path) 
 
 
 def run_pip(platform: str, python: str, index_url: str, cache: Path, work: Path) -> float:
-    from procvision_build.targets import platform_tags
+    from procvision_build.resolve.targets import platform_tags
 
     platforms = [flag for tag in platform_tags(platform)[:40] for flag in ("--platform", tag)]
     started = time.perf_counter()

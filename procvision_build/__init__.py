@@ -3,9 +3,7 @@
 ``build-backend = "procvision_build"`` finds the PEP 517 and PEP 660 hooks here.
 """
 
-__version__ = "0.1.0"
-
-from procvision_build.backend import (  # noqa: E402 - __version__ first: metadata.py reads it
+from procvision_build.backend import (
     build_editable,
     build_sdist,
     build_wheel,
@@ -15,8 +13,10 @@ from procvision_build.backend import (  # noqa: E402 - __version__ first: metada
     prepare_metadata_for_build_editable,
     prepare_metadata_for_build_wheel,
 )
+from procvision_build.version import __version__
 
 __all__ = [
+    "__version__",
     "build_editable",
     "build_sdist",
     "build_wheel",

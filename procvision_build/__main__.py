@@ -1,5 +1,5 @@
 import sys
 
-from procvision_build.cli import main
+from procvision_build.commands.cli import main
 
 sys.exit(main())

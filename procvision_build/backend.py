@@ -1,4 +1,4 @@
-"""The PEP 517 and PEP 660 hooks: each validates the settings, reads the config and calls one builder.
+"""The PEP 517 and PEP 660 hooks: each reads the settings and the config once and calls one builder.
 
 Builders are imported inside their hook: a frontend starts a fresh interpreter per hook,
 so a wheel build never pays for the sdist's tar and gzip modules.
@@ -9,81 +9,56 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from procvision_build.config import ProjectConfig, load_config, read_config_settings
+from procvision_build.config.load import load_config
+from procvision_build.config.model import ProjectConfig
+from procvision_build.config.settings import BuildSettings, read_config_settings
 
 Settings = Mapping[str, Any] | None
 
 
-def _load() -> ProjectConfig:
-    # Frontends run hooks in the project directory. An unpacked sdist (it has PKG-INFO) has
-    # no local sources beside it, and building a wheel never needs them.
+def _start(config_settings: Settings) -> tuple[BuildSettings, ProjectConfig]:
+    """The validated settings, then the project in the current directory (where frontends run hooks)."""
+    settings = read_config_settings(config_settings)
     root = Path.cwd()
-    return load_config(root, check_sources=not (root / "PKG-INFO").is_file())
+    # An unpacked sdist (it has PKG-INFO) has no local sources beside it; a wheel never needs them.
+    return settings, load_config(root, check_sources=not (root / "PKG-INFO").is_file())
 
 
-def get_requires_for_build_wheel(config_settings: Settings = None) -> list[str]:
+def _no_requirements(config_settings: Settings = None) -> list[str]:
     read_config_settings(config_settings)
     return []
 
 
-def get_requires_for_build_sdist(config_settings: Settings = None) -> list[str]:
-    read_config_settings(config_settings)
-    return []
+def _prepare_metadata(metadata_directory: str, config_settings: Settings = None) -> str:
+    from procvision_build.artifacts.wheel import write_metadata_directory
+
+    return write_metadata_directory(_start(config_settings)[1], Path(metadata_directory))
 
 
-def get_requires_for_build_editable(config_settings: Settings = None) -> list[str]:
-    read_config_settings(config_settings)
-    return []
-
-
-def prepare_metadata_for_build_wheel(metadata_directory: str, config_settings: Settings = None) -> str:
-    read_config_settings(config_settings)
-    from procvision_build import wheel
-
-    return wheel.write_metadata_directory(_load(), Path(metadata_directory))
-
-
-def prepare_metadata_for_build_editable(metadata_directory: str, config_settings: Settings = None) -> str:
-    read_config_settings(config_settings)
-    from procvision_build import wheel
-
-    return wheel.write_metadata_directory(_load(), Path(metadata_directory))
+get_requires_for_build_wheel = get_requires_for_build_sdist = get_requires_for_build_editable = _no_requirements
+prepare_metadata_for_build_wheel = prepare_metadata_for_build_editable = _prepare_metadata
 
 
 def build_wheel(wheel_directory: str, config_settings: Settings = None,
                 metadata_directory: str | None = None) -> str:
-    settings = read_config_settings(config_settings)
-    from procvision_build import wheel
+    from procvision_build.artifacts.wheel import build_wheel as build
 
-    config = _load()
+    settings, config = _start(config_settings)
     if settings.locked:
-        _check_lock(config)
-    return wheel.build_wheel(config, Path(wheel_directory)).name
+        from procvision_build.lock.plan import check_lock_for_build
+
+        check_lock_for_build(config)
+    return build(config, Path(wheel_directory)).name
 
 
 def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:
-    read_config_settings(config_settings)
-    from procvision_build import sdist
+    from procvision_build.artifacts.sdist import build_sdist as build
 
-    return sdist.build_sdist(_load(), Path(sdist_directory)).name
+    return build(_start(config_settings)[1], Path(sdist_directory)).name
 
 
 def build_editable(wheel_directory: str, config_settings: Settings = None,
                    metadata_directory: str | None = None) -> str:
-    read_config_settings(config_settings)
-    from procvision_build import editable
+    from procvision_build.artifacts.editable import build_editable as build
 
-    return editable.build_editable(_load(), Path(wheel_directory)).name
-
-
-def _check_lock(config: ProjectConfig) -> None:
-    """``-C locked=true``: fail, naming what changed, unless pylock.toml still matches the project."""
-    from procvision_build.cache import Cache
-    from procvision_build.ui import UI
-    from procvision_build.wheels_for_target import lock_project
-
-    if config.algorithm is not None and config.targets:
-        # An unpacked sdist has no local sources beside it: their versions were checked
-        # when the sdist was made; the lock's recorded inputs are still compared here.
-        from_sdist = (Path(config.root) / "PKG-INFO").is_file()
-        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True, check_local_sources=not from_sdist)
+    return build(_start(config_settings)[1], Path(wheel_directory)).name

@@ -1,8 +1,11 @@
-"""Distribution files by name (PEP 427 wheels, PEP 625 sdists): project, version, tags, and a wheel's METADATA member."""
+"""What distribution files say (PEP 427 wheels, PEP 625 sdists): project, version, tags, METADATA."""
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import re
+from email.message import Message
 from typing import Callable, Iterable, TypeVar
 
 from packaging.tags import Tag
@@ -67,3 +70,8 @@ def metadata_member(names: Iterable[str], filename: str) -> str | None:
         candidates = [name for name in candidates
                       if canonicalize_name(_METADATA_MEMBER.match(name).group(1).rsplit("-", 1)[0]) == project]
     return candidates[0] if len(candidates) == 1 else None
+
+
+def parse_metadata(raw: bytes) -> Message:
+    """A METADATA file's headers (Requires-Dist, Requires-Python, ...)."""
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)

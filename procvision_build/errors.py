@@ -1,13 +1,16 @@
-"""User-facing errors: each carries what its message needs and renders without a traceback."""
+"""User-facing errors, named by what went wrong: each carries what its message needs, renders without a traceback,
+and takes its contract error code (CONTRACT.md section 7) from the one table, ``deploy.codes.ErrorCode``.
+"""
 
 from __future__ import annotations
+
+from procvision_build.deploy.codes import ErrorCode
 
 
 class ProcvisionError(Exception):
     """An error meant for the user: ``str(error)`` is the whole message."""
 
-    #: error code from CONTRACT.md section 7 when one applies (as a string, e.g. "2008")
-    code: str | None = None
+    code: ErrorCode | None = None  # the contract's error code, when one applies
     exit_status: int = 1
 
 
@@ -29,7 +32,7 @@ class ConfigSettingsError(ProcvisionError):
 class IntegrityError(ProcvisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 
-    code = "2008"
+    code = ErrorCode.INTEGRITY_ERROR
 
 
 # -- targets, resolution, local sources, lock (resolver) ----------------------------
@@ -82,15 +85,15 @@ class NotInCache(ProcvisionError):
     """Offline mode needs a file or page that the cache does not hold."""
 
 
-# -- init, validate, run (the developer commands) ------------------------------------
-
-
-class InitError(ProcvisionError):
-    """``procvision init`` cannot create the project as asked; nothing was written."""
+# -- the developer commands (init, validate, run) -------------------------------------
 
 
 class UsageError(ProcvisionError):
-    """A command-line value is unusable (``--params`` that is not a JSON object)."""
+    """A command-line value is unusable (``--params`` that is not a JSON object, a bad ``--target``)."""
+
+
+class PathConflict(ProcvisionError):
+    """A path is in the way: writing would overwrite a file, or a file stands where a folder must go."""
 
 
 class ImageFileError(ProcvisionError):

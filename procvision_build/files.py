@@ -1,4 +1,4 @@
-"""File primitives every step shares: atomic writes, the sha256 of a file, TOML reading, file:// URLs.
+"""File primitives every stage shares: atomic writes, sha256, the files of a tree, TOML reading, file:// URLs.
 
 Kept free of heavy imports (no tempfile, no urllib.request): the wheel hook imports this module.
 """
@@ -6,10 +6,11 @@ Kept free of heavy imports (no tempfile, no urllib.request): the wheel hook impo
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import sys
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO, Any, Iterator
 
 if sys.version_info >= (3, 11):
@@ -78,9 +79,40 @@ def is_sha256(value: str) -> bool:
     return len(value) == 64 and _HEX.issuperset(value.lower())
 
 
+def is_hidden(relative: PurePath) -> bool:
+    """A path inside a tree that builds leave out: caches and hidden files (``.git``, ``.DS_Store``)."""
+    return any(part == "__pycache__" or part.startswith(".") for part in relative.parts)
+
+
+def tree_files(directory: Path) -> list[tuple[str, Path]]:
+    """Every file under ``directory`` that is not hidden: (relative path with "/", path), sorted."""
+    found = []
+    for path in Path(directory).rglob("*"):
+        relative = path.relative_to(directory)
+        if path.is_file() and not is_hidden(relative):
+            found.append((relative.as_posix(), path))
+    return sorted(found)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     """A UTF-8 TOML file as a dict; raises OSError, or ValueError (bad UTF-8 or bad TOML)."""
     return tomllib.loads(Path(path).read_bytes().decode("utf-8"))
+
+
+def toml_value(value: Any) -> str:
+    """A TOML literal for a string, int, bool or list of those (the writer's whole vocabulary)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        # JSON's escapes are valid in TOML basic strings; TOML also forbids a raw DEL.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        return "[\n" + "".join(f"    {toml_value(item)},\n" for item in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
 def path_from_file_url(url: str) -> Path:

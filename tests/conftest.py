@@ -42,8 +42,8 @@ def python_for():
 @pytest.fixture(scope="session")
 def own_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """procvision-build and procvision-algorithm-sdk wheels, built once with this backend in-process."""
-    from procvision_build import wheel
-    from procvision_build.config import load_config
+    from procvision_build.artifacts import wheel
+    from procvision_build.config.load import load_config
 
     directory = tmp_path_factory.mktemp("own-wheels")
     wheel.build_wheel(load_config(ROOT), directory)

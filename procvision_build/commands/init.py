@@ -29,8 +29,8 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from procvision_build.project_runner import install_command
-    from procvision_build.scaffold import DEFAULT_TARGETS, check_pids, create_project, derive_names, parse_target
+    from procvision_build.develop.project_runner import install_command
+    from procvision_build.develop.scaffold import DEFAULT_TARGETS, check_pids, create_project, derive_names, parse_target
 
     directory = Path(args.project)
     names = derive_names(directory, args.name)

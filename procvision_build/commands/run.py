@@ -33,9 +33,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from procvision_build.config import load_config
-    from procvision_build.images import read_image
-    from procvision_build.project_runner import ProjectRunner, import_runtime
+    from procvision_build.config.load import load_config
+    from procvision_build.develop.images import read_image
+    from procvision_build.develop.project_runner import ProjectRunner, import_runtime
 
     config = load_config(Path(args.project))
     try:

@@ -31,7 +31,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from procvision_build.validation import validate_project
+    from procvision_build.develop.validation import validate_project
 
     echo = (lambda line: print(line.text, file=sys.stderr, flush=True)) if ui.verbose and not ui.json else None
     report = validate_project(Path(args.project), image_path=args.image, pid=args.pid, verbose=ui.verbose,

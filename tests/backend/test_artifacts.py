@@ -15,9 +15,9 @@ import pytest
 from packaging.requirements import Requirement
 
 import procvision_build
-from procvision_build import sdist, wheel
-from procvision_build.config import load_config
-from procvision_build.manifest import build_manifest, dumps_manifest
+from procvision_build.artifacts import sdist, wheel
+from procvision_build.config.load import load_config
+from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
 from tests.backend.helpers import ROOT, SDK, check_record, copy_example, run_hook, sha256
 
 DIST_INFO = "algorithm_example-1.0.0.dist-info"
@@ -219,7 +219,7 @@ def test_plain_projects_build_as_ordinary_wheels(tmp_path: Path) -> None:
     assert "procvision_build/commands/__init__.py" in files and "procvision_build/backend.py" in files
     assert not any(name.startswith(("tests/", "sdk/", "example")) for name in files)
     assert files["procvision_build-0.1.0.dist-info/entry_points.txt"] == (
-        b"[console_scripts]\nprocvision = procvision_build.cli:main\n")
+        b"[console_scripts]\nprocvision = procvision_build.commands.cli:main\n")
     assert not any("/procvision/" in name for name in files)
     metadata = read_metadata(files["procvision_build-0.1.0.dist-info/METADATA"].decode())
     assert 'tomli>=2.0; python_version < "3.11"' in metadata.get_all("Requires-Dist")
@@ -287,9 +287,14 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
                           text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 0, done.stderr
     loaded = set(done.stdout.split())
-    assert loaded == {"procvision_build", "procvision_build.archive", "procvision_build.backend",
-                      "procvision_build.config", "procvision_build.editable", "procvision_build.errors",
-                      "procvision_build.files", "procvision_build.manifest", "procvision_build.metadata", "procvision_build.wheel"}
+    config = {f"procvision_build.config.{name}" for name in (
+        "algorithm_table", "checks", "load", "model", "project_table", "resolution_tables", "rules", "settings")}
+    artifacts = {f"procvision_build.artifacts.{name}" for name in (
+        "archive", "editable", "manifest", "metadata", "wheel")}
+    assert loaded == {"procvision_build", "procvision_build.backend", "procvision_build.version",
+                      "procvision_build.config", *config, "procvision_build.artifacts", *artifacts,
+                      "procvision_build.deploy", "procvision_build.deploy.codes",
+                      "procvision_build.errors", "procvision_build.files"}
 
 
 def test_every_supported_python_builds_the_same_bytes(tmp_path: Path, wheelhouse: Path, python_for) -> None:

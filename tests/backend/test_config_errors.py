@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import procvision_build
-from procvision_build.config import load_config
+from procvision_build.config.load import load_config
 from procvision_build.errors import ConfigError, ConfigSettingsError
 
 BASE = """\

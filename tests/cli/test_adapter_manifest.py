@@ -13,8 +13,8 @@ import pytest
 
 from procvision_algorithm_sdk.runner import Runner, StartupError
 
-from procvision_build.config import load_config
-from procvision_build.manifest import build_manifest, dumps_manifest
+from procvision_build.config.load import load_config
+from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
 
 from .conftest import EXAMPLE, cli_env
 

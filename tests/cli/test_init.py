@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build import wheel
-from procvision_build.config import load_config
-from procvision_build.errors import InitError
-from procvision_build.scaffold import derive_names
+from procvision_build.artifacts import wheel
+from procvision_build.config.load import load_config
+from procvision_build.errors import UsageError
+from procvision_build.develop.scaffold import derive_names
 
 from .conftest import procvision, report_of
 
@@ -99,9 +99,9 @@ def test_names_are_derived_from_the_directory(tmp_path: Path, directory: str, pr
 
 
 def test_a_directory_without_a_usable_name_needs_name(tmp_path: Path) -> None:
-    with pytest.raises(InitError, match="--name"):
+    with pytest.raises(UsageError, match="--name"):
         derive_names(tmp_path / "___")
-    with pytest.raises(InitError, match="--name 'bad name'"):
+    with pytest.raises(UsageError, match="--name 'bad name'"):
         derive_names(tmp_path, "bad name")
 
 

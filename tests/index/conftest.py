@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.cache import Cache
+from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 from tests.support.index_server import IndexOptions, IndexServer
 from tests.support.wheels import WheelSpec, build_wheel, metadata_text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.cache import Cache, CachedResponse, cache_root, file_lock
+from procvision_build.store.cache import Cache, CachedResponse, cache_root, file_lock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,7 +65,7 @@ def test_http_cache_round_trip_and_damaged_entries(tmp_path):
 _HOLDER = """
 import sys, time
 from pathlib import Path
-from procvision_build.cache import file_lock
+from procvision_build.store.cache import file_lock
 with file_lock(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.cache import Cache
+from procvision_build.store.cache import Cache
 from procvision_build.errors import IntegrityError, NotInCache
-from procvision_build.fetch import Progress, fetch
-from procvision_build.index import Link
+from procvision_build.fetch.downloads import Progress, fetch
+from procvision_build.index.links import Link
 from procvision_build.ui import UI
 from tests.index.helpers import client_for, sha256
 from tests.support.index_server import IndexOptions
@@ -115,9 +115,9 @@ def test_find_links_files_are_hashed_into_the_store(cache, wheels, tmp_path):
 _CHILD = """
 import io, json, os, sys, time
 from pathlib import Path
-from procvision_build.cache import Cache
-from procvision_build.fetch import fetch
-from procvision_build.index import Link
+from procvision_build.store.cache import Cache
+from procvision_build.fetch.downloads import fetch
+from procvision_build.index.links import Link
 from procvision_build.ui import UI
 links = [Link(**entry) for entry in json.loads(sys.argv[2])]
 go = Path(sys.argv[3])

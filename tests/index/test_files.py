@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from pathlib import Path, PureWindowsPath
+from pathlib import PureWindowsPath
 
 import pytest
 
 from procvision_build import files
-from procvision_build.cache import Cache
+from procvision_build.store.cache import Cache
 from procvision_build.files import atomic_output, path_from_file_url, read_toml, write_bytes_atomic
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from procvision_build.errors import IndexUnavailable, IntegrityError, NotInCache
-from procvision_build.index import parse_page
+from procvision_build.index.pages import parse_page
 from tests.index.helpers import client_for, requested_bytes, sha256, zip_metadata
 from tests.support.index_server import IndexOptions
 from tests.support.wheels import WheelSpec, build_wheel
@@ -121,7 +121,7 @@ def test_a_metadata_file_that_does_not_match_its_hash_is_refused_and_not_cached(
     ("text/html", b'<a href="https://me:s3cret@files.invalid/a-1.0-py3-none-any.whl#sha256=00">a</a>'),
 ])
 def test_credentials_in_a_listed_file_url_stay_out_of_the_link_but_are_sent_to_that_host(content_type, body):
-    from procvision_build.transport import CREDENTIALS
+    from procvision_build.index.credentials import CREDENTIALS
 
     [link] = parse_page(body, content_type, "https://index.invalid/simple/a/", origin="test")
     assert link.url == "https://files.invalid/a-1.0-py3-none-any.whl"  # what a lock file records

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from procvision_build.errors import IndexUnavailable
-from procvision_build.fetch import fetch
-from procvision_build.index import JSON_TYPE
+from procvision_build.fetch.downloads import fetch
+from procvision_build.index.pages import JSON_TYPE
 from procvision_build.ui import UI
 from tests.index.helpers import client_for, zip_metadata
 from tests.support.index_server import IndexOptions

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.config import IndexSpec
+from procvision_build.config.model import IndexSpec
 from procvision_build.errors import IndexConfigError
-from procvision_build.pipconfig import config_files, default_index_url, index_sources, redact_url
+from procvision_build.index.pipconfig import config_files, default_index_url, index_sources
+from procvision_build.index.credentials import redact_url
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def test_command_sections_override_global_and_later_files_override_earlier(home,
 
 
 def test_windows_reads_the_legacy_user_file_before_the_appdata_one(home, tmp_path, monkeypatch):
-    import procvision_build.pipconfig as pipconfig
+    import procvision_build.index.pipconfig as pipconfig
 
     class WindowsOs:  # only the file locations are asked of os.name; everything else stays real
         name = "nt"
@@ -110,7 +111,7 @@ import sys
 sys.modules["pip"] = None  # this interpreter cannot import pip
 sys.executable = sys.argv[1]
 from procvision_build.errors import IndexConfigError
-from procvision_build.pipconfig import default_index_url
+from procvision_build.index.pipconfig import default_index_url
 try:
     print(default_index_url())
 except IndexConfigError as error:

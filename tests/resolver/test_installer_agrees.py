@@ -13,9 +13,9 @@ import subprocess
 
 import pytest
 
-from procvision_build.config import TargetSpec
-from procvision_build.resolver import resolve
-from procvision_build.targets import target_from_spec
+from procvision_build.config.model import TargetSpec
+from procvision_build.resolve.resolver import resolve
+from procvision_build.resolve.targets import target_from_spec
 
 REQUIREMENTS = ["mm-app", "mm-extra[gui]", "tm-core", "tm-build", "bt-x", "rp-lib", "rpm-lib", "yk-lib", "lk-app"]
 ONLY_CP310 = ["tm-fallback"]  # its wheels are all cp310

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.cache import Cache
-from procvision_build.config import load_config
+from procvision_build.store.cache import Cache
+from procvision_build.config.load import load_config
 from procvision_build.errors import LockError
-from procvision_build.lock import read_lock
+from procvision_build.lock.lockfile import read_lock
 from procvision_build.ui import UI
-from procvision_build.wheels_for_target import lock_project, wheels_for_target
+from procvision_build.lock.plan import lock_project, wheels_for_target
 from tests.resolver.test_resolution import make_source_tree
 from tests.support.wheels import WheelSpec, build_wheel
 
@@ -186,10 +186,10 @@ def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(wo
 CONCURRENT = """
 import sys
 from pathlib import Path
-from procvision_build.cache import Cache
-from procvision_build.config import load_config
+from procvision_build.store.cache import Cache
+from procvision_build.config.load import load_config
 from procvision_build.ui import UI
-from procvision_build.wheels_for_target import wheels_for_target
+from procvision_build.lock.plan import wheels_for_target
 config = load_config(Path(sys.argv[1]))
 for target in config.targets:
     wheels = wheels_for_target(config, target, locked=False, ui=UI(quiet=True), cache=Cache(Path(sys.argv[2])),
@@ -293,8 +293,8 @@ def test_a_target_outside_the_projects_requires_python_is_refused_before_resolvi
 def test_a_bundle_lock_names_exactly_the_targets_wheels_by_path_and_hash(world, tmp_path) -> None:
     import hashlib
 
-    from procvision_build.lock import render_bundle_lock
-    from procvision_build.targets import target_from_spec
+    from procvision_build.bundle.pylock import render_bundle_lock
+    from procvision_build.resolve.targets import target_from_spec
 
     project = write_project(tmp_path / "pj", world.index.url, ["lk-app"], targets=TARGETS[:1])
     config = load_config(project)

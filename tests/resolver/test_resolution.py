@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.config.model import SourceSpec, TargetSpec
 from procvision_build.errors import LocalSourceError, ResolutionError, UndecidableMarker
-from procvision_build.local_sources import LocalSources
-from procvision_build.resolver import resolve
-from procvision_build.targets import target_from_spec
+from procvision_build.resolve.local_sources import LocalSources
+from procvision_build.resolve.resolver import resolve
+from procvision_build.resolve.targets import target_from_spec
 from tests.support.wheels import WheelSpec, build_wheel
 
 COMMON = {"mm-app", "mm-cpy", "mm-extra", "mm-base", "mm-gui"}
@@ -233,7 +233,7 @@ def test_a_source_tree_is_rebuilt_when_a_nested_build_package_changes(tmp_path) 
 
 
 def test_a_stale_build_folder_without_a_wheel_is_replaced(tmp_path) -> None:
-    from procvision_build.local_sources import tree_digest
+    from procvision_build.resolve.local_sources import tree_digest
 
     tree = make_source_tree(tmp_path / "local-lib")
     stale = tmp_path / "builds" / f"local-lib-{tree_digest(tree)[:32]}"
@@ -262,9 +262,9 @@ def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
 
 
 def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheelhouse, tmp_path, repo_root) -> None:
-    from procvision_build.cache import Cache
-    from procvision_build.index import IndexClient
-    from procvision_build.pipconfig import IndexSources
+    from procvision_build.store.cache import Cache
+    from procvision_build.index.client import IndexClient
+    from procvision_build.index.pipconfig import IndexSources
     from procvision_build.ui import UI
     from tests.support.index_server import IndexServer
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from packaging.tags import Tag
 
-from procvision_build.config import TargetSpec
+from procvision_build.config.model import TargetSpec
 from procvision_build.errors import TargetError, UndecidableMarker
-from procvision_build.targets import platform_tags, target_from_spec
+from procvision_build.resolve.targets import platform_tags, target_from_spec
 
 
 def target(platform: str, python: str, **markers: str):

@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 
 from packaging.utils import canonicalize_name
 
-from procvision_build.config import ProjectConfig, SourceSpec, TargetSpec
+from procvision_build.config.model import ProjectConfig, SourceSpec, TargetSpec
 from procvision_build.errors import LockError
 from procvision_build.files import sha256_of
-from procvision_build.local_sources import LocalSources
-from procvision_build.lock import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs, read_lock,
-                                   render_lock, stale_reasons, write_lock)
-from procvision_build.targets import Target, target_from_spec
+from procvision_build.index.links import Link
+from procvision_build.index.pipconfig import index_sources
+from procvision_build.lock.lockfile import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs,
+                                            read_lock, render_lock, stale_reasons, write_lock)
+from procvision_build.resolve.local_sources import LocalSources
+from procvision_build.resolve.targets import Target, target_from_spec
+from procvision_build.store.cache import Cache
+from procvision_build.ui import UI
 
 if TYPE_CHECKING:
-    from procvision_build.resolver import Finder, Resolution
-    from procvision_build.cache import Cache
-    from procvision_build.ui import UI
+    from procvision_build.resolve.resolver import Finder, Resolution
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class ResolvedWheel:
     url: str | None  # None for a wheel built from a local source directory
 
 
-def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, locked: bool, ui: "UI", cache: "Cache",
+def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, locked: bool, ui: UI, cache: Cache,
                       isolated: bool = False) -> list[ResolvedWheel]:
     """The wheels ``target`` installs, sorted by name: locked when the lock matches, else resolved.
 
@@ -72,7 +74,7 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
     return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated, local=local)
 
 
-def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: bool = False, upgrade: bool = False,
+def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool = False, upgrade: bool = False,
                  upgrade_packages: Collection[str] = (), check: bool = False,
                  check_local_sources: bool = True) -> tuple[Path, bool]:
     """Resolve every target and write ``pylock.toml``; returns (path, whether it changed).
@@ -93,11 +95,6 @@ def lock_project(config: ProjectConfig, *, ui: "UI", cache: "Cache", isolated: b
             raise
         ui.warning(f"{unreadable.args[0].split(';')[0]}; writing a new one")
         lock = None
-    keys = [spec.key for spec in config.targets]
-    if len(set(keys)) != len(keys):
-        twice = sorted({key for key in keys if keys.count(key) > 1})
-        raise LockError(f"{Path(config.root) / 'pyproject.toml'}: [[tool.procvision.targets]] lists {', '.join(twice)} "
-                        "more than once (same platform and Python minor version); keep one entry per target")
     if check:
         reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
         if not reasons and check_local_sources:
@@ -128,18 +125,17 @@ def project_inputs(config: ProjectConfig) -> LockInputs:
     return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root))
 
 
-def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: "UI", cache: "Cache", isolated: bool = False,
+def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI, cache: Cache, isolated: bool = False,
                     preferred: Mapping[str, Mapping[str, str]] | None = None,
                     finder: "Finder | None" = None, local: LocalSources | None = None) -> list["Resolution"]:
     """Resolve the project's dependencies for each target, through one index client for all.
 
     ``preferred`` maps a target key to the versions to try first there (the lock's pins).
     """
-    from procvision_build.resolver import resolve  # resolvelib is not needed when the lock is fresh
+    from procvision_build.resolve.resolver import resolve  # resolvelib is not needed when the lock is fresh
 
     if finder is None:
-        from procvision_build.index import IndexClient
-        from procvision_build.pipconfig import index_sources
+        from procvision_build.index.client import IndexClient
 
         finder = IndexClient(index_sources(config.index, isolated=isolated), cache, ui)
     local = local or _local_sources(config, cache, ui)
@@ -152,14 +148,14 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: "UI
     return results
 
 
-def _with_hashes(resolution: "Resolution", cache: "Cache", ui: "UI") -> "Resolution":
+def _with_hashes(resolution: "Resolution", cache: Cache, ui: UI) -> "Resolution":
     """Every pick with a sha256: a find-links file lists none, so hash it (fetching it if remote)."""
     bare = [pick for pick in resolution.picks if not pick.link.hashes.get("sha256")]
     if not bare:
         return resolution
     remote = [pick.link for pick in bare if not pick.link.url.startswith("file:")]
     if remote:
-        from procvision_build.fetch import fetch
+        from procvision_build.fetch.downloads import fetch
 
         fetched = fetch(remote, cache, ui)
     else:
@@ -186,7 +182,7 @@ def _why_not_usable(lock: Lock | None, inputs: LockInputs, key: str) -> list[str
     return reasons
 
 
-def _local_sources(config: ProjectConfig, cache: "Cache", ui: "UI") -> LocalSources:
+def _local_sources(config: ProjectConfig, cache: Cache, ui: UI) -> LocalSources:
     return LocalSources(_sources(config), cache.root / "local-builds", ui)
 
 
@@ -206,15 +202,13 @@ def _pins(lock: Lock, key: str) -> dict[str, str]:
     return {wheel.name: wheel.version for wheel in lock.targets.get(key, ())}
 
 
-def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI", cache: "Cache",
+def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: UI, cache: Cache,
                 isolated: bool = False, local: LocalSources | None = None) -> list[ResolvedWheel]:
     """Fetch (or build) every chosen wheel; hashes are checked by ``fetch`` and here for local wheels."""
     # a warm cache answers without asking anyone (not even pip's configuration)
     paths, missing = cache.wheels.partition(wheel for wheel in chosen if wheel.source_kind is None)
     if missing:
-        from procvision_build.fetch import fetch
-        from procvision_build.index import Link
-        from procvision_build.pipconfig import index_sources
+        from procvision_build.fetch.downloads import fetch
 
         links = [Link(filename=w.filename, url=w.url or "", hashes={"sha256": w.sha256} if w.sha256 else {},
                       requires_python=w.requires_python, yanked=None, size=w.size, metadata_hashes=None,
@@ -240,3 +234,12 @@ def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: "UI
                                     sha256=sha256, path=path, url=wheel.url))
     return sorted(result, key=lambda w: w.name)
 
+
+
+def check_lock_for_build(config: ProjectConfig) -> None:
+    """``-C locked=true``: fail, naming what changed, unless pylock.toml still matches the project."""
+    if config.algorithm is not None and config.targets:
+        # An unpacked sdist has no local sources beside it: their versions were checked
+        # when the sdist was made; the lock's recorded inputs are still compared here.
+        from_sdist = (Path(config.root) / "PKG-INFO").is_file()
+        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True, check_local_sources=not from_sdist)

@@ -19,13 +19,14 @@ from string import Template
 
 from packaging.utils import canonicalize_name
 
-from procvision_build.config import MAX_PIDS, load_config
-from procvision_build.errors import ConfigError, InitError
+from procvision_build.config.rules import MAX_PIDS, is_project_name, parse_python
+
+from procvision_build.config.load import load_config
+from procvision_build.errors import ConfigError, PathConflict, UsageError
+from procvision_build.files import toml_value
 
 DEFAULT_PIDS = ("p001",)
 DEFAULT_TARGETS = (("win_amd64", "3.10"),)  # the factory PC
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
-_PYTHON = re.compile(r"^3\.\d{1,2}(\.\d{1,2})?$")
 # Import names that would shadow what the algorithm process itself needs.
 _TAKEN = {"numpy", "PIL", "procvision_algorithm_sdk", "procvision_build", "main", "test", "tests"}
 
@@ -55,15 +56,15 @@ class Created:
 def derive_names(directory: Path, name: str | None = None) -> Names:
     """Names from ``--name``, else from the directory name (normalized), with a valid, unshadowing import name."""
     if name is not None:
-        if not _NAME.match(name):
-            raise InitError(f"--name {name!r}: expected a project name of letters, digits, '.', '_' and '-', "
+        if not is_project_name(name):
+            raise UsageError(f"--name {name!r}: expected a project name of letters, digits, '.', '_' and '-', "
                             "starting and ending with a letter or digit")
         project = name
     else:
         base = directory.resolve().name
         project = canonicalize_name(re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-._"))
-        if not project or not _NAME.match(project):
-            raise InitError(f"cannot derive a project name from the directory name {base!r}; "
+        if not project or not is_project_name(project):
+            raise UsageError(f"cannot derive a project name from the directory name {base!r}; "
                             "pass one with --name, e.g. --name board-check")
     package = canonicalize_name(project).replace("-", "_").replace(".", "_")
     if package[0].isdigit():
@@ -77,9 +78,16 @@ def derive_names(directory: Path, name: str | None = None) -> Names:
 def parse_target(text: str) -> tuple[str, str]:
     """``"win_amd64:3.10"`` -> ``("win_amd64", "3.10")``."""
     platform, sep, python = text.rpartition(":")
-    if not sep or not platform or not _PYTHON.match(python):
-        raise InitError(f"--target {text!r}: expected PLATFORM:PYTHON, e.g. win_amd64:3.10 or "
-                        "manylinux_2_17_x86_64:3.12")
+    if not sep or not platform:
+        raise UsageError(f"--target {text!r}: expected PLATFORM:PYTHON, e.g. win_amd64:3.10 or "
+                         "manylinux_2_17_x86_64:3.12")
+    version = parse_python(python)
+    if version is None:
+        raise UsageError(f"--target {text!r}: {python!r} is not a Python version; write it as 3.N or 3.N.M, "
+                         f"e.g. {platform}:3.10")
+    if version[0] != 3 or version[1] < 8:
+        raise UsageError(f"--target {text!r}: Python {python} is too old; targets run CPython 3.8 or newer, "
+                         f"e.g. {platform}:3.10")
     return platform, python
 
 
@@ -92,7 +100,7 @@ def check_pids(pids: list[str]) -> tuple[str, ...]:
     if len(pids) > MAX_PIDS:
         problems.append(f"--pid: at most {MAX_PIDS} product IDs, got {len(pids)}")
     if problems:
-        raise InitError("; ".join(problems))
+        raise UsageError("; ".join(problems))
     return tuple(pids)
 
 
@@ -104,14 +112,14 @@ def create_project(directory: Path, names: Names, pids: tuple[str, ...] = DEFAUL
     existing = sorted(str(root / relative) for relative in files if (root / relative).exists()
                       or (root / relative).is_symlink())
     if existing:
-        raise InitError("refusing to overwrite existing file(s): " + ", ".join(existing) +
+        raise PathConflict("refusing to overwrite existing file(s): " + ", ".join(existing) +
                         "; init writes a new project: choose an empty directory or move these away")
     if root.exists() and not root.is_dir():
-        raise InitError(f"{root} exists and is not a directory")
+        raise PathConflict(f"{root} exists and is not a directory")
     blocking = sorted({str(root / parent) for relative in files for parent in Path(relative).parents
                        if (root / parent).exists() and not (root / parent).is_dir()})
     if blocking:
-        raise InitError(f"cannot create the project's folders: {', '.join(blocking)} "
+        raise PathConflict(f"cannot create the project's folders: {', '.join(blocking)} "
                         f"{'is a file' if len(blocking) == 1 else 'are files'}; move it away or choose another "
                         "directory")
     made_root = not root.exists()
@@ -127,7 +135,7 @@ def create_project(directory: Path, names: Names, pids: tuple[str, ...] = DEFAUL
         try:
             load_config(stage)
         except ConfigError as error:
-            raise InitError("these options do not make a valid project:\n" +
+            raise UsageError("these options do not make a valid project:\n" +
                             "\n".join(f"  - {problem}" for problem in error.problems)) from None
         for relative in files:
             destination = root / relative
@@ -137,7 +145,7 @@ def create_project(directory: Path, names: Names, pids: tuple[str, ...] = DEFAUL
                     folder.mkdir()
                     made_dirs.append(folder)
             if destination.exists():  # appeared meanwhile: still never overwrite
-                raise InitError(f"refusing to overwrite {destination}: it appeared while init was writing")
+                raise PathConflict(f"refusing to overwrite {destination}: it appeared while init was writing")
             os.replace(stage / relative, destination)
             placed.append(destination)
     except BaseException:
@@ -153,19 +161,6 @@ def create_project(directory: Path, names: Names, pids: tuple[str, ...] = DEFAUL
     return Created(root, names, tuple(files))
 
 
-def _toml_string(text: str) -> str:
-    """A TOML basic string."""
-    escaped = []
-    for char in text:
-        if char in '"\\':
-            escaped.append("\\" + char)
-        elif ord(char) < 0x20 or ord(char) == 0x7F:
-            escaped.append(f"\\u{ord(char):04x}")
-        else:
-            escaped.append(char)
-    return '"' + "".join(escaped) + '"'
-
-
 def render(names: Names, pids: tuple[str, ...], targets: tuple[tuple[str, str], ...]) -> dict[str, str]:
     """Project-relative path -> file text."""
     values = {
@@ -173,10 +168,10 @@ def render(names: Names, pids: tuple[str, ...], targets: tuple[tuple[str, str], 
         "package": names.package,
         "cls": names.cls,
         "entry_point": names.entry_point,
-        "pids": ", ".join(_toml_string(pid) for pid in pids),
+        "pids": ", ".join(toml_value(pid) for pid in pids),
         "first_pid": pids[0],
-        "targets": "\n".join(f"[[tool.procvision.targets]]\nplatform = {_toml_string(platform)}\n"
-                             f"python = {_toml_string(python)}\n" for platform, python in targets),
+        "targets": "\n".join(f"[[tool.procvision.targets]]\nplatform = {toml_value(platform)}\n"
+                             f"python = {toml_value(python)}\n" for platform, python in targets),
     }
     return {Template(path).substitute(values): Template(text).substitute(values) for path, text in _FILES.items()}
 

@@ -5,7 +5,6 @@ A name listed there comes from its source only; the resolver never asks an index
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -16,17 +15,19 @@ import tempfile
 import threading
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
-from procvision_build.config import SourceSpec
+from procvision_build.artifacts.wheel import build_wheel
+from procvision_build.config.load import load_config
+from procvision_build.config.model import SourceSpec
 from procvision_build.distributions import metadata_member
 from procvision_build.errors import LocalSourceError
 from procvision_build.files import read_toml, sha256_of
+from procvision_build.index.links import Link
 
 if TYPE_CHECKING:
-    from procvision_build.index import Link
     from procvision_build.ui import UI
 
 OWN_BACKEND = "procvision_build"
@@ -34,7 +35,6 @@ OWN_BACKEND = "procvision_build"
 # build output and environments only at the top (a package may well have a `build` subpackage).
 _SKIP_DIRS = {".git", ".hg", "__pycache__", ".pytest_cache", ".mypy_cache", "node_modules"}
 _SKIP_TOP_DIRS = _SKIP_DIRS | {"build", "dist", ".venv", "venv", ".tox", ".nox"}
-_chdir_lock = threading.Lock()
 
 # Runs one PEP 517 hook in a child of the current interpreter (no isolation): argv is
 # backend, backend-path (JSON), wheel directory. Exit 3 means: the backend is not importable.
@@ -86,16 +86,14 @@ class LocalSources:
                 self._wheels[name] = path
             return self._wheels[name]
 
-    def links(self, name: str) -> list["Link"]:
-        from procvision_build.index import Link
-
+    def links(self, name: str) -> list[Link]:
         path = self.wheel(name)
         digest = sha256_of(path)
         return [Link(filename=path.name, url=path.as_uri(), hashes={"sha256": digest}, requires_python=None,
                      yanked=None, size=path.stat().st_size, metadata_hashes=None,
                      origin=str(self.sources[str(canonicalize_name(name))].path))]
 
-    def metadata(self, link: "Link") -> bytes:
+    def metadata(self, link: Link) -> bytes:
         return wheel_metadata(link.local_path())
 
 
@@ -142,7 +140,7 @@ def build_directory(source: SourceSpec, build_root: Path, ui: "UI | None" = None
         if ui is not None:
             ui.info(f"building {source.name} from {directory} ({backend})")
         if backend == OWN_BACKEND:
-            filename = _build_in_process(directory, staging, source)
+            filename = _build_in_process(directory, staging)
         else:
             filename = _build_in_subprocess(directory, staging, backend, backend_path, source)
         try:
@@ -167,27 +165,9 @@ def _build_system(pyproject: Path) -> tuple[str, list[str]]:
     return backend, paths
 
 
-def _build_in_process(directory: Path, out: Path, source: SourceSpec) -> str:
-    import procvision_build
-
-    hook = getattr(procvision_build, "build_wheel", None)
-    if hook is None:
-        raise LocalSourceError(f"[tool.procvision.sources] {source.name}: this procvision-build has no "
-                               "build_wheel hook yet; build the wheel yourself and point `path` at the .whl")
-    with _working_directory(directory):
-        return hook(str(out))
-
-
-@contextlib.contextmanager
-def _working_directory(directory: Path) -> Iterator[None]:
-    # PEP 517 hooks build the project in the current directory, which is process-wide.
-    with _chdir_lock:
-        previous = os.getcwd()
-        os.chdir(directory)
-        try:
-            yield
-        finally:
-            os.chdir(previous)
+def _build_in_process(directory: Path, out: Path) -> str:
+    """Our own backend: read the source's config and call the wheel builder, as its build_wheel hook would."""
+    return build_wheel(load_config(directory, check_sources=False), out).name
 
 
 def _build_in_subprocess(directory: Path, out: Path, backend: str, backend_path: list[str],

@@ -1,29 +1,21 @@
-"""HTTP for indexes and downloads: timeouts, retries with backoff, Basic auth, readable failures.
-
-Credentials live in one process-wide registry (from index URLs' userinfo, else
-``~/.netrc``), so URLs handed around (links, locks, messages) never carry secrets.
-"""
+"""HTTP for indexes and downloads: timeouts, retries with backoff, Basic auth, readable failures."""
 
 from __future__ import annotations
 
-import base64
 import gzip
 import http.client
-import netrc
-import os
 import socket
 import ssl
-import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any, Callable, Mapping, TypeVar
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from procvision_build.errors import IndexUnavailable
-from procvision_build.pipconfig import IndexSources, redact_url
+from procvision_build.index.credentials import CREDENTIALS
+from procvision_build.index.pipconfig import IndexSources
 
 NETWORK_HINT = ("Check the URL, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or [tool.procvision.index] in "
                 "pyproject.toml, and proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); a build "
@@ -36,68 +28,6 @@ class Response:
     url: str  # after redirects
     headers: Message
     body: bytes
-
-
-class _Credentials:
-    """Basic-auth credentials per host: from index URLs' userinfo, else ~/.netrc. Process-wide,
-    so files listed by an index (often on the same host, without userinfo) are fetched with them."""
-
-    def __init__(self) -> None:
-        self._by_netloc: dict[str, tuple[str, str]] = {}
-        self._lock = threading.Lock()
-        self._netrc: dict[str, netrc.netrc | None] = {}  # by path: $NETRC may change between runs
-
-    def strip(self, url: str) -> str:
-        """Remember the credentials inside ``url`` and return it without them."""
-        parts = urlsplit(url)
-        if "@" not in parts.netloc:
-            return url
-        userinfo, host = parts.netloc.rsplit("@", 1)
-        user, _, password = userinfo.partition(":")
-        with self._lock:
-            self._by_netloc[host.lower()] = (unquote(user), unquote(password))
-        return urlunsplit(parts._replace(netloc=host))
-
-    def shown(self, url: str) -> str:
-        """``url`` for a message: the user name we send, if any, with the password masked."""
-        parts = urlsplit(url)
-        if "@" in parts.netloc:
-            return redact_url(url)
-        with self._lock:
-            found = self._by_netloc.get(parts.netloc.lower())
-        if not found:
-            return url
-        userinfo = f"{quote(found[0], safe='')}:x" if found[1] else "x"
-        return redact_url(urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}")))
-
-    def header(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        with self._lock:
-            found = self._by_netloc.get(parts.netloc.lower())
-        if found is None and parts.hostname:
-            found = self._from_netrc(parts.hostname)
-        if found is None:
-            return None
-        token = base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()
-        return f"Basic {token}"
-
-    def _from_netrc(self, host: str) -> tuple[str, str] | None:
-        path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
-        with self._lock:
-            if path not in self._netrc:
-                try:
-                    self._netrc[path] = netrc.netrc(path) if os.path.isfile(path) else None
-                except (netrc.NetrcParseError, OSError):
-                    self._netrc[path] = None  # an unreadable netrc counts as none, as in pip
-            parsed = self._netrc[path]
-        found = parsed.authenticators(host) if parsed else None
-        if not found:
-            return None
-        login, _, password = found
-        return (login or "", password or "")
-
-
-CREDENTIALS = _Credentials()
 
 
 class _AuthHandler(urllib.request.BaseHandler):

@@ -6,13 +6,10 @@ file came from a JSON index, an HTML index or a folder (that is the ``Finder``'s
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
-import threading
 from collections import defaultdict
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Protocol, Sequence
+from email.message import Message
+from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -22,12 +19,13 @@ from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
-from procvision_build.distributions import newest_first, parse_wheel, project_of
+from procvision_build.distributions import newest_first, parse_metadata, parse_wheel, project_of
 from procvision_build.errors import ResolutionError
-from procvision_build.targets import Target
+from procvision_build.resolve.lookahead import Lookahead, prefetched
+from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
-    from procvision_build.index import Link
+    from procvision_build.index.links import Link
     from procvision_build.ui import UI
 
 PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
@@ -153,10 +151,10 @@ class _Provider(AbstractProvider):
         self.local_names = local_names
         self.preferred = preferred
         self._links: dict[str, list[Link]] = {}
-        self._metadata: dict[str, email.message.Message] = {}
+        self._metadata: dict[str, Message] = {}
         self._asked_by: dict[str, _Req] = {}
         self._versions: dict[str, list[_Version]] = {}
-        self._ahead = _Lookahead(self)
+        self._ahead = Lookahead(finder, target, local_names)
 
     def close(self) -> None:
         self._ahead.close()
@@ -177,21 +175,21 @@ class _Provider(AbstractProvider):
     def links(self, name: str) -> list["Link"]:
         if name not in self._links:
             pending = self._ahead.links(name) if name not in self.local_names else None
-            found = _result(pending) if pending is not None else None
+            found = prefetched(pending) if pending is not None else None
             if found is None:  # not fetched ahead, or that attempt failed: ask now, and let errors show
                 found = self._source(name).links(name)
             self._links[name] = [link for link in found if project_of(link.filename) == name]
         return self._links[name]
 
-    def _wheel_metadata(self, candidate: _Candidate) -> email.message.Message:
+    def _wheel_metadata(self, candidate: _Candidate) -> Message:
         assert candidate.link is not None
         key = candidate.link.url
         if key not in self._metadata:
             pending = self._ahead.metadata(candidate.name, candidate.link, start=False)
-            raw = _result(pending) if pending is not None else None
+            raw = prefetched(pending) if pending is not None else None
             if raw is None:
                 raw = self._source(candidate.name).metadata(candidate.link)
-            self._metadata[key] = _parse_metadata(raw)
+            self._metadata[key] = parse_metadata(raw)
         return self._metadata[key]
 
     def requires_python(self, candidate: _Candidate) -> str | None:
@@ -212,7 +210,7 @@ class _Provider(AbstractProvider):
                 continue
             version, build, tags = parsed
             rank = self.target.tag_rank(tags)
-            if rank is None or not _python_ok(link.requires_python, self.target):
+            if rank is None or not self.target.allows_python(link.requires_python):
                 continue
             # lower tag rank wins; among equal tags the higher build number (wheel spec)
             order = (rank, -(build[0] if build else 0))
@@ -360,7 +358,7 @@ class _Provider(AbstractProvider):
         if not fits:
             if target.tag_rank(tags) is None:
                 return _tag_mismatch(tags, target)
-            if not _python_ok(link.requires_python, target):
+            if not target.allows_python(link.requires_python):
                 return f"requires Python {link.requires_python}, the target runs {target.spec.python}"
             return "a better-fitting wheel of the same version exists"
         failing = [str(req.specifier) for req in reqs if not req.specifier.contains(version, prereleases=True)]
@@ -369,93 +367,6 @@ class _Provider(AbstractProvider):
         if link.yanked is not None:
             return f"yanked{': ' + link.yanked if link.yanked else ''} (used only when pinned with ==)"
         return "fits the target, but conflicts with the other requirements listed"
-
-
-class _Lookahead:
-    """Fetches index pages and METADATA ahead of the resolver, in parallel.
-
-    For each page it also reads the METADATA of the newest wheel that fits the target and
-    follows its dependencies, so the graph's pages arrive in parallel instead of one level
-    at a time. Only a guess: anything it fetched in vain is simply not used.
-    """
-
-    def __init__(self, provider: "_Provider") -> None:
-        self.provider = provider
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=8)
-        self._links: dict[str, Future] = {}
-        self._metadata: dict[str, Future] = {}
-        self._closed = False
-
-    def links(self, name: str) -> Future | None:
-        started = None
-        with self._lock:
-            if name not in self._links and not self._closed:
-                started = self._links[name] = self._pool.submit(self.provider.finder.links, name)
-            future = self._links.get(name)
-        if started is not None:  # outside the lock: a finished future runs its callback right here
-            started.add_done_callback(lambda done: self._follow_links(name, done))
-        return future
-
-    def metadata(self, name: str, link: "Link | None", start: bool = True) -> Future | None:
-        if link is None:
-            return None
-        started = None
-        with self._lock:
-            if link.url not in self._metadata and start and not self._closed:
-                started = self._metadata[link.url] = self._pool.submit(self.provider.finder.metadata, link)
-            future = self._metadata.get(link.url)
-        if started is not None:
-            started.add_done_callback(self._follow_metadata)
-        return future
-
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def _follow_links(self, name: str, done: Future) -> None:
-        if done.cancelled() or done.exception() is not None:
-            return
-        target = self.provider.target
-        for link in newest_first(done.result(), lambda link: link.filename):
-            parsed = parse_wheel(link.filename)
-            if parsed is None or project_of(link.filename) != name or link.yanked is not None:
-                continue
-            if parsed[0].is_prerelease or target.tag_rank(parsed[2]) is None:
-                continue
-            if _python_ok(link.requires_python, target):
-                self.metadata(name, link)
-                return
-
-    def _follow_metadata(self, done: Future) -> None:
-        if done.cancelled() or done.exception() is not None:
-            return
-        target = self.provider.target
-        for line in _parse_metadata(done.result()).get_all("Requires-Dist") or []:
-            try:
-                requirement = Requirement(str(line))
-                if requirement.marker is not None and not target.evaluate(requirement.marker):
-                    continue
-            except Exception:  # a guess only: the resolver reports real problems itself
-                continue
-            name = canonicalize_name(requirement.name)
-            if name not in self.provider.local_names:
-                self.links(name)
-
-
-def _result(future: Future | None) -> Any:
-    """A prefetched value, or None when it failed (the caller then asks again, in the open)."""
-    if future is None:
-        return None
-    try:
-        return future.result()
-    except Exception:
-        return None
-
-
-def _parse_metadata(raw: bytes) -> email.message.Message:
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
 
 
 def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
@@ -468,15 +379,6 @@ def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
     if not any((tag.interpreter, tag.abi) in interpreters for tag in tags):
         return f"wrong Python/ABI tag {'.'.join(file_abis)} (target is {target.tags[0].interpreter}-{target.tags[0].abi})"
     return f"tags {'.'.join(sorted(str(t) for t in tags))} do not fit together on this target"
-
-
-def _python_ok(requires_python: str | None, target: Target) -> bool:
-    if not requires_python:
-        return True
-    try:
-        return SpecifierSet(requires_python).contains(target.python, prereleases=True)
-    except InvalidSpecifier:
-        return True  # as installers do: a broken specifier does not exclude the file
 
 
 class _Reporter(BaseReporter):

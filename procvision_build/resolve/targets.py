@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from packaging.markers import Marker
-from packaging.specifiers import InvalidSpecifier, Specifier
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags, mac_platforms
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from procvision_build.config import TargetSpec
+from procvision_build.config.model import TargetSpec
 from procvision_build.errors import TargetError, UndecidableMarker
 
 # The PEP 508 variables packaging compares as versions when both sides parse.
@@ -55,6 +55,15 @@ class Target:
         """The Python version used against Requires-Python ("3.10" counts as 3.10.0, as pip does)."""
         patch = self.python_patch or 0
         return f"{self.python_version[0]}.{self.python_version[1]}.{patch}"
+
+    def allows_python(self, requires_python: str | None) -> bool:
+        """Whether a file's Requires-Python admits this target's Python (a broken specifier does, as in pip)."""
+        if not requires_python:
+            return True
+        try:
+            return SpecifierSet(requires_python).contains(self.python, prereleases=True)
+        except InvalidSpecifier:
+            return True
 
     def tag_rank(self, tags: frozenset[Tag] | set[Tag]) -> int | None:
         """The best (lowest) rank among ``tags`` in this target's order; None when none fits."""
@@ -97,16 +106,11 @@ class Target:
 
 def target_from_spec(spec: TargetSpec) -> Target:
     """Expand a validated ``TargetSpec`` into a ``Target``."""
-    match = re.fullmatch(r"(\d+)\.(\d+)(?:\.(\d+))?", spec.python)
-    if not match:
-        raise TargetError(f"target {spec.platform}: python = {spec.python!r} is not like \"3.10\" or \"3.10.12\"")
-    version = (int(match.group(1)), int(match.group(2)))
-    patch = int(match.group(3)) if match.group(3) is not None else None
-    implementation = spec.implementation or "cp"
-    abi = spec.abi or f"{implementation}{version[0]}{version[1]}"
+    major, minor, patch = spec.version
+    version = (major, minor)
     platforms = platform_tags(spec.platform)
-    environment = _environment(spec, version, patch, implementation)
-    tags = tuple(_tags(implementation, version, abi, platforms))
+    environment = _environment(spec, version, patch, spec.implementation)
+    tags = tuple(_tags(spec.implementation, version, spec.abi, platforms))
     return Target(spec=spec, key=spec.key, python_version=version, python_patch=patch, environment=environment,
                   tags=tags, _priority={tag: rank for rank, tag in reversed(list(enumerate(tags)))})
 

@@ -6,25 +6,25 @@ index gave matches; a link whose sha256 is already stored costs no network I/O.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
-from procvision_build.cache import Cache
 from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
-from procvision_build.index import Link, integrity_error
-from procvision_build.pipconfig import IndexSources
-from procvision_build.transport import CREDENTIALS, Http, Opened
+from procvision_build.index.credentials import CREDENTIALS
+from procvision_build.index.links import Link
+from procvision_build.index.pipconfig import IndexSources
+from procvision_build.index.transport import Http
+from procvision_build.index.wheel_files import store_response
+from procvision_build.store.cache import Cache
+from procvision_build.store.checked import CHUNK, store_checked
 from procvision_build.ui import format_bytes
 
 if TYPE_CHECKING:
     from procvision_build.ui import UI
 
-_CHUNK = 256 * 1024
 _REPORT_EVERY = 2.0  # seconds between running totals while long downloads go on
 
 
@@ -105,46 +105,15 @@ def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI", progress: Progres
         if link.is_local:
             try:
                 with open(link.local_path(), "rb") as handle:
-                    path = _store_chunks(link, iter(lambda: handle.read(_CHUNK), b""), cache, progress.add)
+                    path = store_checked(cache.wheels, link.filename, link.hashes, link.url,
+                                         iter(lambda: handle.read(CHUNK), b""), progress.add)
             except FileNotFoundError:
                 raise IndexUnavailable(link.url, "the file is gone", f"Check the folder {link.origin}") from None
         else:
             if not link.hashes:
                 ui.warning(f"{link.filename}: {link.origin} gives no hash, so its download cannot be checked")
             path = http.call(link.url, {"Accept-Encoding": "identity"},
-                             lambda opened: store_stream(link, opened, cache, progress.add))
+                             lambda opened: store_response(link, opened, cache, progress.add))
         size = path.stat().st_size
         ui.download(link.filename, size, time.monotonic() - started)
         return path, size
-
-
-def store_stream(link: Link, opened: Opened, cache: Cache, on_chunk: Callable[[int], None] | None = None) -> Path:
-    """Stream a 200 response for ``link`` into the wheel store, checked; returns the stored path."""
-    if opened.status != 200:
-        hint = ("Give credentials in the index URL or in ~/.netrc" if opened.status in (401, 403)
-                else "The index lists a file it does not serve; retry later or report it to the index's owner")
-        raise IndexUnavailable(CREDENTIALS.shown(link.url), f"the server answered HTTP {opened.status}", hint)
-    return _store_chunks(link, iter(lambda: opened.read(_CHUNK), b""), cache, on_chunk)
-
-
-def _store_chunks(link: Link, chunks: Iterable[bytes], cache: Cache,
-                  on_chunk: Callable[[int], None] | None = None) -> Path:
-    expected = {name: value.lower() for name, value in link.hashes.items() if name in hashlib.algorithms_guaranteed}
-    digests = {name: hashlib.new(name) for name in {"sha256", *expected}}
-    temporary = cache.wheels.temporary()
-    try:
-        with open(temporary, "wb") as handle:
-            for chunk in chunks:
-                for digest in digests.values():
-                    digest.update(chunk)
-                handle.write(chunk)
-                if on_chunk is not None:
-                    on_chunk(len(chunk))
-        for name, value in expected.items():
-            actual = digests[name].hexdigest()
-            if actual != value:
-                raise integrity_error(link.filename, link.url, name, value, actual)
-        return cache.wheels.put(digests["sha256"].hexdigest(), link.filename, temporary)
-    finally:
-        if temporary.exists():
-            os.unlink(temporary)

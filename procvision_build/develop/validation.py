@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from procvision_build.config import ProjectConfig, load_config
+from procvision_build.config.model import ProjectConfig
+
+from procvision_build.config.load import load_config
 from procvision_build.errors import AlgorithmStartError, ConfigError, ProcvisionError, RuntimeMissing
 
 OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
@@ -115,8 +117,8 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
 
     checks.append(_assets_check(config))
 
-    from procvision_build.images import generated_image, read_image
-    from procvision_build.project_runner import import_runtime
+    from procvision_build.develop.images import generated_image, read_image
+    from procvision_build.develop.project_runner import import_runtime
 
     try:
         runtime = import_runtime(config)  # before the image: both need numpy, and this says how to get it
@@ -136,7 +138,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
 def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], image: Any, *, generated: bool,
                       verbose: bool, echo: Callable[[Any], None] | None) -> list[Check]:
     """Start the algorithm (import, class, setup, get_info), call every PID and step, shut it down (teardown)."""
-    from procvision_build.project_runner import ProjectRunner
+    from procvision_build.develop.project_runner import ProjectRunner
 
     assert config.algorithm is not None
     checks: list[Check] = []

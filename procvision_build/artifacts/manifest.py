@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from procvision_build.config import ParamSpec, ProjectConfig, StepSpec
+from procvision_build.config.model import ParamSpec, ProjectConfig, StepSpec
 
 MANIFEST_VERSION = 1
 MANIFEST_NAME = "manifest.json"

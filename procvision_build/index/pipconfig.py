@@ -17,9 +17,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import urlsplit, urlunsplit
 
-from procvision_build.config import IndexSpec
+from procvision_build.config.model import IndexSpec
 from procvision_build.errors import IndexConfigError
 
 DEFAULT_TIMEOUT = 15.0
@@ -153,17 +152,6 @@ def default_index_url() -> str:
         "no package index is configured and no pip on this machine could name its default one: "
         "set PIP_INDEX_URL, `index-url` in pip.conf, or [tool.procvision.index] url in pyproject.toml "
         "(or use find-links)")
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password (or lone token) replaced by ****, safe for messages and logs."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    userinfo, host = parts.netloc.rsplit("@", 1)
-    user, has_password, _ = userinfo.partition(":")
-    shown = f"{user}:****" if has_password else "****"
-    return urlunsplit(parts._replace(netloc=f"{shown}@{host}"))
 
 
 def _option(key: str) -> str:

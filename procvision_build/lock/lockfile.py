@@ -17,15 +17,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from procvision_build.config import SourceSpec, TargetSpec
+from procvision_build.config.model import SourceSpec, TargetSpec
 from procvision_build.distributions import project_of
 from procvision_build.errors import LockError
-from procvision_build.files import is_sha256, read_toml, write_bytes_atomic
-from procvision_build.targets import Target
+from procvision_build.files import is_sha256, read_toml, toml_value, write_bytes_atomic
+from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
-    from procvision_build.resolver import Resolution
-    from procvision_build.wheels_for_target import ResolvedWheel
+    from procvision_build.resolve.resolver import Resolution
 
 LOCK_NAME = "pylock.toml"
 CREATED_BY = "procvision-build"
@@ -162,12 +161,12 @@ def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources:
 
 def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
     """The TOML text of ``lock``; ``environments`` maps target key -> its marker expression."""
-    out: list[str] = [f"lock-version = {_toml('1.0')}"]
+    out: list[str] = [f"lock-version = {toml_value('1.0')}"]
     # Two targets can share a marker (glibc and musl Linux): list each environment once.
-    out.append(f"environments = {_toml(list(dict.fromkeys(environments[k] for k in sorted(lock.targets))))}")
+    out.append(f"environments = {toml_value(list(dict.fromkeys(environments[k] for k in sorted(lock.targets))))}")
     if lock.requires_python:
-        out.append(f"requires-python = {_toml(lock.requires_python)}")
-    out.append(f"created-by = {_toml(CREATED_BY)}")
+        out.append(f"requires-python = {toml_value(lock.requires_python)}")
+    out.append(f"created-by = {toml_value(CREATED_BY)}")
     # One [[packages]] entry per (name, version, origin); its marker names the targets that use it.
     entries: dict[tuple[str, str, str], dict[str, Any]] = {}
     for key in sorted(lock.targets):
@@ -179,57 +178,42 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
     for (name, version, _), entry in sorted(entries.items(), key=lambda item: (item[0][0], _version_key(item[0][1]))):
         out.append("")
         out.append("[[packages]]")
-        out.append(f"name = {_toml(name)}")
+        out.append(f"name = {toml_value(name)}")
         first: LockedWheel = entry["wheel"]
         if first.source_kind != "directory":  # PEP 751: no version for a source tree
-            out.append(f"version = {_toml(version)}")
+            out.append(f"version = {toml_value(version)}")
         if set(entry["targets"]) != set(lock.targets):
             markers = list(dict.fromkeys(environments[k] for k in sorted(entry["targets"])))
-            out.append(f"marker = {_toml(' or '.join(f'({m})' for m in markers))}")
+            out.append(f"marker = {toml_value(' or '.join(f'({m})' for m in markers))}")
         if first.requires_python:
-            out.append(f"requires-python = {_toml(first.requires_python)}")
+            out.append(f"requires-python = {toml_value(first.requires_python)}")
         if first.source_kind == "directory":
-            out.append(f"directory = {{ path = {_toml(first.source)}, editable = false }}")
+            out.append(f"directory = {{ path = {toml_value(first.source)}, editable = false }}")
             continue
         out.append("wheels = [")
         for filename in sorted(entry["files"]):
             wheel: LockedWheel = entry["files"][filename]
-            fields = [f"name = {_toml(filename)}"]
-            fields.append(f"path = {_toml(wheel.source)}" if wheel.source_kind == "wheel" else f"url = {_toml(wheel.url)}")
+            fields = [f"name = {toml_value(filename)}"]
+            fields.append(f"path = {toml_value(wheel.source)}" if wheel.source_kind == "wheel" else f"url = {toml_value(wheel.url)}")
             if wheel.size is not None:
                 fields.append(f"size = {wheel.size}")
-            fields.append(f"hashes = {{ sha256 = {_toml(wheel.sha256)} }}")
+            fields.append(f"hashes = {{ sha256 = {toml_value(wheel.sha256)} }}")
             out.append(f"    {{ {', '.join(fields)} }},")
         out.append("]")
     out.append("")
     out.append("[tool.procvision]")
-    out.append(f"fingerprint = {_toml(lock.fingerprint)}")
-    out.append(f"dependencies = {_toml(list(lock.inputs.dependencies))}")
-    out.append(f"sources = {_toml(list(lock.inputs.sources))}")
-    out.append(f"targets = {_toml(list(lock.inputs.targets))}")
+    out.append(f"fingerprint = {toml_value(lock.fingerprint)}")
+    out.append(f"dependencies = {toml_value(list(lock.inputs.dependencies))}")
+    out.append(f"sources = {toml_value(list(lock.inputs.sources))}")
+    out.append(f"targets = {toml_value(list(lock.inputs.targets))}")
     for key in sorted(lock.targets):
         out.append("")
-        out.append(f"[tool.procvision.selected.{_toml(key)}]")
+        out.append(f"[tool.procvision.selected.{toml_value(key)}]")
         out.append("wheels = [")
         for wheel in lock.targets[key]:
-            out.append(f"    {{ name = {_toml(wheel.name)}, version = {_toml(wheel.version)}, "
-                       f"file = {_toml(wheel.filename)} }},")
+            out.append(f"    {{ name = {toml_value(wheel.name)}, version = {toml_value(wheel.version)}, "
+                       f"file = {toml_value(wheel.filename)} }},")
         out.append("]")
-    return "\n".join(out) + "\n"
-
-
-def render_bundle_lock(target: Target, wheels: Sequence["ResolvedWheel"], *, requires_python: str | None = None) -> str:
-    """The ``pylock.toml`` inside one target's bundle: exactly ``wheels``, by ``wheels/<file>`` path."""
-    out = [f"lock-version = {_toml('1.0')}", f"environments = {_toml([target.marker_expression()])}"]
-    if requires_python:
-        out.append(f"requires-python = {_toml(requires_python)}")
-    out.append(f"created-by = {_toml(CREATED_BY)}")
-    for wheel in sorted(wheels, key=lambda w: (w.name, w.filename)):
-        out += ["", "[[packages]]", f"name = {_toml(wheel.name)}", f"version = {_toml(wheel.version)}", "wheels = ["]
-        out.append(f"    {{ name = {_toml(wheel.filename)}, path = {_toml('wheels/' + wheel.filename)}, "
-                   f"size = {wheel.path.stat().st_size}, hashes = {{ sha256 = {_toml(wheel.sha256)} }} }},")
-        out.append("]")
-    out += ["", "[tool.procvision]", f"target = {_toml(target.key)}"]
     return "\n".join(out) + "\n"
 
 
@@ -240,21 +224,6 @@ def _version_key(version: str) -> Any:
         return (0, Version(version), version)
     except InvalidVersion:
         return (1, version, version)
-
-
-def _toml(value: Any) -> str:
-    """A TOML literal for a string, int, bool or list of those (the writer's whole vocabulary)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # JSON string escapes are valid TOML basic strings
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        return "[\n" + "".join(f"    {_toml(item)},\n" for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
 def write_lock(path: Path, text: str) -> bool:

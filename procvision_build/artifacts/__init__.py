@@ -1,0 +1,1 @@
+"""The project's own artifacts, made from its config alone: wheel, sdist, editable wheel, manifest, metadata."""

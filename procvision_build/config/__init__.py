@@ -1,0 +1,1 @@
+"""Stage 1, config: ``pyproject.toml`` ([project] + [tool.procvision]) -> one validated ``ProjectConfig``."""

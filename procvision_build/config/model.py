@@ -1,0 +1,221 @@
+"""The validated project: ``[project]`` plus ``[tool.procvision]`` as frozen values.
+
+Every later stage (targets, resolution, fetch, artifacts) trusts these objects and never reads TOML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from procvision_build.config.rules import ALGORITHMS_GROUP, SDK_NAME, default_abi, parse_python
+from procvision_build.files import tree_files
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One ``[[tool.procvision.targets]]`` entry, validated but not yet expanded."""
+
+    platform: str  # a wheel platform tag: "win_amd64", "manylinux_2_17_x86_64", ...
+    python: str  # "3.10" (major.minor) or "3.10.12"
+    implementation: str = "cp"
+    abi: str = ""  # empty: the implementation's default for the version, e.g. "cp310"
+    markers: Mapping[str, str] = field(default_factory=dict)  # PEP 508 marker overrides
+
+    def __post_init__(self) -> None:
+        if parse_python(self.python) is None:
+            raise ValueError(f"python = {self.python!r} is not like \"3.10\" or \"3.10.12\"")
+        if not self.abi:
+            major, minor, _ = self.version
+            object.__setattr__(self, "abi", default_abi(self.implementation, major, minor))
+
+    @property
+    def version(self) -> tuple[int, int, int | None]:
+        """(major, minor, patch or None)."""
+        parsed = parse_python(self.python)
+        assert parsed is not None  # checked when the spec was made
+        return parsed
+
+    @property
+    def python_tag(self) -> str:
+        major, minor, _ = self.version
+        return f"{self.implementation}{major}{minor}"
+
+    @property
+    def key(self) -> str:
+        """"cp310-win_amd64": python tag + platform tag, unique per project; the lock's name for the target."""
+        return f"{self.python_tag}-{self.platform}"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """``[tool.procvision.sources] name = { path = "..." }``: this name comes from here only."""
+
+    name: str  # canonical (PEP 503 normalized) project name
+    path: Path  # absolute; a source directory or a .whl file
+    kind: Literal["directory", "wheel"]
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    """``[tool.procvision.index]``; empty means: take pip's configuration."""
+
+    url: str | None = None
+    extra_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Person:
+    """One entry of ``authors`` or ``maintainers``."""
+
+    name: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Readme:
+    """The long description: its text, content type and the file it came from (if any)."""
+
+    text: str = field(repr=False)
+    content_type: str
+    path: str | None = None  # project-relative, POSIX separators
+
+
+@dataclass(frozen=True)
+class PackageSpec:
+    """The importable package (or single module) the wheel ships, found in a flat or src layout."""
+
+    name: str  # top-level import name
+    base: Path  # the directory that holds it: the project root or root/src
+    is_module: bool = False  # a single ``name.py`` instead of a package directory
+
+    @property
+    def path(self) -> Path:
+        return self.base / (f"{self.name}.py" if self.is_module else self.name)
+
+    def files(self) -> list[tuple[str, Path]]:
+        """(path relative to ``base`` with "/" separators, absolute path), sorted; no caches or bytecode."""
+        if self.is_module:
+            return [(f"{self.name}.py", self.path)]
+        return [(f"{self.name}/{relative}", path) for relative, path in tree_files(self.path)
+                if path.suffix not in (".pyc", ".pyo")]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One declared step parameter; ``None`` means the field was not declared."""
+
+    key: str
+    type: str  # int, float, bool, string, enum, rect
+    required: bool = False
+    default: Any = None
+    min: int | float | None = None
+    max: int | float | None = None
+    unit: str | None = None
+    choices: tuple[Any, ...] | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One ``[[tool.procvision.steps]]`` entry."""
+
+    index: int
+    name: str
+    description: str | None = None
+    params: tuple[ParamSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlgorithmSpec:
+    """What ``[tool.procvision]`` declares about the algorithm itself."""
+
+    entry_point: str  # "module.path:ClassName"
+    supported_pids: tuple[str, ...]
+    assets: Mapping[str, Mapping[str, str]]  # PID or "default" -> name -> project-relative path
+    steps: tuple[StepSpec, ...]
+
+    @property
+    def required_assets(self) -> dict[str, dict[str, str]]:
+        return {pid: dict(table) for pid, table in self.assets.items() if pid != "default"}
+
+    @property
+    def default_assets(self) -> dict[str, str]:
+        return dict(self.assets.get("default", {}))
+
+    def asset_paths(self) -> list[str]:
+        """Every declared asset path once, sorted."""
+        return sorted({path for table in self.assets.values() for path in table.values()})
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    """``[project]`` plus ``[tool.procvision]``, validated. ``algorithm`` is None for a plain project."""
+
+    root: Path
+    name: str
+    version: str  # normalized (PEP 440)
+    package: PackageSpec
+    description: str | None = None
+    readme: Readme | None = None
+    requires_python: str | None = None
+    license_expression: str | None = None  # SPDX, canonical
+    license_text: str | None = None  # legacy table form (``{ text = ... }`` / ``{ file = ... }``)
+    license_file: str | None = None  # the file of the legacy table form, shipped in the sdist
+    license_files: tuple[str, ...] = ()  # project-relative, sorted
+    authors: tuple[Person, ...] = ()
+    maintainers: tuple[Person, ...] = ()
+    keywords: tuple[str, ...] = ()
+    classifiers: tuple[str, ...] = ()
+    urls: Mapping[str, str] = field(default_factory=dict)
+    dependencies: tuple[Requirement, ...] = ()
+    optional_dependencies: Mapping[str, tuple[Requirement, ...]] = field(default_factory=dict)
+    scripts: Mapping[str, str] = field(default_factory=dict)
+    gui_scripts: Mapping[str, str] = field(default_factory=dict)
+    entry_points: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    algorithm: AlgorithmSpec | None = None
+    targets: tuple[TargetSpec, ...] = ()
+    sources: Mapping[str, SourceSpec] = field(default_factory=dict)  # canonical name -> source
+    index: IndexSpec | None = None  # None: no [tool.procvision.index] table
+
+    @property
+    def pyproject(self) -> Path:
+        return self.root / "pyproject.toml"
+
+    @property
+    def canonical_name(self) -> str:
+        return canonicalize_name(self.name)
+
+    @property
+    def dist_name(self) -> str:
+        """The name as it appears in wheel, sdist and dist-info names: ``algorithm_example``."""
+        return self.canonical_name.replace("-", "_")
+
+    def sdk_requirement(self) -> Requirement | None:
+        """The ``procvision-algorithm-sdk`` requirement among ``dependencies``, if any."""
+        for requirement in self.dependencies:
+            if canonicalize_name(requirement.name) == SDK_NAME:
+                return requirement
+        return None
+
+    def all_entry_points(self) -> dict[str, dict[str, str]]:
+        """Every entry point group the wheel declares, including the generated algorithm one."""
+        groups: dict[str, dict[str, str]] = {}
+        if self.scripts:
+            groups["console_scripts"] = dict(self.scripts)
+        if self.gui_scripts:
+            groups["gui_scripts"] = dict(self.gui_scripts)
+        for group, entries in self.entry_points.items():
+            groups[group] = dict(entries)
+        if self.algorithm is not None:
+            groups[ALGORITHMS_GROUP] = {self.canonical_name: self.algorithm.entry_point}
+        return groups
+

@@ -1,0 +1,1 @@
+"""The developer's tools: ``procvision init``, ``validate`` and ``run`` on a project source tree."""

@@ -1,0 +1,1 @@
+"""Stage 4, fetch: parallel, hash-checked downloads of the chosen wheels into the store."""

@@ -1,0 +1,187 @@
+"""Simple-index client: PEP 691 JSON or PEP 503 HTML pages, find-links, PEP 658/714 metadata.
+
+The client knows nothing of targets: it lists every file a project offers across the
+configured indexes and find-links locations, and reads a wheel's METADATA as cheaply
+as the server allows (metadata file, else HTTP range requests, else the whole wheel).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.utils import canonicalize_name
+
+from procvision_build.distributions import project_of
+from procvision_build.errors import IndexUnavailable, NotInCache
+from procvision_build.index.credentials import CREDENTIALS
+from procvision_build.index.links import Link
+from procvision_build.index.pages import ACCEPT_PAGE, local_find_links, local_page, parse_page
+from procvision_build.index.pipconfig import IndexSources
+from procvision_build.index.ranges import RangeFile
+from procvision_build.index.transport import NETWORK_HINT, Http
+from procvision_build.index.wheel_files import file_metadata, zip_metadata
+from procvision_build.store.cache import Cache, CachedResponse, parse_max_age
+from procvision_build.store.checked import check_hashes
+
+if TYPE_CHECKING:
+    from procvision_build.ui import UI
+
+class IndexClient:
+    """Lists a project's files across indexes and find-links, and reads wheels' METADATA."""
+
+    def __init__(self, sources: IndexSources, cache: Cache, ui: "UI", *, offline: bool = False) -> None:
+        self.cache = cache
+        self.ui = ui
+        self.offline = offline
+        self.http = Http.for_sources(sources)
+        self.index_urls = tuple(CREDENTIALS.strip(url) for url in sources.index_urls)
+        # A relative folder is pip's: relative to the working directory now. Resolved here, because an
+        # in-process build of a local source changes the working directory while pages are fetched.
+        self.find_links = tuple(CREDENTIALS.strip(entry) if "://" in entry or entry.startswith("file:")
+                                else str(Path(entry).expanduser().resolve()) for entry in sources.find_links)
+        self._links: dict[str, list[Link]] = {}
+        self._flat_pages: dict[str, list[Link]] = {}
+        self._lock = threading.Lock()
+
+    # -- listing ---------------------------------------------------------------
+
+    def links(self, name: str) -> list[Link]:
+        """Every file (wheels and sdists) for a project across all indexes and find-links, cached per run.
+
+        Find-links come first, then the indexes in order; a filename seen twice keeps its first link."""
+        canonical = str(canonicalize_name(name))
+        with self._lock:
+            if canonical in self._links:
+                return list(self._links[canonical])
+        found: list[Link] = []
+        for entry in self.find_links:
+            found += [link for link in self._find_links(entry) if project_of(link.filename) == canonical]
+        for index_url in self.index_urls:
+            found += self._index_links(index_url, canonical)
+        unique: dict[str, Link] = {}
+        for link in found:
+            unique.setdefault(link.filename, link)
+        result = list(unique.values())
+        with self._lock:
+            self._links[canonical] = result
+        return list(result)
+
+    def _index_links(self, index_url: str, canonical: str) -> list[Link]:
+        page_url = index_url.rstrip("/") + f"/{canonical}/"
+        if page_url.startswith("file:"):
+            page = local_page(page_url)
+        else:
+            page = self._page(page_url)
+        if page is None:
+            return []
+        links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url))
+        return [link for link in links if project_of(link.filename) == canonical]
+
+    def _find_links(self, entry: str) -> list[Link]:
+        with self._lock:
+            if entry in self._flat_pages:
+                return self._flat_pages[entry]
+        if entry.startswith(("http://", "https://")):
+            page = self._page(entry)
+            links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(entry)) if page else []
+        else:
+            links = local_find_links(entry)
+        with self._lock:
+            self._flat_pages[entry] = links
+        return links
+
+    def _page(self, url: str) -> CachedResponse | None:
+        """A page from the HTTP cache when still fresh or confirmed unchanged (304), else downloaded."""
+        key = f"{url}\n{ACCEPT_PAGE}"
+        cached = self.cache.http.get(key)
+        if self.offline:
+            if cached is None:
+                raise NotInCache(f"{CREDENTIALS.shown(url)} is not in the cache and --offline forbids the "
+                                 "network: run once online, or build from pylock.toml")
+            return cached
+        if cached is not None and cached.fresh():
+            self.ui.debug(f"index page {CREDENTIALS.shown(url)}: fresh in the cache")
+            return cached
+        headers = {"Accept": ACCEPT_PAGE, "Accept-Encoding": "gzip"}
+        if cached is not None and cached.etag:
+            headers["If-None-Match"] = cached.etag
+        if cached is not None and cached.last_modified:
+            headers["If-Modified-Since"] = cached.last_modified
+        response = self.http.get(url, headers)
+        self.ui.debug(f"index page {CREDENTIALS.shown(url)}: HTTP {response.status}")
+        now = time.time()
+        if response.status == 304 and cached is not None:
+            renewed = CachedResponse(cached.url, cached.body, cached.content_type, cached.etag,
+                                     cached.last_modified, now, parse_max_age(response.headers))
+            self.cache.http.put(key, renewed)
+            return renewed
+        if response.status in (404, 410):
+            return None  # the project is not on this index: normal for extra indexes
+        if response.status in (401, 403):
+            raise IndexUnavailable(
+                CREDENTIALS.shown(url), f"the server refused access (HTTP {response.status})",
+                "Give credentials in the index URL (https://user:password@host/...) or in ~/.netrc")
+        if response.status != 200:
+            raise IndexUnavailable(CREDENTIALS.shown(url), f"the server answered HTTP {response.status}", NETWORK_HINT)
+        page = CachedResponse(response.url, response.body, response.headers.get("Content-Type", ""),
+                              response.headers.get("ETag"), response.headers.get("Last-Modified"),
+                              now, parse_max_age(response.headers))
+        if "no-store" not in (response.headers.get("Cache-Control") or ""):
+            self.cache.http.put(key, page)
+        return page
+
+    # -- metadata --------------------------------------------------------------
+
+    def metadata(self, link: Link) -> bytes:
+        """The wheel's METADATA: the PEP 658 file when offered, else HTTP range requests on the
+        wheel's tail (central directory), else the whole wheel (then stored in the cache)."""
+        if not link.is_wheel:
+            raise IndexUnavailable(link.url, "is not a wheel, so its metadata cannot be read without "
+                                   "building it", "Only binary wheels can go into a bundle")
+        sha256 = link.sha256
+        if sha256:
+            known = self.cache.metadata.get(sha256)
+            if known is not None:
+                return known
+            stored = self.cache.wheels.get(sha256)
+            if stored is not None:
+                return self._remember(sha256, file_metadata(stored, link))
+        if link.is_local:
+            return file_metadata(link.local_path(), link)  # a local read is as cheap as the cache
+        if self.offline:
+            raise NotInCache(f"the metadata of {link.filename} is not in the cache and --offline "
+                             "forbids the network: run once online, or build from pylock.toml")
+        data = self._metadata_file(link) if link.metadata_hashes is not None else None
+        if data is None:
+            data = self._metadata_by_ranges(link)
+            self.ui.debug(f"metadata of {link.filename}: read from the wheel with range requests, or whole")
+        return self._remember(sha256, data) if sha256 else data
+
+    def _remember(self, sha256: str, data: bytes) -> bytes:
+        self.cache.metadata.put(sha256, data)
+        return data
+
+    def _metadata_file(self, link: Link) -> bytes | None:
+        response = self.http.get(link.url + ".metadata")
+        if response.status == 404:
+            return None  # advertised but absent: fall back to the wheel itself
+        if response.status != 200:
+            raise IndexUnavailable(CREDENTIALS.shown(link.url + ".metadata"),
+                                   f"the server answered HTTP {response.status}", NETWORK_HINT)
+        check_hashes(response.body, link.metadata_hashes or {}, f"{link.filename}.metadata", CREDENTIALS.shown(link.url))
+        return response.body
+
+    def _metadata_by_ranges(self, link: Link) -> bytes:
+        remote = RangeFile(self.http, link, self.cache)
+        if remote.whole is not None:  # the server ignored Range: the wheel is in the store now
+            return file_metadata(remote.whole, link)
+        try:
+            with zipfile.ZipFile(remote) as archive:
+                return zip_metadata(archive, link)
+        except zipfile.BadZipFile as error:
+            raise IndexUnavailable(CREDENTIALS.shown(link.url), f"is not a readable wheel ({error})",
+                                   "The file on the index may be damaged; report it to the index's owner") from None
