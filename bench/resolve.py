@@ -118,10 +118,10 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, sys.argv[4])
 from bench.resolve import BenchProject
-from procvision_build.store.cache import Cache
 from procvision_build.config.model import IndexSpec
-from procvision_build.ui import UI
 from procvision_build.lock.plan import lock_project, wheels_for_target
+from procvision_build.store.cache import Cache
+from procvision_build.ui import UI
 started = time.perf_counter()
 project = BenchProject(Path(sys.argv[2]), IndexSpec(url=sys.argv[3]))
 cache, ui = Cache(Path(sys.argv[1])), UI(quiet=True)

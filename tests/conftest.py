@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import multiprocessing.process
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.support.commands import clean_env
 from tests.support.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,18 +56,33 @@ def own_wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def offline_pip_env(own_wheels: Path, wheelhouse: Path) -> dict[str, str]:
     """pip (also inside build isolation) sees only our wheels and the wheelhouse: no index, no machine config."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_FIND_LINKS=f"{own_wheels} {wheelhouse}", PYTHONDONTWRITEBYTECODE="1")
-    env.pop("PYTHONPATH", None)
+    env = clean_env(extra={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": f"{own_wheels} {wheelhouse}",
+                           "PYTHONDONTWRITEBYTECODE": "1"})
+    env.pop("PYTHONPATH")  # only what pip installs may be importable
     return env
 
 
-@pytest.fixture
-def isolated_pip_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """An environment whose pip sees no machine configuration and no network index."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env["PIP_CONFIG_FILE"] = os.devnull
-    env["PIP_NO_INDEX"] = "1"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    return env
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """A test that starts a child process (or a venv, which is one) must be marked ``slow``: ``-m "not slow"``
+    then stays a quick in-process run. Fixtures are not counted: shared ones start processes once per session."""
+    started: list[str] = []
+    popen_init, process_start = subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start
+
+    def watched_popen(self, args, *rest, **options):
+        started.append(str(args if isinstance(args, str) else " ".join(map(str, args)))[:120])
+        popen_init(self, args, *rest, **options)
+
+    def watched_start(self):
+        started.append(f"multiprocessing {self.name}")
+        process_start(self)
+
+    subprocess.Popen.__init__ = watched_popen
+    multiprocessing.process.BaseProcess.start = watched_start
+    try:
+        outcome = yield
+    finally:
+        subprocess.Popen.__init__, multiprocessing.process.BaseProcess.start = popen_init, process_start
+    if started and item.get_closest_marker("slow") is None:
+        outcome.force_exception(AssertionError(
+            f"{item.nodeid} starts a child process ({started[0]}) but is not marked @pytest.mark.slow"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from procvision_build.config.model import ProjectConfig
 from procvision_build.artifacts.wheel import write_wheel
+from procvision_build.config.model import ProjectConfig
 
 
 def pth_name(config: ProjectConfig) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from packaging.requirements import Requirement
 
-from procvision_build.version import __version__
 from procvision_build.config.model import Person, ProjectConfig
+from procvision_build.version import __version__
 
 METADATA_VERSION = "2.4"
 GENERATOR = f"procvision-build {__version__}"

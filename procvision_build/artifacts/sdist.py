@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from procvision_build.artifacts.archive import TarGzWriter, source_date_epoch
-from procvision_build.config.model import ProjectConfig
-from procvision_build.files import atomic_output
 from procvision_build.artifacts.metadata import metadata_text
 from procvision_build.artifacts.wheel import expand_paths
+from procvision_build.config.model import ProjectConfig
+from procvision_build.files import atomic_output
 
 
 def sdist_filename(config: ProjectConfig) -> str:

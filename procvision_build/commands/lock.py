@@ -26,9 +26,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from procvision_build.store.cache import Cache
     from procvision_build.config.load import load_config
     from procvision_build.lock.plan import lock_project
+    from procvision_build.store.cache import Cache
 
     config = load_config(Path(args.project))
     path, changed = lock_project(config, ui=ui, cache=Cache(), isolated=args.isolated, upgrade=args.upgrade,

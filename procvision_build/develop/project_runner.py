@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
+from procvision_build.artifacts.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 from procvision_build.config.model import ProjectConfig
 from procvision_build.errors import AlgorithmStartError, RuntimeMissing
-from procvision_build.artifacts.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 
 # The adapter's load steps (its error frame's ``stage``) as the checks `procvision validate` reports:
 # no manifest is a failure before the import; instantiating is reported with setup().

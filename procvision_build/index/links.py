@@ -1,10 +1,10 @@
-"""``Link``: one distribution file an index or a find-links folder offers, as the index describes it."""
+"""``Link``: one distribution file an index or a find-links folder offers; ``Finder``: what lists them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Protocol
 
 from procvision_build.files import path_from_file_url
 
@@ -36,3 +36,11 @@ class Link:
 
     def local_path(self) -> Path:
         return path_from_file_url(self.url)
+
+
+class Finder(Protocol):
+    """Where files and their metadata come from: ``IndexClient``, or ``LocalSources`` for local sources."""
+
+    def links(self, name: str) -> list[Link]: ...
+
+    def metadata(self, link: Link) -> bytes: ...

@@ -25,7 +25,8 @@ from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 
 if TYPE_CHECKING:
-    from procvision_build.resolve.resolver import Finder, Resolution
+    from procvision_build.index.links import Finder
+    from procvision_build.resolve.resolver import Resolution
 
 
 @dataclass(frozen=True)

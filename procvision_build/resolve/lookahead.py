@@ -13,8 +13,7 @@ from procvision_build.distributions import newest_first, parse_metadata, parse_w
 from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
-    from procvision_build.index.links import Link
-    from procvision_build.resolve.resolver import Finder
+    from procvision_build.index.links import Finder, Link
 
 
 class Lookahead:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from email.message import Message
-from typing import TYPE_CHECKING, Iterable, Mapping, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -25,18 +25,10 @@ from procvision_build.resolve.lookahead import Lookahead, prefetched
 from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
-    from procvision_build.index.links import Link
+    from procvision_build.index.links import Finder, Link
     from procvision_build.ui import UI
 
 PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
-
-
-class Finder(Protocol):
-    """Where files and their metadata come from (``index.IndexClient`` or ``local_sources``)."""
-
-    def links(self, name: str) -> list["Link"]: ...
-
-    def metadata(self, link: "Link") -> bytes: ...
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from packaging.requirements import Requirement
 
 import procvision_build
 from procvision_build.artifacts import sdist, wheel
-from procvision_build.config.load import load_config
 from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.config.load import load_config
 from tests.backend.helpers import ROOT, SDK, check_record, copy_example, run_hook, sha256
 
 DIST_INFO = "algorithm_example-1.0.0.dist-info"
@@ -107,6 +107,7 @@ def test_prepared_metadata_is_the_wheels(example_artifacts: dict[str, Path], tmp
     assert procvision_build.prepare_metadata_for_build_editable(str(tmp_path / "e")) == DIST_INFO
 
 
+@pytest.mark.slow
 def test_sdist_is_complete_and_rebuilds_the_same_wheel(example_artifacts: dict[str, Path], tmp_path: Path) -> None:
     built = example_artifacts["sdist"]
     assert built.name == "algorithm_example-1.0.0.tar.gz"
@@ -138,6 +139,7 @@ def test_editable_wheel_points_at_the_sources(example_artifacts: dict[str, Path]
     assert f"{DIST_INFO}/procvision/assets/default/model.json" in files
 
 
+@pytest.mark.slow
 def test_two_copies_built_at_different_times_are_identical(tmp_path: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
     results = []
@@ -271,6 +273,7 @@ one = "my_tool"
     assert sdist.build_sdist(config, tmp_path / "out").name == "my_tool-2.0rc1.tar.gz"
 
 
+@pytest.mark.slow
 def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
     """Wheel and editable builds stay on stdlib + packaging: no resolver, index client or resolvelib."""
     import subprocess
@@ -297,6 +300,7 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
                       "procvision_build.errors", "procvision_build.files"}
 
 
+@pytest.mark.slow
 def test_every_supported_python_builds_the_same_bytes(tmp_path: Path, wheelhouse: Path, python_for) -> None:
     """3.10 (tomli), 3.12 and 3.13 build what this interpreter builds; packaging comes from its wheel."""
     project = copy_example(tmp_path)

@@ -9,6 +9,7 @@ import pytest
 import procvision_build
 from procvision_build.config.load import load_config
 from procvision_build.errors import ConfigError, ConfigSettingsError
+from tests.support.projects import write_project
 
 BASE = """\
 [build-system]
@@ -189,16 +190,9 @@ CASES = [
 
 
 def make_project(parent: Path, text: str) -> Path:
-    project = parent / "project"
-    (project / "algo_case").mkdir(parents=True)
-    (project / "algo_case" / "__init__.py").write_text("")
-    (project / "algo_case" / "main.py").write_text("class Algo:\n    pass\n")
-    (project / "assets").mkdir()
-    (project / "assets" / "p1.json").write_text("{}\n")
-    (project / "assets" / "model.json").write_text("{}\n")
     (parent / "outside.json").write_text("{}\n")
-    (project / "pyproject.toml").write_text(text)
-    return project
+    return write_project(parent / "project", text, package="algo_case",
+                         files={"assets/p1.json": "{}\n", "assets/model.json": "{}\n"})
 
 
 def test_cases_are_many_and_distinct() -> None:
@@ -243,6 +237,21 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     for key in ("steps[0].index", "params[1].type", "targets[0].platform", "targets[0].python", "assets.p1.config"):
         assert sum(key in problem for problem in problems) == 1, (key, problems)
     assert str(caught.value).startswith(f"{tmp_path / 'project' / 'pyproject.toml'}: 5 problem(s)")
+
+
+def test_two_targets_with_one_key_are_refused_with_the_other_problems(tmp_path: Path) -> None:
+    """"3.10" and "3.10.12" on win_amd64 are one target for the lock (cp310-win_amd64): config says so,
+    next to every other problem, instead of leaving it to `procvision lock`."""
+    text = append('\n[[tool.procvision.targets]]\nplatform = "win_amd64"\npython = "3.10.12"\n')(BASE)
+    text = replace("index = 1\n", "index = 0\n")(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(make_project(tmp_path, text))
+    problems = caught.value.problems
+    assert len(problems) == 2, problems
+    assert any("steps[0].index" in problem for problem in problems)
+    duplicate = next(problem for problem in problems if "targets[1]" in problem)
+    assert "expected a target not declared before" in duplicate
+    assert "tool.procvision.targets[0] already declares cp310-win_amd64" in duplicate
 
 
 def test_unknown_config_setting_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

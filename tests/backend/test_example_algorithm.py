@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from procvision_build.config.load import load_config
 from procvision_build.artifacts.manifest import build_manifest
+from procvision_build.config.load import load_config
 from tests.backend.helpers import EXAMPLE
 
 sys.path.insert(0, str(EXAMPLE / "src"))

@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.commands import clean_env, procvision  # noqa: F401 - the tests import them from here
+from tests.support.projects import write_project
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "example-algorithm"
-
-
-def cli_env() -> dict[str, str]:
-    """procvision_build and the SDK (with numpy and pillow from this interpreter) importable; no pip config."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "sdk")])
-    env["PIP_CONFIG_FILE"] = os.devnull
-    return env
-
-
-def procvision(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "procvision_build", *map(str, args)], cwd=cwd or ROOT,
-                          env=cli_env(), capture_output=True, text=True, timeout=180)
 
 
 def report_of(done: subprocess.CompletedProcess) -> dict[str, Any]:
@@ -80,18 +68,10 @@ def make_project(tmp_path: Path):
     def make(body: str = GOOD_BODY, *, header: str = "", base: str = "(BaseAlgorithm)",
              assets: str = 'model = "assets/model.json"', files: tuple[str, ...] = ("assets/model.json",),
              pids: tuple[str, ...] = ("p1", "p2"), layout: str = "src") -> Path:
-        root = tmp_path / "project"
-        package = (root / "src" if layout == "src" else root) / "broken_algo"
-        package.mkdir(parents=True)
         listed = ", ".join(f'"{pid}"' for pid in pids)
-        (root / "pyproject.toml").write_text(PYPROJECT.format(assets=assets, pids=listed), encoding="utf-8")
-        (package / "__init__.py").write_text("", encoding="utf-8")
         source = "from procvision_algorithm_sdk import BaseAlgorithm\n" + textwrap.dedent(header) + \
             f"\n\nclass Algo{base}:\n" + body
-        (package / "main.py").write_text(source, encoding="utf-8")
-        for relative in files:
-            (root / relative).parent.mkdir(parents=True, exist_ok=True)
-            (root / relative).write_text('{"threshold": 0.5}', encoding="utf-8")
-        return root
+        return write_project(tmp_path / "project", PYPROJECT.format(assets=assets, pids=listed), package="broken_algo",
+                             source=source, layout=layout, files={name: '{"threshold": 0.5}' for name in files})
 
     return make

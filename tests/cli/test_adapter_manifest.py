@@ -13,10 +13,14 @@ import pytest
 
 from procvision_algorithm_sdk.runner import Runner, StartupError
 
-from procvision_build.config.load import load_config
 from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.config.load import load_config
 
-from .conftest import EXAMPLE, cli_env
+from tests.support.commands import clean_env
+
+from .conftest import EXAMPLE
+
+pytestmark = pytest.mark.slow  # every test here starts a child process
 
 
 def test_the_flag_wins_over_a_manifest_in_the_directory_and_assets_come_from_it(tmp_path: Path) -> None:
@@ -28,7 +32,7 @@ def test_the_flag_wins_over_a_manifest_in_the_directory_and_assets_come_from_it(
     manifest = tmp_path / "generated" / "manifest.json"
     manifest.parent.mkdir()
     manifest.write_bytes(dumps_manifest(generated_manifest))
-    env = cli_env()
+    env = clean_env()
     env["PYTHONPATH"] += os.pathsep + str(project / "src")
 
     runner = Runner(sys.executable, project, env=env, heartbeat_interval=None)

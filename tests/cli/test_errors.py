@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+import pytest
 
+from tests.support.commands import procvision
 
-def procvision(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'sdk'}")
-    return subprocess.run([sys.executable, "-m", "procvision_build", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=60)
+pytestmark = pytest.mark.slow  # every test here starts a child process
 
 
 def test_an_error_is_one_plain_line_without_a_traceback(tmp_path: Path) -> None:

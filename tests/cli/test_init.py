@@ -10,8 +10,8 @@ import pytest
 
 from procvision_build.artifacts import wheel
 from procvision_build.config.load import load_config
-from procvision_build.errors import UsageError
 from procvision_build.develop.scaffold import derive_names
+from procvision_build.errors import UsageError
 
 from .conftest import procvision, report_of
 
@@ -23,6 +23,7 @@ def files_under(root: Path) -> set[str]:
     return {path.relative_to(root).as_posix() for path in root.rglob("*") if path.is_file()}
 
 
+@pytest.mark.slow
 def test_init_into_an_empty_directory_validates_and_builds(tmp_path: Path) -> None:
     root = tmp_path / "Board Check"
     root.mkdir()
@@ -57,6 +58,7 @@ def test_init_into_an_empty_directory_validates_and_builds(tmp_path: Path) -> No
     assert manifest["entry_point"] == "board_check.main:BoardCheck"
 
 
+@pytest.mark.slow
 def test_init_over_an_existing_pyproject_refuses_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("# mine\n", encoding="utf-8")
     done = procvision("init", tmp_path, "--name", "board-check")
@@ -68,6 +70,7 @@ def test_init_over_an_existing_pyproject_refuses_and_writes_nothing(tmp_path: Pa
     assert [path.name for path in tmp_path.iterdir()] == ["pyproject.toml"]
 
 
+@pytest.mark.slow
 def test_init_with_options_and_an_invalid_target_leaves_no_directory(tmp_path: Path) -> None:
     done = procvision("init", tmp_path / "new", "--target", "win_amd64:3.10", "--target", "foo_bar:3.12")
     assert done.returncode == 1
@@ -105,6 +108,7 @@ def test_a_directory_without_a_usable_name_needs_name(tmp_path: Path) -> None:
         derive_names(tmp_path, "bad name")
 
 
+@pytest.mark.slow
 def test_a_file_where_a_folder_must_go_is_refused(tmp_path: Path) -> None:
     (tmp_path / "src").write_text("", encoding="utf-8")
     done = procvision("init", tmp_path, "--name", "board-check")

@@ -11,6 +11,8 @@ from PIL import Image
 
 from .conftest import EXAMPLE, procvision
 
+pytestmark = pytest.mark.slow  # every test here starts a child process
+
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from .conftest import EXAMPLE, GOOD_BODY, procvision, report_of
+
+pytestmark = pytest.mark.slow  # every test here starts a child process
 
 
 def statuses(report: dict) -> dict[str, str]:

@@ -7,9 +7,9 @@ import io
 import zipfile
 from pathlib import Path
 
-from procvision_build.store.cache import Cache
 from procvision_build.index.client import IndexClient
 from procvision_build.index.pipconfig import IndexSources
+from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 from tests.support.index_server import IndexServer
 

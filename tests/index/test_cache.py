@@ -72,6 +72,7 @@ with file_lock(Path(sys.argv[1])):
 """
 
 
+@pytest.mark.slow
 def test_file_lock_excludes_another_process(tmp_path):
     lock = tmp_path / "locks" / "one.lock"
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(lock), "0.6"], cwd=ROOT,

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.store.cache import Cache
 from procvision_build.errors import IntegrityError, NotInCache
 from procvision_build.fetch.downloads import Progress, fetch
 from procvision_build.index.links import Link
+from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 from tests.index.helpers import client_for, sha256
 from tests.support.index_server import IndexOptions
+from tests.support.commands import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,9 +116,9 @@ def test_find_links_files_are_hashed_into_the_store(cache, wheels, tmp_path):
 _CHILD = """
 import io, json, os, sys, time
 from pathlib import Path
-from procvision_build.store.cache import Cache
 from procvision_build.fetch.downloads import fetch
 from procvision_build.index.links import Link
+from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 links = [Link(**entry) for entry in json.loads(sys.argv[2])]
 go = Path(sys.argv[3])
@@ -129,12 +130,13 @@ print(json.dumps({name: str(path) for name, path in paths.items()}))
 """
 
 
+@pytest.mark.slow
 def test_two_processes_fetch_into_one_cache(serve, cache, wheels, tmp_path):
     index = serve()
     client = client_for(index.url, cache=cache)
     links = client.links("big") + client.links("front") + client.links("alpha") + client.links("beta")
     encoded = json.dumps([{**dataclasses.asdict(link), "hashes": dict(link.hashes)} for link in links])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = clean_env()
     go = tmp_path / "go"
     children = [subprocess.Popen([sys.executable, "-c", _CHILD, str(cache.root), encoded, str(go)], cwd=ROOT,
                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -9,8 +9,8 @@ from pathlib import PureWindowsPath
 import pytest
 
 from procvision_build import files
-from procvision_build.store.cache import Cache
 from procvision_build.files import atomic_output, path_from_file_url, read_toml, write_bytes_atomic
+from procvision_build.store.cache import Cache
 
 
 def test_file_urls_round_trip_with_spaces_and_non_ascii_names(tmp_path):

@@ -11,8 +11,8 @@ import pytest
 
 from procvision_build.config.model import IndexSpec
 from procvision_build.errors import IndexConfigError
-from procvision_build.index.pipconfig import config_files, default_index_url, index_sources
 from procvision_build.index.credentials import redact_url
+from procvision_build.index.pipconfig import config_files, default_index_url, index_sources
 
 
 @pytest.fixture
@@ -100,6 +100,7 @@ def test_isolated_mode_ignores_environment_and_files(home, tmp_path):
     assert sources.find_links == () and sources.timeout == 15.0 and sources.retries == 3
 
 
+@pytest.mark.slow
 def test_the_default_index_comes_from_pip_itself():
     url = default_index_url()
     told = subprocess.run([sys.executable, "-m", "pip", "download", "--help"], capture_output=True, text=True)
@@ -120,6 +121,7 @@ except IndexConfigError as error:
 
 
 @pytest.mark.parametrize("other_python", [True, False], ids=["another-pip", "no-pip"])
+@pytest.mark.slow
 def test_the_default_index_from_another_interpreter_or_a_clear_error(tmp_path, other_python):
     env = {"PATH": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     python = sys.executable if other_python else str(tmp_path / "missing-python")

@@ -12,7 +12,7 @@ from procvision_algorithm_sdk import __version__
 
 from .conftest import MANIFEST, call_params, events
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leaks")]
 
 
 def _frame(payload: bytes) -> bytes:

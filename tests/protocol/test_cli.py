@@ -13,7 +13,7 @@ from PIL import Image
 
 from .conftest import child_env, events
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leaks")]
 
 
 def sdk(*args: str, cwd) -> subprocess.CompletedProcess:

@@ -18,7 +18,7 @@ from procvision_algorithm_sdk.runner import AlgorithmFailedError, LogLine, Runne
 
 from .conftest import _segment_exists, call_params, child_env, events
 
-pytestmark = pytest.mark.usefixtures("no_leaks")
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("no_leaks")]
 
 
 def make_runner(root, **options) -> Runner:

@@ -11,12 +11,12 @@ from typing import Any, Mapping
 import pytest
 from packaging.requirements import Requirement
 
-from procvision_build.store.cache import Cache
 from procvision_build.config.model import IndexSpec, SourceSpec, TargetSpec
 from procvision_build.index.client import IndexClient
 from procvision_build.index.pipconfig import IndexSources
 from procvision_build.resolve.resolver import resolve
 from procvision_build.resolve.targets import target_from_spec
+from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 from tests.resolver import universe
 from tests.support.index_server import IndexOptions, IndexServer

@@ -14,6 +14,8 @@ import pytest
 from procvision_build.errors import ResolutionError
 from tests.resolver.universe import CROSS_TARGETS
 
+pytestmark = pytest.mark.slow  # every test here starts a child process
+
 # uv's names for our targets; MACOSX_DEPLOYMENT_TARGET pins the macOS version (uv assumes 13 otherwise).
 UV_PLATFORMS = {
     "win_amd64": ("x86_64-pc-windows-msvc", {}),

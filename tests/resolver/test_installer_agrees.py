@@ -7,7 +7,6 @@ own choice here, files included, must equal ours for that target description.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 
@@ -16,6 +15,9 @@ import pytest
 from procvision_build.config.model import TargetSpec
 from procvision_build.resolve.resolver import resolve
 from procvision_build.resolve.targets import target_from_spec
+from tests.support.commands import clean_env
+
+pytestmark = pytest.mark.slow  # every test here starts a child process
 
 REQUIREMENTS = ["mm-app", "mm-extra[gui]", "tm-core", "tm-build", "bt-x", "rp-lib", "rpm-lib", "yk-lib", "lk-app"]
 ONLY_CP310 = ["tm-fallback"]  # its wheels are all cp310
@@ -34,8 +36,7 @@ def test_pip_running_on_the_target_chooses_the_same_files(world, finder, python_
     interpreter = python_for(python)
     requirements = REQUIREMENTS + (ONLY_CP310 if python == "3.10" else [])
     report = tmp_path / "report.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env = clean_env()
     done = subprocess.run(
         [str(interpreter), "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report",
          str(report), "--only-binary", ":all:", "--index-url", world.index.url, *requirements],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -11,13 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.store.cache import Cache
 from procvision_build.config.load import load_config
 from procvision_build.errors import LockError
 from procvision_build.lock.lockfile import read_lock
-from procvision_build.ui import UI
 from procvision_build.lock.plan import lock_project, wheels_for_target
+from procvision_build.store.cache import Cache
+from procvision_build.ui import UI
 from tests.resolver.test_resolution import make_source_tree
+from tests.support import projects
+from tests.support.commands import clean_env, procvision
 from tests.support.wheels import WheelSpec, build_wheel
 
 if sys.version_info >= (3, 11):
@@ -31,14 +32,11 @@ TARGETS = [("win_amd64", "3.10"), ("manylinux_2_17_x86_64", "3.10"), ("macosx_11
 
 def write_project(root: Path, index_url: str | None, dependencies: list[str], targets=TARGETS,
                   extra_sources: str = "") -> Path:
-    (root / "pj_pkg").mkdir(parents=True, exist_ok=True)
-    (root / "pj_pkg" / "__init__.py").write_text("")
-    (root / "pj_pkg" / "main.py").write_text("class Algo:\n    pass\n")
     if not (root / "dist").is_dir():
         build_wheel(WheelSpec("procvision-algorithm-sdk", "1.0.0"), root / "dist")
     deps = ", ".join(json.dumps(d) for d in ["procvision-algorithm-sdk>=1.0", *dependencies])
     target_tables = "".join(f'\n[[tool.procvision.targets]]\nplatform = "{p}"\npython = "{v}"\n' for p, v in targets)
-    (root / "pyproject.toml").write_text(textwrap.dedent(f"""\
+    return projects.write_project(root, textwrap.dedent(f"""\
         [build-system]
         requires = ["procvision-build"]
         build-backend = "procvision_build"
@@ -62,15 +60,11 @@ def write_project(root: Path, index_url: str | None, dependencies: list[str], ta
         [tool.procvision.sources]
         procvision-algorithm-sdk = {{ path = "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl" }}
         {extra_sources}
-        """) + target_tables)
-    return root
+        """) + target_tables, package="pj_pkg")
 
 
 def cli(*args: str, cache: Path, **pip_env: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT), **pip_env)
-    return subprocess.run([sys.executable, "-m", "procvision_build", *args], capture_output=True, text=True,
-                          env=env, timeout=120)
+    return procvision(*args, cache=cache, env=pip_env, timeout=120)
 
 
 def selected(lock_path: Path) -> dict[str, list[str]]:
@@ -78,6 +72,7 @@ def selected(lock_path: Path) -> dict[str, list[str]]:
     return {key: [w["file"] for w in value["wheels"]] for key, value in data["tool"]["procvision"]["selected"].items()}
 
 
+@pytest.mark.slow
 def test_lock_round_trip_then_locked_builds_fetch_the_same_wheels_and_a_warm_cache_asks_nobody(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-app"])
     cache = tmp_path / "cache"
@@ -125,6 +120,7 @@ def test_lock_round_trip_then_locked_builds_fetch_the_same_wheels_and_a_warm_cac
     assert world.index.requests == []  # warm cache and fresh lock: no network I/O at all
 
 
+@pytest.mark.slow
 def test_locked_versions_are_kept_until_upgraded(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-core==1.0"], targets=TARGETS[:1])
     cache = tmp_path / "cache"
@@ -136,6 +132,7 @@ def test_locked_versions_are_kept_until_upgraded(world, tmp_path) -> None:
     assert "lk_core-1.1-py3-none-any.whl" in selected(project / "pylock.toml")["cp310-win_amd64"]
 
 
+@pytest.mark.slow
 def test_a_stale_lock_names_what_changed(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-app"], targets=TARGETS[:2])
     cache = tmp_path / "cache"
@@ -155,6 +152,7 @@ def test_a_stale_lock_names_what_changed(world, tmp_path) -> None:
     assert (project / "pylock.toml").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(world, tmp_path) -> None:
     project = tmp_path / "pj"
     make_source_tree(project / "local-lib", version="3.0")
@@ -186,10 +184,10 @@ def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(wo
 CONCURRENT = """
 import sys
 from pathlib import Path
-from procvision_build.store.cache import Cache
 from procvision_build.config.load import load_config
-from procvision_build.ui import UI
 from procvision_build.lock.plan import wheels_for_target
+from procvision_build.store.cache import Cache
+from procvision_build.ui import UI
 config = load_config(Path(sys.argv[1]))
 for target in config.targets:
     wheels = wheels_for_target(config, target, locked=False, ui=UI(quiet=True), cache=Cache(Path(sys.argv[2])),
@@ -198,18 +196,18 @@ for target in config.targets:
 """
 
 
+@pytest.mark.slow
 def test_two_concurrent_builds_on_one_cache_both_succeed(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-app", "tm-core"])
     cache = tmp_path / "cache"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PYTHONPATH=str(ROOT))
     runs = [subprocess.Popen([sys.executable, "-c", CONCURRENT, str(project), str(cache)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+                             stderr=subprocess.PIPE, text=True, env=clean_env()) for _ in range(2)]
     outputs = [run.communicate(timeout=120) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], [err for _, err in outputs]
     assert outputs[0][0] == outputs[1][0] and outputs[0][0].count("\n") == 3
 
 
+@pytest.mark.slow
 def test_nothing_to_lock_and_an_unreadable_lock_are_clear_errors(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, [], targets=[])
     done = cli("lock", str(project), "--isolated", cache=tmp_path / "cache")
@@ -245,6 +243,7 @@ def test_a_lock_of_the_wrong_shape_is_a_lock_error_not_a_traceback(tmp_path, tex
         read_lock(path)
 
 
+@pytest.mark.slow
 def test_an_unusable_cache_directory_is_a_message_not_a_traceback(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-core"], targets=TARGETS[:1])
     (tmp_path / "a-file").write_text("")
@@ -254,6 +253,7 @@ def test_an_unusable_cache_directory_is_a_message_not_a_traceback(world, tmp_pat
     assert "PROCVISION_CACHE_DIR" in done.stderr
 
 
+@pytest.mark.slow
 def test_without_an_index_table_pip_configuration_is_used(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", None, ["lk-app"], targets=TARGETS[:1])
     done = cli("lock", str(project), cache=tmp_path / "cache", PIP_INDEX_URL=world.index.url)
@@ -280,6 +280,7 @@ def test_a_find_links_wheel_is_locked_with_the_sha256_computed_here(world, tmp_p
     assert "vendored_only-4.2-py3-none-any.whl" in [w.filename for w in wheels]
 
 
+@pytest.mark.slow
 def test_a_target_outside_the_projects_requires_python_is_refused_before_resolving(world, tmp_path) -> None:
     project = write_project(tmp_path / "pj", world.index.url, ["lk-core"], targets=TARGETS[:1])
     text = (project / "pyproject.toml").read_text().replace('requires-python = ">=3.10"', 'requires-python = ">=3.11"')

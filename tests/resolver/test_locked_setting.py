@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.resolver.test_lock import ROOT, cli, write_project
+import pytest
+
+from tests.resolver.test_lock import cli, write_project
+from tests.support.commands import python_snippet
+
+pytestmark = pytest.mark.slow  # every test here starts a child process
 
 BUILD = "import procvision_build as b, sys; print(b.build_wheel(sys.argv[1], {'locked': 'true'}))"
 
 
 def build_locked(project: Path, out: Path, cache: Path) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-c", BUILD, str(out)], cwd=project, capture_output=True, text=True,
-                          env=env, timeout=120)
+    return python_snippet(BUILD, out, cwd=project, cache=cache, timeout=120)
 
 
 def test_locked_setting_builds_with_a_fresh_lock_and_fails_naming_the_change(world, tmp_path) -> None:
@@ -43,10 +43,8 @@ def test_a_wheel_built_from_the_sdist_honours_the_lock_it_carries(world, tmp_pat
     project = write_project(tmp_path / "pj", world.index.url, ["lk-app"])
     cache = tmp_path / "cache"
     assert cli("lock", str(project), "--isolated", cache=cache).returncode == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-    env.update(PIP_CONFIG_FILE=os.devnull, PROCVISION_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
-    made = subprocess.run([sys.executable, "-c", "import procvision_build as b, sys; print(b.build_sdist(sys.argv[1]))",
-                           str(tmp_path / "sdist")], cwd=project, capture_output=True, text=True, env=env)
+    made = python_snippet("import procvision_build as b, sys; print(b.build_sdist(sys.argv[1]))", tmp_path / "sdist",
+                          cwd=project, cache=cache)
     assert made.returncode == 0, made.stderr
     with tarfile.open(tmp_path / "sdist" / made.stdout.strip()) as archive:
         assert any(name.endswith("/pylock.toml") for name in archive.getnames())

@@ -204,6 +204,7 @@ def make_source_tree(root: Path, version: str = "2.5", backend: str = "inline_ba
     return root
 
 
+@pytest.mark.slow
 def test_a_source_directory_is_built_with_its_own_backend_and_reused(world, tmp_path) -> None:
     tree = make_source_tree(tmp_path / "local-lib")
     local = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds")
@@ -218,6 +219,7 @@ def test_a_source_directory_is_built_with_its_own_backend_and_reused(world, tmp_
     assert rebuilt.name == "local_lib-2.6-py3-none-any.whl"
 
 
+@pytest.mark.slow
 def test_a_source_tree_is_rebuilt_when_a_nested_build_package_changes(tmp_path) -> None:
     tree = make_source_tree(tmp_path / "local-lib")
     (tree / "local_lib" / "build").mkdir(parents=True)  # a subpackage named like build output
@@ -232,6 +234,7 @@ def test_a_source_tree_is_rebuilt_when_a_nested_build_package_changes(tmp_path) 
     assert again.parent != first.parent  # a new build, not the stale one
 
 
+@pytest.mark.slow
 def test_a_stale_build_folder_without_a_wheel_is_replaced(tmp_path) -> None:
     from procvision_build.resolve.local_sources import tree_digest
 
@@ -252,6 +255,7 @@ def test_a_damaged_local_wheel_is_a_clear_error(world, tmp_path) -> None:
         resolve(["procvision-algorithm-sdk"], target, world.finder(), local=local, local_names=local.names)
 
 
+@pytest.mark.slow
 def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
     tree = make_source_tree(tmp_path / "broken", backend="no_such_backend_module")
     local = LocalSources([SourceSpec("local-lib", tree, "directory")], tmp_path / "builds")
@@ -262,9 +266,9 @@ def test_a_backend_that_is_not_importable_is_a_clear_error(tmp_path) -> None:
 
 
 def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheelhouse, tmp_path, repo_root) -> None:
-    from procvision_build.store.cache import Cache
     from procvision_build.index.client import IndexClient
     from procvision_build.index.pipconfig import IndexSources
+    from procvision_build.store.cache import Cache
     from procvision_build.ui import UI
     from tests.support.index_server import IndexServer
 

@@ -103,8 +103,8 @@ def test_read_image_raises_1002_when_unreadable(root):
 def test_default_hooks_do_nothing(root):
     algo = Algo()
     session = Session("s")
-    algo.setup()
-    algo.on_step_start(1, session, {})
-    algo.on_step_finish(1, session, {"status": "OK"})
-    algo.reset(session)
-    algo.teardown()
+    session.set("count", 1)
+    results = [algo.setup(), algo.on_step_start(1, session, {}), algo.on_step_finish(1, session, {"status": "OK"}),
+               algo.reset(session), algo.teardown()]
+    assert results == [None] * 5
+    assert session.get("count") == 1  # the default hooks leave the session's state alone

@@ -12,6 +12,8 @@ import pytest
 
 from procvision_algorithm_sdk.shared_memory import read_image_from_shared_memory, write_image
 
+pytestmark = pytest.mark.slow  # every test here starts a child process
+
 SMOKE = r"""
 import json, importlib.metadata as md
 import numpy as np

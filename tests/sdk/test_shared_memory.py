@@ -77,6 +77,7 @@ def frame() -> np.ndarray:
     return np.random.default_rng(7).integers(0, 256, (1200, 1920, 3), dtype=np.uint8)
 
 
+@pytest.mark.slow
 def test_full_hd_frame_is_bit_identical_in_another_process(frame):
     with write_image(frame) as shared:
         assert shared.image_meta["width"] == 1920 and shared.image_meta["height"] == 1200
@@ -199,6 +200,7 @@ def test_an_encoded_image_pillow_refuses_as_a_bomb_gives_none():
         segment.unlink()
 
 
+@pytest.mark.slow
 def test_killed_reader_leaves_nothing_behind(frame):
     with write_image(frame) as shared:
         env = dict(os.environ, PYTHONPATH=str(SDK))
