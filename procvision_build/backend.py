@@ -18,10 +18,7 @@ Settings = Mapping[str, Any] | None
 
 def _start(config_settings: Settings) -> tuple[BuildSettings, ProjectConfig]:
     """The validated settings, then the project in the current directory (where frontends run hooks)."""
-    settings = read_config_settings(config_settings)
-    root = Path.cwd()
-    # An unpacked sdist (it has PKG-INFO) has no local sources beside it; a wheel never needs them.
-    return settings, load_config(root, check_sources=not (root / "PKG-INFO").is_file())
+    return read_config_settings(config_settings), load_config(Path.cwd())
 
 
 def _no_requirements(config_settings: Settings = None) -> list[str]:
@@ -48,13 +45,29 @@ def build_wheel(wheel_directory: str, config_settings: Settings = None,
         from procvision_build.lock.plan import check_lock_for_build
 
         check_lock_for_build(config)
-    return build(config, Path(wheel_directory)).name
+    wheel = build(config, Path(wheel_directory))
+    if settings.wants_bundles(config, metadata_directory):
+        from procvision_build.bundle.build import build_bundles
+        from procvision_build.store.cache import Cache
+        from procvision_build.ui import UI
+
+        build_bundles(config, wheel, Path(wheel_directory), targets=settings.targets, locked=settings.locked,
+                      ui=UI(), cache=Cache())
+    return wheel.name
 
 
 def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:
     from procvision_build.artifacts.sdist import build_sdist as build
 
-    return build(_start(config_settings)[1], Path(sdist_directory)).name
+    config = _start(config_settings)[1]
+    source_wheels = []
+    if config.sources:  # the sdist carries them: its unpacked copy has no ../sdk beside it
+        from procvision_build.lock.plan import local_source_wheels
+        from procvision_build.store.cache import Cache
+        from procvision_build.ui import UI
+
+        source_wheels = local_source_wheels(config, ui=UI(), cache=Cache())
+    return build(config, Path(sdist_directory), source_wheels=source_wheels).name
 
 
 def build_editable(wheel_directory: str, config_settings: Settings = None,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.commands import clean_env
+from tests.support.factory_index import start_factory_index
 from tests.support.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,3 +87,11 @@ def pytest_runtest_call(item: pytest.Item):
     if started and item.get_closest_marker("slow") is None:
         outcome.force_exception(AssertionError(
             f"{item.nodeid} starts a child process ({started[0]}) but is not marked @pytest.mark.slow"))
+
+
+@pytest.fixture(scope="session")
+def factory_index(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory):
+    """An index on 127.0.0.1 with what the example needs for its targets (see tests/support/factory_index.py)."""
+    server = start_factory_index(wheelhouse, tmp_path_factory.mktemp("factory-index"))
+    yield server
+    server.stop()

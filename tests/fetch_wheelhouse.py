@@ -18,6 +18,11 @@ from tests.support.interpreters import find_python  # noqa: E402
 
 VERSIONS = ("3.10", "3.11", "3.12", "3.13")
 WHEELHOUSE = HERE.parent / ".wheelhouse"
+# The example's factory target is manylinux_2_17_x86_64: bundles for it need wheels that fit there, which
+# this machine's newer glibc would not choose. numpy and pillow have no dependencies, so no marker is at stake.
+FACTORY_PLATFORM = "manylinux_2_17_x86_64"
+FACTORY_PYTHONS = ("3.10", "3.12")
+FACTORY_PACKAGES = ("numpy>=1.24", "pillow>=10")
 
 
 def main() -> int:
@@ -36,6 +41,20 @@ def main() -> int:
         subprocess.run(
             [str(python), "-m", "pip", "download", "--quiet", "--only-binary=:all:",
              "--dest", str(WHEELHOUSE), "-r", str(requirements)],
+            check=True,
+        )
+        stamp.write_text(key)
+    for version in FACTORY_PYTHONS:
+        stamp = WHEELHOUSE / f".stamp-{FACTORY_PLATFORM}-{version}"
+        key = hashlib.sha256(" ".join(FACTORY_PACKAGES).encode()).hexdigest()[:16]
+        if stamp.exists() and stamp.read_text() == key:
+            continue
+        print(f"wheelhouse: downloading for {FACTORY_PLATFORM}, CPython {version}", file=sys.stderr)
+        abi = "cp" + version.replace(".", "")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps",
+             "--platform", FACTORY_PLATFORM, "--python-version", version, "--implementation", "cp", "--abi", abi,
+             "--dest", str(WHEELHOUSE), *FACTORY_PACKAGES],
             check=True,
         )
         stamp.write_text(key)

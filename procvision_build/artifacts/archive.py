@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import time
 import zipfile
 from pathlib import Path
@@ -39,12 +40,16 @@ class ZipWriter:
         self._date_time = time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
         self.names: list[str] = []
 
-    def add_bytes(self, name: str, data: bytes, mode: int = 0o644) -> None:
+    def _info(self, name: str, mode: int, compress: bool) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(name, self._date_time)
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
         info.create_system = 3  # Unix, so installers honour the mode bits
         info.external_attr = (0o100000 | mode) << 16
-        self._zip.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+        return info
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644, compress: bool = True) -> None:
+        info = self._info(name, mode, compress)
+        self._zip.writestr(info, data, compress_type=info.compress_type, compresslevel=6 if compress else None)
         self.names.append(name)
 
     def add_file(self, name: str, path: Path) -> bytes:
@@ -52,6 +57,14 @@ class ZipWriter:
         data = path.read_bytes()
         self.add_bytes(name, data, normalized_mode(path))
         return data
+
+    def add_stored_file(self, name: str, path: Path) -> None:
+        """Copy a file that is compressed already (a wheel) into the zip as it is, in chunks."""
+        info = self._info(name, normalized_mode(path), compress=False)
+        info.file_size = os.path.getsize(path)  # lets zipfile pick zip64 up front for large files
+        with open(path, "rb") as source, self._zip.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+        self.names.append(name)
 
     def close(self) -> None:
         self._zip.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 from procvision_build.artifacts.archive import TarGzWriter, source_date_epoch
 from procvision_build.artifacts.metadata import metadata_text
 from procvision_build.artifacts.wheel import expand_paths
 from procvision_build.config.model import ProjectConfig
+from procvision_build.config.rules import SDIST_SOURCES
 from procvision_build.files import atomic_output
 
 
@@ -32,8 +34,13 @@ def sdist_files(config: ProjectConfig) -> list[tuple[str, Path]]:
     return expand_paths(config, relative)
 
 
-def build_sdist(config: ProjectConfig, directory: Path, epoch: int | None = None) -> Path:
-    """Write the sdist into ``directory`` and return its path."""
+def build_sdist(config: ProjectConfig, directory: Path, epoch: int | None = None,
+                source_wheels: Sequence[Path] = ()) -> Path:
+    """Write the sdist into ``directory`` and return its path.
+
+    ``source_wheels`` are the wheels of the project's local sources: the sdist carries them in
+    ``procvision-sources/``, so a wheel and its bundles built from the unpacked sdist find them there.
+    """
     epoch = source_date_epoch() if epoch is None else epoch
     target = Path(directory) / sdist_filename(config)
     top = f"{config.dist_name}-{config.version}"
@@ -41,6 +48,7 @@ def build_sdist(config: ProjectConfig, directory: Path, epoch: int | None = None
         archive = TarGzWriter(stream, epoch)
         entries: list[tuple[str, Path | bytes]] = [(name, path) for name, path in sdist_files(config)]
         entries.append(("PKG-INFO", metadata_text(config).encode("utf-8")))
+        entries += [(f"{SDIST_SOURCES}/{wheel.name}", wheel) for wheel in source_wheels]
         for name, content in sorted(entries, key=lambda entry: entry[0]):
             if isinstance(content, Path):
                 archive.add_file(f"{top}/{name}", content)

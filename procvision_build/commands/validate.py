@@ -15,14 +15,18 @@ _WIDTH = 24  # the check-name column
 
 def register(subparsers: "argparse._SubParsersAction") -> None:
     parser = subparsers.add_parser(
-        "validate", help="check pyproject.toml, then run the algorithm on an image for every PID and step",
+        "validate", help="check a project (config, then the algorithm on an image for every PID and step) or a bundle",
         description="Check the configuration (every problem at once), then start the algorithm from its "
                     "source tree in a child process through the reference runner and adapter: import the "
                     "entry point, check the class, run setup(), compare get_info() with the manifest, and call "
                     "pre_execute and execute for each PID and step on an image, validating every return. "
                     "Advice (a long message or ng_reason) is a warning. Exit status 0 without errors, 1 with. "
-                    "The algorithm's dependencies must be importable in this interpreter (pip install --no-build-isolation -e DIR).")
-    parser.add_argument("project", nargs="?", default=".", help="the project directory (default: .)")
+                    "The algorithm's dependencies must be importable in this interpreter (pip install --no-build-isolation -e DIR). "
+                    "Given a BUNDLE.zip, check the bundle instead: safe paths (2001), the manifest (2002), wheels "
+                    "that fit its target, hashes against the lock (2008), every locked wheel present (2004) and none "
+                    "unlisted, the assets, and the SDK from the 1.x line; every problem at once.")
+    parser.add_argument("project", nargs="?", default=".", metavar="DIR|BUNDLE.zip",
+                        help="the project directory (default: .), or a bundle to check before it ships")
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="a JPEG or PNG part image (default: a generated 640x480 test image)")
     parser.add_argument("--pid", help="check this PID only (default: every supported PID)")
@@ -31,11 +35,16 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
-    from procvision_build.develop.validation import validate_project
+    target = Path(args.project)
+    if target.suffix == ".zip" and not target.is_dir():
+        from procvision_build.bundle.checks import validate_bundle
 
-    echo = (lambda line: print(line.text, file=sys.stderr, flush=True)) if ui.verbose and not ui.json else None
-    report = validate_project(Path(args.project), image_path=args.image, pid=args.pid, verbose=ui.verbose,
-                              echo=echo)
+        report = validate_bundle(target)
+    else:
+        from procvision_build.develop.validation import validate_project
+
+        echo = (lambda line: print(line.text, file=sys.stderr, flush=True)) if ui.verbose and not ui.json else None
+        report = validate_project(target, image_path=args.image, pid=args.pid, verbose=ui.verbose, echo=echo)
     if ui.json:
         print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
     else:
@@ -47,7 +56,9 @@ def render(report, ui: UI) -> None:
     """The readable report on stderr: one line per check, details indented under it."""
     out = ui.stream
     if not ui.quiet:
-        print(f"validating {report.project} (image: {report.image})", file=out)
+        subject = " ".join(f"{value}" if key in ("project", "bundle") else f"({key}: {value})"
+                           for key, value in report.header.items())
+        print(f"validating {subject}", file=out)
     for check in report.checks:
         if ui.quiet and check.status != "error":
             continue

@@ -35,7 +35,8 @@ class Checks:
 
     def __init__(self, root: Path, check_sources: bool = True) -> None:
         self.root = root
-        self.check_sources = check_sources  # False: an unpacked sdist has no local sources beside it
+        self.check_sources = check_sources
+        self.unpacked_sdist = (root / "PKG-INFO").is_file()  # its local sources are the wheels it carries
         self.messages: list[str] = []
 
     def problem(self, key: str, expected: str, found: Any = ..., hint: str = "") -> None:

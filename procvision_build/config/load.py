@@ -19,8 +19,8 @@ PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets"
 def load_config(project_dir: Path, *, check_sources: bool = True) -> ProjectConfig:
     """Read and validate ``project_dir/pyproject.toml``; raise ``ConfigError`` listing every problem.
 
-    ``check_sources=False`` skips the existence check of ``[tool.procvision.sources]`` paths
-    (an unpacked sdist has no ``../sdk`` beside it, and building a wheel never needs it).
+    ``check_sources=False`` skips the existence check of ``[tool.procvision.sources]`` paths (building a
+    wheel never needs them); an unpacked sdist never checks them: it carries their wheels instead.
     """
     root = Path(project_dir).resolve()
     path = root / "pyproject.toml"

@@ -12,7 +12,8 @@ from typing import Any, Literal, Mapping
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from procvision_build.config.rules import ALGORITHMS_GROUP, SDK_NAME, default_abi, parse_python
+from procvision_build.config.rules import (ALGORITHMS_GROUP, PLATFORM_FORMS, SDK_NAME, default_abi, is_platform_tag,
+                                           parse_python, split_target_text)
 from procvision_build.files import tree_files
 
 
@@ -32,6 +33,14 @@ class TargetSpec:
         if not self.abi:
             major, minor, _ = self.version
             object.__setattr__(self, "abi", default_abi(self.implementation, major, minor))
+
+    @classmethod
+    def from_text(cls, text: str) -> "TargetSpec":
+        """``"win_amd64:3.10"`` -> a spec; ``ValueError`` saying which half is wrong and what to write."""
+        platform, python = split_target_text(text)
+        if not is_platform_tag(platform):
+            raise ValueError(f"{platform!r} is not a wheel platform tag; use {PLATFORM_FORMS}")
+        return cls(platform, python)
 
     @property
     def version(self) -> tuple[int, int, int | None]:
@@ -58,6 +67,8 @@ class SourceSpec:
     name: str  # canonical (PEP 503 normalized) project name
     path: Path  # absolute; a source directory or a .whl file
     kind: Literal["directory", "wheel"]
+    carried: Path | None = None  # in an unpacked sdist: the wheel it carries for this source (see SDIST_SOURCES)
+    declared: str | None = None  # the path as pyproject.toml writes it: the lock records this, wherever the tree is
 
 
 @dataclass(frozen=True)
@@ -189,6 +200,11 @@ class ProjectConfig:
     @property
     def pyproject(self) -> Path:
         return self.root / "pyproject.toml"
+
+    @property
+    def is_unpacked_sdist(self) -> bool:
+        """Built from an sdist (``PKG-INFO`` beside ``pyproject.toml``): local sources are the wheels it carries."""
+        return (self.root / "PKG-INFO").is_file()
 
     @property
     def canonical_name(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from packaging.specifiers import SpecifierSet
@@ -10,8 +11,8 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from procvision_build.config.checks import Checks
 from procvision_build.config.model import IndexSpec, SourceSpec, TargetSpec
-from procvision_build.config.rules import (IMPLEMENTATIONS, PLATFORM_FORMS, is_platform_tag, is_project_name,
-                                           parse_python)
+from procvision_build.config.rules import (IMPLEMENTATIONS, PLATFORM_FORMS, SDIST_SOURCES, is_platform_tag,
+                                           is_project_name, parse_python)
 
 MARKER_NAMES = (
     "os_name", "sys_platform", "platform_machine", "platform_python_implementation",
@@ -120,7 +121,7 @@ def read_sources(check: Checks, value: Any) -> dict[str, SourceSpec]:
         if canonical in sources:
             check.problem(key, "one source per project", name, f"'{canonical}' is declared twice")
             continue
-        if check.check_sources:
+        if check.check_sources and not check.unpacked_sdist:
             if kind == "wheel" and not path.is_file():
                 check.problem(f"{key}.path", "an existing .whl file", text, f"{path} does not exist")
                 continue
@@ -137,8 +138,23 @@ def read_sources(check: Checks, value: Any) -> dict[str, SourceSpec]:
             if wheel_name != canonical:
                 check.problem(f"{key}.path", f"a wheel of {name}", text, f"that wheel is {wheel_name}")
                 continue
-        sources[canonical] = SourceSpec(canonical, path, kind)
+        sources[canonical] = SourceSpec(canonical, path, kind, _carried_wheel(check, canonical),
+                                        PurePosixPath(text).as_posix())
     return sources
+
+
+def _carried_wheel(check: Checks, name: str) -> Path | None:
+    """In an unpacked sdist: the wheel it carries for the local source ``name`` (built when the sdist was made)."""
+    if not check.unpacked_sdist:
+        return None
+    found = []
+    for path in sorted((check.root / SDIST_SOURCES).glob("*.whl")):
+        try:
+            if parse_wheel_filename(path.name)[0] == name:
+                found.append(path)
+        except InvalidWheelFilename:
+            continue
+    return found[0] if len(found) == 1 else None
 
 
 def read_index(check: Checks, value: Any) -> IndexSpec | None:

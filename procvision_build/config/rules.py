@@ -8,6 +8,8 @@ SDK_NAME = "procvision-algorithm-sdk"
 ALGORITHMS_GROUP = "procvision.algorithms"  # the entry point group a wheel declares its algorithm in
 MAX_PIDS = 50
 IMPLEMENTATIONS = ("cp", "pp")  # CPython, PyPy
+# The sdist's folder of local-source wheels: an unpacked sdist has no ../sdk beside it, but builds its bundles.
+SDIST_SOURCES = "procvision-sources"
 
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 _PYTHON_VERSION = re.compile(r"^(\d+)\.(\d{1,2})(?:\.(\d{1,2}))?$")
@@ -48,3 +50,17 @@ def default_abi(implementation: str, major: int, minor: int) -> str:
 def is_platform_tag(text: str) -> bool:
     """A wheel platform tag this tool can expand into a target."""
     return bool(_PLATFORM.match(text))
+
+
+
+def split_target_text(text: str) -> tuple[str, str]:
+    """``"win_amd64:3.10"`` -> (platform, python); ``ValueError`` when the form or the Python version is wrong."""
+    platform, sep, python = text.rpartition(":")
+    if not sep or not platform:
+        raise ValueError("expected PLATFORM:PYTHON, e.g. win_amd64:3.10 or manylinux_2_17_x86_64:3.12")
+    version = parse_python(python)
+    if version is None:
+        raise ValueError(f"{python!r} is not a Python version; write it as 3.N or 3.N.M, e.g. {platform}:3.10")
+    if version[0] != 3 or version[1] < 8:
+        raise ValueError(f"Python {python} is too old; targets run CPython 3.8 or newer, e.g. {platform}:3.10")
+    return platform, python

@@ -19,7 +19,7 @@ from string import Template
 
 from packaging.utils import canonicalize_name
 
-from procvision_build.config.rules import MAX_PIDS, is_project_name, parse_python
+from procvision_build.config.rules import MAX_PIDS, is_project_name, split_target_text
 
 from procvision_build.config.load import load_config
 from procvision_build.errors import ConfigError, PathConflict, UsageError
@@ -77,18 +77,10 @@ def derive_names(directory: Path, name: str | None = None) -> Names:
 
 def parse_target(text: str) -> tuple[str, str]:
     """``"win_amd64:3.10"`` -> ``("win_amd64", "3.10")``."""
-    platform, sep, python = text.rpartition(":")
-    if not sep or not platform:
-        raise UsageError(f"--target {text!r}: expected PLATFORM:PYTHON, e.g. win_amd64:3.10 or "
-                         "manylinux_2_17_x86_64:3.12")
-    version = parse_python(python)
-    if version is None:
-        raise UsageError(f"--target {text!r}: {python!r} is not a Python version; write it as 3.N or 3.N.M, "
-                         f"e.g. {platform}:3.10")
-    if version[0] != 3 or version[1] < 8:
-        raise UsageError(f"--target {text!r}: Python {python} is too old; targets run CPython 3.8 or newer, "
-                         f"e.g. {platform}:3.10")
-    return platform, python
+    try:
+        return split_target_text(text)  # the platform is checked with the whole project, by config
+    except ValueError as error:
+        raise UsageError(f"--target {text!r}: {error}") from None
 
 
 def check_pids(pids: list[str]) -> tuple[str, ...]:

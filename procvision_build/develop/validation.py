@@ -8,53 +8,16 @@ validator; its advice (long ``message`` or ``ng_reason``) arrives as warning log
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from procvision_build.config.model import ProjectConfig
-
 from procvision_build.config.load import load_config
+from procvision_build.config.model import ProjectConfig
 from procvision_build.errors import AlgorithmStartError, ConfigError, ProcvisionError, RuntimeMissing
+from procvision_build.reports import ERROR, OK, SKIPPED, WARNING, Check, Report
 
-OK, WARNING, ERROR, SKIPPED = "ok", "warning", "error", "skipped"
 START_STAGES = ("import", "class", "setup", "get_info")
 METHODS = ("pre_execute", "execute")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report."""
-
-    name: str
-    status: str  # ok, warning, error, skipped
-    message: str
-    hint: str = ""
-    details: tuple[str, ...] = ()  # config problems, advice, a traceback with --verbose
-
-
-@dataclass(frozen=True)
-class Report:
-    project: str
-    image: str  # the --image path, or "generated 640x480"
-    checks: tuple[Check, ...] = field(default_factory=tuple)
-
-    @property
-    def errors(self) -> int:
-        return sum(check.status == ERROR for check in self.checks)
-
-    @property
-    def warnings(self) -> int:
-        return sum(check.status == WARNING for check in self.checks)
-
-    @property
-    def ok(self) -> bool:
-        return self.errors == 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"project": self.project, "image": self.image, "ok": self.ok, "errors": self.errors,
-                "warnings": self.warnings,
-                "checks": [dict(asdict(check), details=list(check.details)) for check in self.checks]}
 
 
 def default_params(step: Mapping[str, Any], width: int, height: int) -> dict[str, Any]:
@@ -91,7 +54,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     checks: list[Check] = []
 
     def report() -> Report:
-        return Report(str(Path(project_dir).resolve()), image_label, tuple(checks))
+        return Report({"project": str(Path(project_dir).resolve()), "image": image_label}, tuple(checks))
 
     try:
         config = load_config(Path(project_dir))

@@ -71,7 +71,7 @@ def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targ
                 root: Path) -> LockInputs:
     """Normalize the project's inputs so that equivalent spellings give the same fingerprint."""
     deps = sorted({_normal_requirement(d) for d in dependencies})
-    srcs = sorted(f"{canonicalize_name(s.name)} = {s.kind} {_relative(s.path, root)}" for s in sources)
+    srcs = sorted(f"{canonicalize_name(s.name)} = {s.kind} {_source_path(s, root)}" for s in sources)
     tgts = []
     for item in targets:
         spec = item.spec if isinstance(item, Target) else item
@@ -88,6 +88,11 @@ def _normal_requirement(text: str) -> str:
         return str(Requirement(text))
     except InvalidRequirement:
         return text.strip()
+
+
+def _source_path(source: SourceSpec, root: Path) -> str:
+    """The source's path as pyproject.toml declares it: the same wherever the tree is, symlinks or not."""
+    return source.declared or _relative(source.path, root)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -148,7 +153,7 @@ def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources:
                 sha256=None if source is not None and source.kind == "directory" else sha256,
                 size=None if source is not None and source.kind == "directory" else pick.link.size,
                 url=None if source is not None else pick.link.url,  # Links carry no credentials
-                source=_relative(source.path, root) if source is not None else None,
+                source=_source_path(source, root) if source is not None else None,
                 source_kind=source.kind if source is not None else None,
                 requires_python=pick.requires_python,
             ))

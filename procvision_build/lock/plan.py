@@ -47,32 +47,46 @@ def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, loc
 
     ``locked=True`` refuses to resolve: a missing or stale lock is a ``LockError`` naming what changed.
     """
-    key = target.key  # a fresh lock needs no more; the expanded Target only when resolving
-    local = _local_sources(config, cache, ui)  # one per call: each source tree is digested once
+    return wheels_for_targets(config, [target], locked=locked, ui=ui, cache=cache, isolated=isolated)[0]
+
+
+def wheels_for_targets(config: ProjectConfig, targets: Sequence[Target | TargetSpec], *, locked: bool, ui: UI,
+                       cache: Cache, isolated: bool = False) -> list[list[ResolvedWheel]]:
+    """``wheels_for_target`` for several targets at once: the lock is read and each source tree digested once,
+    and the targets that need resolving share one index client."""
+    local = _local_sources(config, cache, ui)
     try:
         lock = read_lock(Path(config.root) / LOCK_NAME)
-        reasons = _why_not_usable(lock, project_inputs(config), key)
-        if lock is not None and not reasons:
-            reasons = _local_changes(lock, local, only=key)
+        stale = _why_not_usable(lock, project_inputs(config), None)
     except LockError as unreadable:
         if locked:
             raise
-        lock, reasons = None, [str(unreadable)]
-    if not reasons:
-        assert lock is not None
-        ui.debug(f"{key}: using {LOCK_NAME}")
-        chosen = lock.targets[key]
-    elif locked:
+        lock, stale = None, [str(unreadable)]
+    chosen: dict[str, Sequence[LockedWheel]] = {}
+    unresolved: list[tuple[Target | TargetSpec, list[str]]] = []
+    for target in targets:
+        reasons = stale or _why_not_usable(lock, None, target.key)
+        if lock is not None and not reasons:
+            reasons = _local_changes(lock, local, only=target.key)
+        if reasons:
+            unresolved.append((target, reasons))
+        else:
+            ui.debug(f"{target.key}: using {LOCK_NAME}")
+            chosen[target.key] = lock.targets[target.key]  # type: ignore[union-attr]
+    if unresolved and locked:
+        reasons = list(dict.fromkeys(reason for _, found in unresolved for reason in found))
         raise LockError(f"{Path(config.root) / LOCK_NAME} cannot be used with --locked: " + "; ".join(reasons)
                         + ". Run `procvision lock` and commit the new pylock.toml.")
-    else:
-        ui.info(f"{key}: {'; '.join(reasons)}; resolving")
-        preferred = {key: _pins(lock, key)} if lock is not None else {}
-        expanded = target if isinstance(target, Target) else target_from_spec(target)
-        resolution = resolve_targets(config, [expanded], ui=ui, cache=cache, isolated=isolated,
-                                     preferred=preferred, local=local)[0]
-        chosen = build_lock(project_inputs(config), [resolution], _sources(config), Path(config.root)).targets[key]
-    return materialize(chosen, config, ui=ui, cache=cache, isolated=isolated, local=local)
+    if unresolved:
+        for target, reasons in unresolved:
+            ui.info(f"{target.key}: {'; '.join(reasons)}; resolving")
+        expanded = [target if isinstance(target, Target) else target_from_spec(target) for target, _ in unresolved]
+        preferred = {target.key: _pins(lock, target.key) for target in expanded} if lock is not None else {}
+        resolutions = resolve_targets(config, expanded, ui=ui, cache=cache, isolated=isolated, preferred=preferred,
+                                      local=local)
+        chosen.update(build_lock(project_inputs(config), resolutions, _sources(config), Path(config.root)).targets)
+    return [materialize(chosen[target.key], config, ui=ui, cache=cache, isolated=isolated, local=local)
+            for target in targets]
 
 
 def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool = False, upgrade: bool = False,
@@ -174,11 +188,12 @@ def _sources(config: ProjectConfig) -> tuple[SourceSpec, ...]:
     return tuple(config.sources.values())
 
 
-def _why_not_usable(lock: Lock | None, inputs: LockInputs, key: str) -> list[str]:
+def _why_not_usable(lock: Lock | None, inputs: LockInputs | None, key: str | None) -> list[str]:
+    """Why the lock cannot serve: as a whole (``inputs`` given), or for the target ``key``."""
     if lock is None:
         return [f"there is no {LOCK_NAME}"]
-    reasons = stale_reasons(lock, inputs)
-    if not reasons and key not in lock.targets:
+    reasons = stale_reasons(lock, inputs) if inputs is not None else []
+    if not reasons and key is not None and key not in lock.targets:
         reasons.append(f"the lock has no entry for target {key}")
     return reasons
 
@@ -242,5 +257,11 @@ def check_lock_for_build(config: ProjectConfig) -> None:
     if config.algorithm is not None and config.targets:
         # An unpacked sdist has no local sources beside it: their versions were checked
         # when the sdist was made; the lock's recorded inputs are still compared here.
-        from_sdist = (Path(config.root) / "PKG-INFO").is_file()
-        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True, check_local_sources=not from_sdist)
+        lock_project(config, ui=UI(quiet=True), cache=Cache(), check=True,
+                     check_local_sources=not config.is_unpacked_sdist)
+
+
+def local_source_wheels(config: ProjectConfig, *, ui: UI, cache: Cache) -> list[Path]:
+    """The wheel of every local source, built (or taken) as a resolution would; for the sdist to carry."""
+    local = _local_sources(config, cache, ui)
+    return [local.wheel(name) for name in sorted(local.names)]

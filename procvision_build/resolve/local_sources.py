@@ -75,7 +75,9 @@ class LocalSources:
         with self._lock:
             if name not in self._wheels:
                 source = self.sources[name]
-                if source.kind == "wheel":
+                if source.carried is not None:  # an unpacked sdist: the wheel built when the sdist was made
+                    path = source.carried
+                elif source.kind == "wheel":
                     path = _checked_wheel(source)
                 else:
                     path = build_directory(source, self.build_root, self.ui)

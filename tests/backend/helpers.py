@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import csv
 import hashlib
 import io
@@ -20,17 +21,40 @@ SDK = ROOT / "sdk"
 
 
 def copy_example(parent: Path) -> Path:
-    """A copy of example-algorithm/ in ``parent`` with the SDK beside it (its ``../sdk`` source)."""
+    """A copy of what git tracks of example-algorithm/ in ``parent``, with the SDK beside it (its ``../sdk`` source).
+
+    Only tracked files: a ``pylock.toml`` or ``dist/`` left by a user's earlier command is not part of the example.
+    """
     parent.mkdir(parents=True, exist_ok=True)
     target = parent / "example-algorithm"
-    shutil.copytree(EXAMPLE, target, ignore=shutil.ignore_patterns("__pycache__", "dist", "build", "*.egg-info"))
+    copy_tracked(EXAMPLE, target)
     if not (parent / "sdk").exists():
         (parent / "sdk").symlink_to(SDK, target_is_directory=True)
     return target
 
 
+def copy_tracked(source: Path, target: Path) -> None:
+    """Copy the files git tracks under ``source`` (everything but build output when this is not a git checkout)."""
+    tracked = _tracked(source)
+    if tracked is None:
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__", "dist", "build", "pylock.toml"))
+        return
+    for relative in tracked:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source / relative, target / relative)
+
+
+@functools.cache
+def _tracked(source: Path) -> tuple[str, ...] | None:
+    listed = subprocess.run(["git", "ls-files", "-z", "--", "."], cwd=source, capture_output=True)
+    return tuple(filter(None, listed.stdout.decode().split("\0"))) if listed.returncode == 0 else None
+
+
+_tracked(EXAMPLE)  # asked once, while the tests are collected
+
+
 def run_hook(project: Path, hook: str, outdir: Path, env: dict[str, str] | None = None,
-             python: str = sys.executable, extra_path: Iterable[Path] = ()) -> str:
+             python: str = sys.executable, extra_path: Iterable[Path] = (), settings: dict[str, str] | None = None) -> str:
     """Call ``procvision_build.<hook>(outdir)`` in a child process whose working directory is ``project``.
 
     ``extra_path`` goes on sys.path too (pure-Python wheels import from their zip).
@@ -38,7 +62,7 @@ def run_hook(project: Path, hook: str, outdir: Path, env: dict[str, str] | None 
     outdir.mkdir(parents=True, exist_ok=True)
     child_env = dict(os.environ if env is None else env)
     child_env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *map(str, extra_path)])
-    code = f"import procvision_build as b, sys; print(b.{hook}(sys.argv[1]))"
+    code = f"import procvision_build as b, sys; print(b.{hook}(sys.argv[1], {settings or {}!r}))"
     done = subprocess.run([python, "-c", code, str(outdir)], cwd=project, env=child_env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -118,13 +118,15 @@ def test_sdist_is_complete_and_rebuilds_the_same_wheel(example_artifacts: dict[s
         assert {m.name for m in members} == {f"{top}/{name}" for name in (
             "PKG-INFO", "README.md", "pyproject.toml", "assets/default/model.json", "assets/p001/config.json",
             "assets/p002/config.json", "src/algorithm_example/__init__.py", "src/algorithm_example/analysis.py",
-            "src/algorithm_example/main.py")}
+            "src/algorithm_example/main.py",
+            # the wheel of its local source ../sdk, so a build from the unpacked sdist finds it
+            "procvision-sources/procvision_algorithm_sdk-1.0.0-py3-none-any.whl")}
         assert all(m.uid == 0 and m.gid == 0 and m.uname == "" and m.mode == 0o644 for m in members)
         archive.extractall(tmp_path, filter="data") if hasattr(tarfile, "data_filter") else archive.extractall(tmp_path)
     unpacked = tmp_path / top
     # No ../sdk beside the unpacked sdist: the wheel build must not need it.
     assert not (tmp_path / "sdk").exists()
-    rebuilt = run_hook(unpacked, "build_wheel", tmp_path / "out")
+    rebuilt = run_hook(unpacked, "build_wheel", tmp_path / "out", settings={"bundle": "false"})
     assert sha256(tmp_path / "out" / rebuilt) == sha256(example_artifacts["wheel"])
     pkg_info = read_metadata((unpacked / "PKG-INFO").read_text())
     assert pkg_info["Version"] == "1.0.0"

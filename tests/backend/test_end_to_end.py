@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.backend.helpers import ROOT, SDK, copy_example
+from tests.backend.helpers import ROOT, SDK, copy_example, sha256
+from tests.support.commands import procvision
 
 pytestmark = pytest.mark.slow
 
@@ -61,12 +62,28 @@ def inspect(venv_python: Path, env: dict[str, str], cwd: Path) -> dict:
     return json.loads(run([venv_python, "-c", INSPECT], env, cwd=cwd).strip().splitlines()[-1])
 
 
-def test_build_isolated_then_install_the_wheel(tmp_path: Path, offline_pip_env: dict[str, str], python_for) -> None:
+def test_build_isolated_then_install_the_wheel(tmp_path: Path, offline_pip_env: dict[str, str], python_for,
+                                               factory_index) -> None:
+    """``python -m build``: the sdist, then from it the wheel and both bundles (procvision-build itself comes from a
+    find-links folder holding the freshly built wheel). The lock and a warm cache make the bundles need no index;
+    the bundles are the very bytes ``procvision build`` makes from the source tree."""
     project = copy_example(tmp_path / "src")
-    out = tmp_path / "dist"
-    run([sys.executable, "-m", "build", "--outdir", out, project], offline_pip_env)
-    assert sorted(path.name for path in out.iterdir()) == [
-        "algorithm_example-1.0.0-py3-none-any.whl", "algorithm_example-1.0.0.tar.gz"]
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    epoch = {"SOURCE_DATE_EPOCH": "1700000000"}
+    tree = tmp_path / "from-tree"
+    for command in (["lock", project], ["build", project, "-o", tree]):
+        done = procvision(*command, cache=cache, env={"PIP_INDEX_URL": factory_index.url, **epoch})
+        assert done.returncode == 0, done.stderr
+    run([sys.executable, "-m", "build", "--outdir", out, project],
+        {**offline_pip_env, "PROCVISION_CACHE_DIR": str(cache), **epoch})
+    bundles = ["algorithm_example-1.0.0-cp310-manylinux_2_17_x86_64.zip", "algorithm_example-1.0.0-cp310-win_amd64.zip"]
+    assert sorted(path.name for path in out.iterdir()) == sorted(
+        [*bundles, "algorithm_example-1.0.0-py3-none-any.whl", "algorithm_example-1.0.0.tar.gz"])
+    for name in bundles:
+        assert sha256(out / name) == sha256(tree / name)  # the sdist route and the source-tree route agree
+        assert procvision("validate", out / name).returncode == 0
+    assert sha256(out / "algorithm_example-1.0.0-py3-none-any.whl") == sha256(
+        tree / "algorithm_example-1.0.0-py3-none-any.whl")
 
     venv = make_venv(python_for("3.10"), tmp_path / "venv", offline_pip_env)
     run([venv, "-m", "pip", "install", out / "algorithm_example-1.0.0-py3-none-any.whl"], offline_pip_env)

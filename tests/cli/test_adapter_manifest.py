@@ -16,6 +16,7 @@ from procvision_algorithm_sdk.runner import Runner, StartupError
 from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
 from procvision_build.config.load import load_config
 
+from tests.backend.helpers import copy_tracked
 from tests.support.commands import clean_env
 
 from .conftest import EXAMPLE
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.slow  # every test here starts a child process
 
 def test_the_flag_wins_over_a_manifest_in_the_directory_and_assets_come_from_it(tmp_path: Path) -> None:
     project = tmp_path / "example"
-    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_tracked(EXAMPLE, project)
     generated_manifest = build_manifest(load_config(EXAMPLE))
     in_directory = dict(generated_manifest, supported_pids=["zzz"])
     (project / "manifest.json").write_text(json.dumps(in_directory), encoding="utf-8")

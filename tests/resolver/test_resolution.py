@@ -6,6 +6,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from packaging.utils import parse_wheel_filename
 
 from procvision_build.config.model import SourceSpec, TargetSpec
 from procvision_build.errors import LocalSourceError, ResolutionError, UndecidableMarker
@@ -273,11 +274,12 @@ def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheel
     from tests.support.index_server import IndexServer
 
     # The wheelhouse holds, per Python, the wheels pip picked on this machine (glibc 2.36 or
-    # newer x86_64 Linux, as CI): a manylinux_2_36 cp310 target must get exactly its cp310 ones.
+    # newer x86_64 Linux, as CI), the newest of its cp310 ones, and older manylinux_2_17 ones for
+    # the factory bundles: a manylinux_2_36 cp310 target must get exactly the newest.
     def cp310_wheel(name: str) -> str:
-        found = [w.name for w in wheelhouse.glob(f"{name}-*-cp310-*.whl")]
-        assert len(found) == 1, found
-        return found[0]
+        found = sorted(wheelhouse.glob(f"{name}-*-cp310-*.whl"), key=lambda w: parse_wheel_filename(w.name)[1])
+        assert found, name
+        return found[-1].name
 
     sdk = SourceSpec("procvision-algorithm-sdk", repo_root / "sdk", "directory")
     local = LocalSources([sdk], tmp_path / "builds")

@@ -1,0 +1,76 @@
+"""Build the bundles of a project: each target's wheels (from the lock when it is fresh), then one zip each.
+
+``build_bundles`` is what the backend's ``build_wheel`` and ``procvision build`` both call.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from procvision_build.artifacts.archive import source_date_epoch
+from procvision_build.bundle.contents import bundle_members
+from procvision_build.bundle.layout import bundle_filename
+from procvision_build.bundle.writer import write_bundle
+from procvision_build.config.model import ProjectConfig, TargetSpec
+from procvision_build.errors import UsageError
+from procvision_build.files import sha256_of
+from procvision_build.lock.plan import ResolvedWheel, wheels_for_targets
+from procvision_build.resolve.targets import Target, target_from_spec
+from procvision_build.store.cache import Cache
+from procvision_build.ui import UI, format_bytes
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    """One bundle written: where, for which target, how big, with how many wheels, and its sha256."""
+
+    path: Path
+    target: str  # the target's key, e.g. "cp310-win_amd64"
+    size: int
+    wheels: int
+    sha256: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"path": str(self.path), "target": self.target, "size": self.size, "wheels": self.wheels,
+                "sha256": self.sha256}
+
+
+def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targets: Sequence[TargetSpec] = (),
+                  locked: bool = False, ui: UI, cache: Cache, isolated: bool = False) -> list[BuiltBundle]:
+    """One bundle per target (``targets``, else every pinned one) beside ``own_wheel`` in ``out_dir``.
+
+    Every target's wheels are gathered first, so a stale lock under ``locked`` fails before anything is written.
+    """
+    if config.algorithm is None:
+        raise UsageError(f"{config.pyproject} has no [tool.procvision] table: only algorithm projects have bundles")
+    specs = tuple(targets) or config.targets
+    if not specs:
+        raise UsageError(f"{config.pyproject} declares no [[tool.procvision.targets]], so there is no bundle to "
+                         "build; add one, e.g. platform = \"win_amd64\" and python = \"3.10\", or pass --target")
+    pinned = {spec.key for spec in config.targets}
+    for spec in specs:
+        if spec.key not in pinned:
+            ui.warning(f"{spec.key} is not pinned in pyproject.toml: resolved for this build, not locked")
+    own = ResolvedWheel(name=config.canonical_name, version=config.version, filename=own_wheel.name,
+                        sha256=sha256_of(own_wheel), path=own_wheel, url=None)
+    planned = zip([target_from_spec(spec) for spec in specs],
+                  wheels_for_targets(config, specs, locked=locked, ui=ui, cache=cache, isolated=isolated))
+    epoch = source_date_epoch()
+
+    def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
+        path = out_dir / bundle_filename(config, target.spec)
+        ui.info(f"writing {path.name}")
+        digest = write_bundle(path, bundle_members(config, target, [own, *wheels], epoch, cache.metadata), epoch)
+        return BuiltBundle(path, target.key, path.stat().st_size, len(wheels) + 1, digest)
+
+    # Targets are independent and the work is I/O, CRC and hashing, which release the GIL: one thread each.
+    with ThreadPoolExecutor(max_workers=max(1, min(len(specs), os.cpu_count() or 1))) as pool:
+        built = list(pool.map(lambda job: write(*job), planned))
+    for bundle in built:
+        ui.info(f"bundle {bundle.path} ({format_bytes(bundle.size)}, {bundle.wheels} wheels, sha256 {bundle.sha256})",
+                **bundle.as_dict())
+    return built

@@ -1,0 +1,65 @@
+"""The members of one target's bundle, in order: installer, manifest, lock, requirements, SBOM, wheels, assets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.artifacts.wheel import expand_paths
+from procvision_build.bundle.layout import (DEPLOY_PACKAGE, INSTALLER, LOCK, MANIFEST, REQUIREMENTS, SBOM, WHEELS,
+                                           bundle_folder)
+from procvision_build.bundle.pylock import render_bundle_lock
+from procvision_build.bundle.requirements import render_requirements
+from procvision_build.bundle.sbom import render_sbom
+from procvision_build.config.model import ProjectConfig
+from procvision_build.config.rules import SDK_NAME
+from procvision_build.lock.plan import ResolvedWheel
+from procvision_build.resolve.targets import Target
+from procvision_build.store.cache import MetadataStore
+
+_DEPLOY_SOURCES = Path(__file__).resolve().parent.parent / "deploy"
+INSTALLER_STUB = f"from {DEPLOY_PACKAGE}.cli import main\n\nraise SystemExit(main())\n".encode()
+
+
+@dataclass(frozen=True)
+class Member:
+    """One file of the bundle: bytes made here, or a file on disk (wheels and assets)."""
+
+    name: str
+    content: bytes | Path
+
+    @property
+    def stored(self) -> bool:
+        """Wheels are zips already: stored as they are; the rest is deflated."""
+        return self.name.endswith(".whl")
+
+
+def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[ResolvedWheel], epoch: int,
+                   metadata: MetadataStore) -> list[Member]:
+    """Every member of ``target``'s bundle; ``wheels`` are all of them, the algorithm's own included.
+
+    ``metadata`` holds the METADATA that resolution read, by wheel sha256 (the SBOM's licenses come from it).
+    """
+    folder = bundle_folder(config)
+    spec = target.spec
+    sdk = next((wheel.version for wheel in wheels if wheel.name == SDK_NAME), None)
+    members = [Member(INSTALLER, INSTALLER_STUB)]
+    members += [Member(f"{DEPLOY_PACKAGE}/{path.name}", path.read_bytes()) for path in deploy_sources()]
+    members += [
+        Member(f"{folder}/{MANIFEST}", dumps_manifest(build_manifest(config, spec, sdk_version=sdk))),
+        Member(f"{folder}/{LOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),
+        Member(f"{folder}/{REQUIREMENTS}", render_requirements(config, target, wheels).encode()),
+        Member(f"{folder}/{SBOM}", render_sbom(config, spec, wheels, epoch, metadata)),
+    ]
+    members += [Member(f"{folder}/{WHEELS}/{wheel.filename}", wheel.path) for wheel in wheels]
+    assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)
+    members += [Member(f"{folder}/{relative}", path)
+                for relative, path in expand_paths(config, config.algorithm.asset_paths())]
+    return members
+
+
+def deploy_sources() -> list[Path]:
+    """The installer's modules (standard library only), as they travel in every bundle."""
+    return sorted(path for path in _DEPLOY_SOURCES.glob("*.py"))
