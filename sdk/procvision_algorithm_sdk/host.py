@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
-
-import numpy as np
+from typing import Any
 
 from procvision_algorithm_sdk.binding import Binding, BindingError, read_binding
 from procvision_algorithm_sdk.errors import ErrorCode
 from procvision_algorithm_sdk.runner import CallResult, Runner, RunnerError
-from procvision_algorithm_sdk.shared_memory import SharedImage
 
 
 @dataclass
@@ -72,11 +70,13 @@ class ActiveAlgorithm:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> dict[str, Any]:
-        """Start the version the PID's binding names, unless one runs; returns its hello."""
+        """Start the version the PID's binding names; once started, leave a failed state as ``Runner.start()`` does."""
         with self._switching:
             self._check_open()
             if self._serving is None:
                 self._switch_to(read_binding(self.root, self.pid))
+            else:
+                self._serving.runner.start()
             assert self._serving is not None
             return self._serving.hello
 
@@ -116,15 +116,8 @@ class ActiveAlgorithm:
 
     # -- calls ------------------------------------------------------------------------------
 
-    def call(
-        self,
-        method: str,
-        params: Mapping[str, Any] | None = None,
-        *,
-        image: np.ndarray | bytes | SharedImage | None = None,
-        timeout: float | None = None,
-    ) -> CallResult:
-        """``Runner.call`` on the version that serves now; a switch meanwhile lets the call finish where it began."""
+    def call(self, method: str, params: Mapping[str, Any] | None = None, **options: Any) -> CallResult:
+        """``Runner.call`` (keyword options ``image``, ``timeout``) on the version serving now, which answers it."""
         with self._calls:
             self._check_open()
             serving = self._serving
@@ -133,7 +126,7 @@ class ActiveAlgorithm:
                                   ErrorCode.PROCESS_EXITED)
             serving.users += 1
         try:
-            return serving.runner.call(method, params, image=image, timeout=timeout)
+            return serving.runner.call(method, params, **options)
         finally:
             with self._calls:
                 serving.users -= 1

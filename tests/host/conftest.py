@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -19,7 +19,7 @@ MODULE = """\
 import os
 import time
 
-from procvision_algorithm_sdk import BaseAlgorithm
+from procvision_algorithm_sdk import BaseAlgorithm, FatalError
 
 VERSION = {version!r}
 {broken}
@@ -32,6 +32,8 @@ class Versioned(BaseAlgorithm):
         return {{"status": "OK", "data": {{}}}}
 
     def execute(self, step_index, pid, session, user_params, shared_mem_id, image_meta):
+        if user_params["fatal"]:
+            raise FatalError("the camera driver is gone")
         if user_params["gate"]:
             open(user_params["gate"] + ".entered", "w").close()
         while user_params["gate"] and not os.path.exists(user_params["gate"]):
@@ -51,10 +53,11 @@ def host_options(**options: Any) -> dict[str, Any]:
     return {"env": env, "heartbeat_interval": None, "kill_after": 1.0, **options}
 
 
-def execute_params(gate: Path | None = None) -> dict[str, Any]:
-    """An ``execute`` that, given a ``gate`` path, creates ``gate.entered`` and answers once ``gate`` exists."""
+def execute_params(gate: Path | None = None, *, fatal: bool = False) -> dict[str, Any]:
+    """An ``execute`` that, given a ``gate`` path, creates ``gate.entered`` and answers once ``gate`` exists;
+    ``fatal`` makes it raise ``FatalError`` (the adapter exits)."""
     return {"step_index": 1, "pid": "p001", "session": {"id": "s1", "context": {}},
-            "user_params": {"gate": str(gate or "")}}
+            "user_params": {"gate": str(gate or ""), "fatal": fatal}}
 
 
 class InstallRoot:
@@ -74,7 +77,8 @@ class InstallRoot:
             "manifest_version": 1, "name": NAME, "version": version, "description": "host test algorithm",
             "entry_point": "versioned_algorithm:Versioned", "supported_pids": ["p001", "p002", "line/1 a"],
             "steps": [{"index": 1, "name": "inspect", "params": [
-                {"key": "gate", "type": "string", "required": False, "default": ""}]}],
+                {"key": "gate", "type": "string", "required": False, "default": ""},
+                {"key": "fatal", "type": "bool", "required": False, "default": False}]}],
             "required_assets": {}, "default_config": {}, "sdk_version": ">=1.0", "target": None,
         }
         (directory / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pytest
 
 from procvision_algorithm_sdk.binding import BindingError, read_binding
 from procvision_algorithm_sdk.host import ActiveAlgorithm
-from procvision_algorithm_sdk.runner import RunnerError, StartupError
+from procvision_algorithm_sdk.runner import AlgorithmFailedError, RunnerError, StartupError
 
 from .conftest import execute_params, host_options
 
@@ -227,10 +227,21 @@ def test_shutdown_stops_everything(make_versions) -> None:
     assert host.shutdown() is None
 
 
+def test_start_leaves_the_failed_state_of_the_serving_version(make_versions) -> None:
+    root = make_versions("1.0.0")
+    with ActiveAlgorithm(root.path, "p001", **host_options(max_restarts=0)) as host:
+        assert host.call("execute", execute_params(fatal=True)).error_code == "9999"
+        with pytest.raises(AlgorithmFailedError):
+            host.call("execute", execute_params())
+        host.start()
+        assert version_of(host.call("execute", execute_params())) == "1.0.0"
+
+
 def test_a_missing_binding_fails_the_start(install_root) -> None:
+    host = ActiveAlgorithm(install_root.path, "p001", **host_options())
     with pytest.raises(BindingError, match="no binding for PID 'p001'"):
-        with ActiveAlgorithm(install_root.path, "p001", **host_options()):
-            pass
+        host.start()
+    assert host.binding is None and host.process_id is None
 
 
 def test_what_the_binding_decides_is_not_an_option(make_versions) -> None:
