@@ -89,7 +89,8 @@ class ActiveAlgorithm:
     def switch(self, binding: Binding) -> bool:
         """Serve ``binding`` from now on, without a lost call; False when it already serves.
 
-        A version that cannot start raises (``StartupError`` with its stderr tail) and the old one keeps serving.
+        A version that cannot start raises (``StartupError`` with its stderr tail, or a ``mismatch``
+        ``BindingError``) and the old one keeps serving.
         """
         if binding.pid != self.pid:
             raise ValueError(f"this host serves PID {self.pid!r}, not {binding.pid!r}")
