@@ -286,6 +286,8 @@ class _Child:
         # stuck in the kernel (a driver call): waiting on would hang the runner with it
         self.runner._note(f"[runner] pid {self.pid} outlived a kill; it is left behind")
         self.unkillable = True
+        # A host that keeps running (and switches versions) must not collect zombies: reap it whenever it ends.
+        threading.Thread(target=self.process.wait, name=f"procvision-reaper-{self.pid}", daemon=True).start()
         return False
 
     def _ended_within(self, seconds: float) -> bool:
