@@ -55,7 +55,14 @@ class UndecidableMarker(TargetError):
 
 
 class ResolutionError(ProcvisionError):
-    """No set of wheels satisfies the requirements for a target; the message explains why."""
+    """No set of wheels satisfies the requirements for a target; the message explains why.
+
+    ``unsatisfied`` names the packages that had no fitting wheel, so a caller can add what it knows.
+    """
+
+    def __init__(self, message: str, unsatisfied: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.unsatisfied = unsatisfied
 
 
 class LocalSourceError(ProcvisionError):
@@ -90,6 +97,8 @@ class NotInCache(ProcvisionError):
 
 class UsageError(ProcvisionError):
     """A command-line value is unusable (``--params`` that is not a JSON object, a bad ``--target``)."""
+
+    exit_status = 2
 
 
 class PathConflict(ProcvisionError):

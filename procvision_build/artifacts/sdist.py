@@ -8,6 +8,7 @@ from typing import Sequence
 from procvision_build.artifacts.archive import TarGzWriter, source_date_epoch
 from procvision_build.artifacts.metadata import metadata_text
 from procvision_build.artifacts.wheel import expand_paths
+from procvision_build.config.load import load_config
 from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDIST_SOURCES
 from procvision_build.files import atomic_output
@@ -31,7 +32,11 @@ def sdist_files(config: ProjectConfig) -> list[tuple[str, Path]]:
         relative += config.algorithm.asset_paths()
         if (Path(config.root) / "pylock.toml").is_file():
             relative.append("pylock.toml")  # so `-C locked=true` holds for a wheel built from the sdist
-    return expand_paths(config, relative)
+    files = expand_paths(config, relative)
+    for project in config.ship_wheels:  # their sources, so the wheel built from this sdist ships them too
+        prefix = project.relative_to(config.root).as_posix()
+        files += [(f"{prefix}/{name}", path) for name, path in sdist_files(load_config(project, check_sources=False))]
+    return sorted(files)
 
 
 def build_sdist(config: ProjectConfig, directory: Path, epoch: int | None = None,

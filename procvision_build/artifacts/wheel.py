@@ -95,9 +95,23 @@ def write_wheel(config: ProjectConfig, directory: Path, payload: list[tuple[str,
     return target
 
 
+SHIPPED_WHEELS = "_wheels"  # {package}/_wheels/: the wheels of [tool.procvision-build] ship-wheels
+
+
 def build_wheel(config: ProjectConfig, directory: Path, epoch: int | None = None) -> Path:
-    """The regular wheel: the package's files at the root of the archive."""
-    return write_wheel(config, directory, config.package.files(), epoch)
+    """The regular wheel: the package's files at the root of the archive, and the wheels it ships."""
+    payload: list[tuple[str, Content]] = list(config.package.files())
+    if config.ship_wheels:
+        import tempfile
+
+        from procvision_build.config.load import load_config
+
+        with tempfile.TemporaryDirectory() as scratch:
+            for project in config.ship_wheels:  # built with this backend, as reproducibly as this wheel
+                shipped = build_wheel(load_config(project, check_sources=False), Path(scratch), epoch)
+                payload.append((f"{config.package.name}/{SHIPPED_WHEELS}/{shipped.name}", shipped.read_bytes()))
+            return write_wheel(config, directory, payload, epoch)
+    return write_wheel(config, directory, payload, epoch)
 
 
 def write_metadata_directory(config: ProjectConfig, directory: Path) -> str:

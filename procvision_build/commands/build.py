@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.ui import UI
 
 
@@ -26,7 +25,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("-o", "--out-dir", type=Path, metavar="DIR", help="where to write (default: DIR/dist)")
     parser.add_argument("--isolated", action="store_true",
                         help="ignore pip's configuration (environment and config files)")
-    add_output_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -6,39 +6,50 @@ import argparse
 import importlib
 import sys
 import traceback
-from typing import Sequence
+from typing import NoReturn, Sequence
 
-from procvision_build.errors import ProcvisionError
+from procvision_build.commands._output import add_output_options
+from procvision_build.errors import ProcvisionError, UsageError
+from procvision_build.version import __version__
 from procvision_build.ui import UI
 
 # Each module in procvision_build/commands/ exposes ``register(subparsers)``; the
-# parser it adds sets ``run=callable(args, ui) -> int``.
+# parser it adds sets ``run=callable(args, ui) -> int``; the output flags are added here.
 COMMANDS = ("init", "validate", "run", "lock", "build", "inspect", "diff")
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become a ``UsageError`` (exit status 2), rendered like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="procvision",
         description="Declare, check, lock and bundle ProcVision algorithms for offline factory PCs.",
     )
+    parser.add_argument("--version", action="version", version=f"procvision {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
-    parser.add_argument("--json", action="store_true", help="progress and results as JSON lines")
+    parser.add_argument("--json", action="store_true", help="machine-readable output: JSON records")
     parser.add_argument("-v", "--verbose", action="store_true", help="more detail, tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"procvision_build.commands.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"procvision_build.commands.{name}":
-                raise
-            continue  # command not written yet
+        module = importlib.import_module(f"procvision_build.commands.{name}")
         module.register(sub)
+        add_output_options(sub.choices[name])  # -q, --json and -v after the subcommand too
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:  # before the flags are known: look for them in what was typed
+        UI(json="--json" in argv).error(str(error), error.code)
+        return error.exit_status
     ui = UI(quiet=args.quiet, json=args.json, verbose=args.verbose)
     if not getattr(args, "run", None):
         parser.print_help(sys.stderr)

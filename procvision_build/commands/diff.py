@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.ui import UI
 
 
@@ -19,7 +18,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     "target). Exit status 0 when they hold the same, 1 when they differ, 2 on trouble.")
     parser.add_argument("old", type=Path, metavar="OLD.zip")
     parser.add_argument("new", type=Path, metavar="NEW.zip")
-    add_output_options(parser)
     parser.set_defaults(run=run)
 
 

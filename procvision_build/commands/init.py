@@ -6,7 +6,6 @@ import argparse
 import json
 from pathlib import Path
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.ui import UI
 
 
@@ -24,11 +23,15 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--target", action="append", default=[], metavar="PLATFORM:PYTHON",
                         help="a target to bundle for, e.g. manylinux_2_17_x86_64:3.12 (repeatable; "
                              "default: win_amd64:3.10, the factory PC)")
-    add_output_options(parser)
+    parser.add_argument("--sdk-only", action="store_true",
+                        help="in an existing project, only put this procvision-build's SDK wheel into "
+                             "procvision-sources/ (its source of procvision-algorithm-sdk 1.x without any index)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    if args.sdk_only:
+        return add_sdk(Path(args.project), ui)
     from procvision_build.develop.project_runner import install_command
     from procvision_build.develop.scaffold import DEFAULT_TARGETS, check_pids, create_project, derive_names, parse_target
 
@@ -44,4 +47,20 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     for relative in created.files:
         ui.info(f"  {relative}")
     ui.info(f"next: {install_command(created.root)}, then procvision validate {created.root}")
+    return 0
+
+
+def add_sdk(directory: Path, ui: UI) -> int:
+    """``init --sdk-only``: the SDK wheel into an existing project's procvision-sources/."""
+    from procvision_build.develop.own_sdk import copy_own_sdk
+    from procvision_build.errors import UsageError
+
+    if not (directory / "pyproject.toml").is_file():
+        raise UsageError(f"{directory} has no pyproject.toml: --sdk-only adds the SDK to an existing project; "
+                         f"to start one, run procvision init {directory}")
+    wheel = copy_own_sdk(directory.resolve())
+    if ui.json:
+        print(json.dumps({"project": str(directory.resolve()), "sdk": str(wheel)}, indent=2))
+    else:
+        ui.info(f"{wheel} is this project's procvision-algorithm-sdk now (commit it with the project)")
     return 0

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.ui import UI, format_bytes
 
 
@@ -17,7 +16,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
         description="Show a bundle's target, algorithm, PIDs and steps, and every package with its version, size, "
                     "sha256 and license, with totals. --json prints the record documented in docs/cli.md.")
     parser.add_argument("bundle", type=Path, metavar="BUNDLE.zip", help="a bundle made by procvision build")
-    add_output_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.errors import UsageError
 from procvision_build.ui import UI
 
@@ -28,7 +27,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--method", choices=("execute", "pre_execute"), default="execute",
                         help="the call to make (default: execute)")
     parser.add_argument("--session", default="cli", metavar="ID", help="the session id (default: cli)")
-    add_output_options(parser)
     parser.set_defaults(run=run)
 
 

@@ -7,7 +7,6 @@ import json
 import sys
 from pathlib import Path
 
-from procvision_build.commands._output import add_output_options
 from procvision_build.ui import UI
 
 _WIDTH = 24  # the check-name column
@@ -30,7 +29,6 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="a JPEG or PNG part image (default: a generated 640x480 test image)")
     parser.add_argument("--pid", help="check this PID only (default: every supported PID)")
-    add_output_options(parser)
     parser.set_defaults(run=run)
 
 

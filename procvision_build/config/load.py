@@ -62,6 +62,10 @@ def _read_document(check: Checks, data: dict[str, Any]) -> ProjectConfig | None:
         if "index" in procvision:
             fields["index"] = read_index(check, procvision["index"])
 
+    backend = tool.get("procvision-build") if isinstance(tool, dict) else None
+    if backend is not None:
+        fields["ship_wheels"] = _read_backend_table(check, backend)
+
     name = fields.get("name")
     package = None
     if name is not None:
@@ -76,6 +80,25 @@ def _read_document(check: Checks, data: dict[str, Any]) -> ProjectConfig | None:
     if check.messages or package is None:
         return None
     return ProjectConfig(root=check.root, package=package, algorithm=algorithm, **fields)
+
+
+def _read_backend_table(check: Checks, value: Any) -> tuple[Path, ...]:
+    """``[tool.procvision-build] ship-wheels``: project folders inside this one, built with this backend, whose
+    wheels the package carries in ``_wheels/`` (procvision-build ships the SDK of its own release this way)."""
+    table = check.table(value, "tool.procvision-build")
+    if table is None:
+        return ()
+    check.unknown_keys(table, ("ship-wheels",), "tool.procvision-build")
+    found = []
+    for position, item in enumerate(check.string_list(table.get("ship-wheels", []), "tool.procvision-build.ship-wheels")
+                                    or ()):
+        relative = check.relative_path(item, f"tool.procvision-build.ship-wheels[{position}]", kind="directory")
+        if relative is not None and not (check.root / relative / "pyproject.toml").is_file():
+            check.problem(f"tool.procvision-build.ship-wheels[{position}]", "a project folder with a pyproject.toml",
+                          item)
+        elif relative is not None:
+            found.append(check.root / relative)
+    return tuple(found)
 
 
 def _find_package(check: Checks, top: str, key: str) -> PackageSpec | None:

@@ -196,6 +196,7 @@ class ProjectConfig:
     targets: tuple[TargetSpec, ...] = ()
     sources: Mapping[str, SourceSpec] = field(default_factory=dict)  # canonical name -> source
     index: IndexSpec | None = None  # None: no [tool.procvision.index] table
+    ship_wheels: tuple[Path, ...] = ()  # [tool.procvision-build] ship-wheels: projects whose wheels the wheel carries
 
     @property
     def pyproject(self) -> Path:

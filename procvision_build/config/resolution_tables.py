@@ -100,6 +100,7 @@ def read_sources(check: Checks, value: Any) -> dict[str, SourceSpec]:
     prefix = "tool.procvision.sources"
     table = check.table(value, prefix)
     sources: dict[str, SourceSpec] = {}
+    vendored = _vendored_wheels(check)
     for name, entry in (table or {}).items():
         key = f"{prefix}.{name}"
         if not is_project_name(name):
@@ -138,23 +139,30 @@ def read_sources(check: Checks, value: Any) -> dict[str, SourceSpec]:
             if wheel_name != canonical:
                 check.problem(f"{key}.path", f"a wheel of {name}", text, f"that wheel is {wheel_name}")
                 continue
-        sources[canonical] = SourceSpec(canonical, path, kind, _carried_wheel(check, canonical),
-                                        PurePosixPath(text).as_posix())
+        # An unpacked sdist carries the wheel of each declared source in procvision-sources/.
+        carried = vendored.get(canonical) if check.unpacked_sdist else None
+        sources[canonical] = SourceSpec(canonical, path, kind, carried, PurePosixPath(text).as_posix())
+    for name, wheel in vendored.items():
+        sources.setdefault(name, SourceSpec(name, wheel, "wheel", declared=f"{SDIST_SOURCES}/{wheel.name}"))
     return sources
 
 
-def _carried_wheel(check: Checks, name: str) -> Path | None:
-    """In an unpacked sdist: the wheel it carries for the local source ``name`` (built when the sdist was made)."""
-    if not check.unpacked_sdist:
-        return None
-    found = []
+def _vendored_wheels(check: Checks) -> dict[str, Path]:
+    """The wheels in ``procvision-sources/``: each is the source of its project unless [tool.procvision.sources]
+    names another (``procvision init`` puts procvision-build's own SDK there: no index needs to carry it)."""
+    found: dict[str, Path] = {}
     for path in sorted((check.root / SDIST_SOURCES).glob("*.whl")):
         try:
-            if parse_wheel_filename(path.name)[0] == name:
-                found.append(path)
+            name = str(parse_wheel_filename(path.name)[0])
         except InvalidWheelFilename:
+            check.problem(f"{SDIST_SOURCES}/{path.name}", "a wheel file name", path.name)
             continue
-    return found[0] if len(found) == 1 else None
+        if name in found:
+            check.problem(f"{SDIST_SOURCES}/{path.name}", f"one wheel of {name}", path.name,
+                          f"{found[name].name} is there too; keep one")
+            continue
+        found[name] = path
+    return found
 
 
 def read_index(check: Checks, value: Any) -> IndexSpec | None:

@@ -8,7 +8,8 @@ SDK_NAME = "procvision-algorithm-sdk"
 ALGORITHMS_GROUP = "procvision.algorithms"  # the entry point group a wheel declares its algorithm in
 MAX_PIDS = 50
 IMPLEMENTATIONS = ("cp", "pp")  # CPython, PyPy
-# The sdist's folder of local-source wheels: an unpacked sdist has no ../sdk beside it, but builds its bundles.
+# A project's folder of wheels that are local sources by themselves (procvision init puts the SDK there); an sdist
+# also carries there the wheels of its declared local sources (an unpacked sdist has no ../sdk beside it).
 SDIST_SOURCES = "procvision-sources"
 
 _PROJECT_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)

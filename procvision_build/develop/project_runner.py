@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from procvision_build.artifacts.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
 from procvision_build.config.model import ProjectConfig
+from procvision_build.config.rules import SDIST_SOURCES
 from procvision_build.errors import AlgorithmStartError, RuntimeMissing
 
 # The adapter's load steps (its error frame's ``stage``) as the checks `procvision validate` reports:
@@ -27,9 +28,19 @@ _VALIDATE_STAGE = {"manifest": "import", "import": "import", "class": "class", "
 
 
 def install_command(root: Path | str) -> str:
-    """How to make a project's dependencies importable here; no build isolation, so the
-    procvision-build already in this environment builds it (no index needs to carry it)."""
-    return f"pip install --no-build-isolation -e {root}"
+    """How to make a project's dependencies importable here, pasteable as it is: no build isolation, so the
+    procvision-build already in this environment builds it, and the SDK from the project's procvision-sources/
+    (no index needs to carry either)."""
+    root = Path(root)
+    sources = root / SDIST_SOURCES
+    links = f" --find-links {_shell(sources)}" if any(sources.glob("*.whl")) else ""
+    return f"python -m pip install --no-build-isolation{links} -e {_shell(root)}"
+
+
+def _shell(path: Path) -> str:
+    """A path as a shell word: double quotes around it when it holds a space (sh and cmd.exe read those alike)."""
+    text = str(path)
+    return f'"{text}"' if any(char.isspace() for char in text) else text
 
 
 def install_hint(config: ProjectConfig) -> str:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Collection, Mapping, Sequence
 from packaging.utils import canonicalize_name
 
 from procvision_build.config.model import ProjectConfig, SourceSpec, TargetSpec
-from procvision_build.errors import LockError
+from procvision_build.config.rules import SDK_NAME
+from procvision_build.errors import LockError, ResolutionError
 from procvision_build.files import sha256_of
 from procvision_build.index.links import Link
 from procvision_build.index.pipconfig import index_sources
@@ -157,8 +158,16 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI,
     results = []
     for target in targets:
         ui.info(f"resolving for {target.key} ({target.describe()})")
-        resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
-                             local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
+        try:
+            resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
+                                 local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
+        except ResolutionError as error:
+            if SDK_NAME not in error.unsatisfied or SDK_NAME in local.names:
+                raise
+            raise ResolutionError(f"{error}\n  procvision-algorithm-sdk 1.x is on no index yet (the public one holds "
+                                  "the unrelated upstream 0.x line). Put the SDK of this procvision-build into the "
+                                  f"project, as `procvision init` does: procvision init --sdk-only {config.root}",
+                                  error.unsatisfied) from None
         results.append(_with_hashes(resolution, cache, ui))
     return results
 

@@ -78,7 +78,8 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
     try:
         result = resolver.resolve(roots, max_rounds=2000)
     except ResolutionImpossible as impossible:
-        raise ResolutionError(provider.explain(impossible.causes)) from None
+        unsatisfied = tuple(dict.fromkeys(str(cause.requirement.name) for cause in impossible.causes))
+        raise ResolutionError(provider.explain(impossible.causes), unsatisfied) from None
     except ResolutionTooDeep:
         raise ResolutionError(f"target {target.key}: resolution did not settle after 2000 rounds; "
                               "pin the packages that backtrack (see --verbose) to narrow the search") from None

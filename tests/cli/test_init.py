@@ -16,7 +16,9 @@ from procvision_build.errors import UsageError
 from .conftest import procvision, report_of
 
 FILES = {"pyproject.toml", "README.md", ".gitignore", "assets/default/settings.json",
-         "src/board_check/__init__.py", "src/board_check/main.py"}
+         "src/board_check/__init__.py", "src/board_check/main.py",
+         # the SDK of this procvision-build's release: the project's own source of procvision-algorithm-sdk
+         "procvision-sources/procvision_algorithm_sdk-1.0.0-py3-none-any.whl"}
 
 
 def files_under(root: Path) -> set[str]:
@@ -73,7 +75,7 @@ def test_init_over_an_existing_pyproject_refuses_and_writes_nothing(tmp_path: Pa
 @pytest.mark.slow
 def test_init_with_options_and_an_invalid_target_leaves_no_directory(tmp_path: Path) -> None:
     done = procvision("init", tmp_path / "new", "--target", "win_amd64:3.10", "--target", "foo_bar:3.12")
-    assert done.returncode == 1
+    assert done.returncode == 2  # a usage error: the options, not the machine
     assert "targets[1].platform" in done.stderr and "foo_bar" in done.stderr
     assert not (tmp_path / "new").exists()
 

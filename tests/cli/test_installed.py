@@ -35,13 +35,19 @@ def test_init_install_validate_run_in_a_python_310_venv(tmp_path: Path, python_f
     assert missing.returncode == 1
     assert "error    runtime" in missing.stderr
     assert "cannot import 'numpy'" in missing.stderr or "cannot import 'procvision_algorithm_sdk'" in missing.stderr
-    assert f"pip install --no-build-isolation -e {project}" in missing.stderr and "Traceback" not in missing.stderr
+    hint = f"python -m pip install --no-build-isolation --find-links {project / 'procvision-sources'} -e {project}"
+    assert hint in missing.stderr and "Traceback" not in missing.stderr
+    assert hint in created.stderr  # init's next step is the same command
     Image.fromarray(np.full((120, 160, 3), 20, np.uint8)).save(tmp_path / "dark.png")
     not_yet = run(procvision, "run", project, "--image", tmp_path / "dark.png", "--pid", "p001")
     assert not_yet.returncode == 1 and not_yet.stdout == ""
-    assert f"pip install --no-build-isolation -e {project}" in not_yet.stderr and "Traceback" not in not_yet.stderr
+    assert hint in not_yet.stderr and "Traceback" not in not_yet.stderr
 
-    editable = run(python, "-m", "pip", "install", "--no-build-isolation", "-e", project)  # the hint, as given
+    # The hint pasted as it is, in a shell whose `python` is the venv's; pip sees no SDK but the project's own.
+    shell_env = {**offline_pip_env, "PATH": f"{venv / 'bin'}:{offline_pip_env['PATH']}",
+                 "PIP_FIND_LINKS": offline_pip_env["PIP_FIND_LINKS"].split(" ", 1)[1]}
+    editable = subprocess.run(hint, shell=True, capture_output=True, text=True, env=shell_env, cwd=tmp_path,
+                              timeout=300)
     assert editable.returncode == 0, editable.stdout + editable.stderr
 
     checked = run(procvision, "validate", project, "--json")

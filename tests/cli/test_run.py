@@ -75,7 +75,7 @@ def test_an_error_result_exits_one_with_the_frame_on_stdout(images: dict[str, Pa
 def test_bad_arguments_and_start_failures_are_errors_without_traceback(images: dict[str, Path], make_project,
                                                                        tmp_path: Path) -> None:
     done = procvision("run", EXAMPLE, "--image", images["flat"], "--pid", "p001", "--params", "{oops")
-    assert done.returncode == 1 and "--params: not valid JSON" in done.stderr and done.stdout == ""
+    assert done.returncode == 2 and "--params: not valid JSON" in done.stderr and done.stdout == ""  # usage
     done = procvision("run", EXAMPLE, "--image", tmp_path / "nothing.png", "--pid", "p001")
     assert done.returncode == 1 and "no such image file" in done.stderr
     root = make_project(header="import procvision_missing_dependency\n")
