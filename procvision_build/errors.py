@@ -25,6 +25,10 @@ class ConfigError(ProcvisionError):
         super().__init__("\n".join(lines))
 
 
+class ProjectNotFound(ProcvisionError):
+    """The directory given as a project does not exist, or holds no ``pyproject.toml``."""
+
+
 class ConfigSettingsError(ProcvisionError):
     """A build frontend passed a config setting (``-C key=value``) the backend does not accept."""
 

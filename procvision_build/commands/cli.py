@@ -6,6 +6,7 @@ import argparse
 import importlib
 import sys
 import traceback
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from procvision_build.commands._output import add_output_options
@@ -64,12 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # a path the user controls (cache dir, project, output) is unusable
         if args.verbose:
             traceback.print_exc()
-        ui.error(f"{error}. Check that path and its permissions (PROCVISION_CACHE_DIR moves the cache); "
-                 "--verbose shows where it happened")
+        ui.error(f"{error}. {_path_advice(error)}; --verbose shows where it happened")
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _path_advice(error: OSError) -> str:
+    """What to check: the path itself, and the cache variable only when the path is in the cache."""
+    from procvision_build.store.cache import cache_root
+
+    names = [name for name in (error.filename, error.filename2) if name]
+    cache = cache_root().absolute()
+    if any(Path(name).absolute().is_relative_to(cache) for name in names):
+        return f"Check the cache folder {cache} and its permissions (PROCVISION_CACHE_DIR moves the cache)"
+    return "Check that path and its permissions"
 
 
 if __name__ == "__main__":

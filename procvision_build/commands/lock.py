@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from procvision_build.ui import UI
@@ -27,6 +28,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.config.load import load_config
+    from procvision_build.lock.lockfile import read_lock
     from procvision_build.lock.plan import lock_project
     from procvision_build.store.cache import Cache
 
@@ -37,4 +39,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         ui.info(f"{path} is up to date")
     else:
         ui.info(f"{'wrote' if changed else 'unchanged:'} {path} ({len(config.targets)} target(s))")
+    if ui.json:
+        lock = read_lock(path)
+        packages = {key: [{"name": wheel.name, "version": wheel.version, "file": wheel.filename}
+                          for wheel in wheels] for key, wheels in (lock.targets.items() if lock else ())}
+        print(json.dumps({"lock": str(path), "changed": changed, "targets": [spec.key for spec in config.targets],
+                          "packages": packages}, indent=2))
     return 0

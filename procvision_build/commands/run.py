@@ -40,9 +40,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         user_params = json.loads(args.params)
     except ValueError as error:
         raise UsageError(f"--params: not valid JSON ({error}); expected an object like "
-                       "'{\"min_contrast\": 20.0}'") from None
+                         f"'{params_example(config, args.step)}'") from None
     if not isinstance(user_params, dict):
-        raise UsageError(f"--params: expected a JSON object like '{{\"min_contrast\": 20.0}}', found {args.params}")
+        raise UsageError(f"--params: expected a JSON object like '{params_example(config, args.step)}', "
+                         f"found {args.params}")
     import_runtime(config)  # the SDK and numpy, before reading the image needs them
     image = read_image(args.image)
     params = {"step_index": args.step, "pid": args.pid,
@@ -55,9 +56,21 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     return 0 if result.ok else 1
 
 
+def params_example(config: Any, step_index: int) -> str:
+    """A ``--params`` value made of this project's own step: its first param with a default."""
+    steps = config.algorithm.steps if config.algorithm is not None else ()
+    step = next((step for step in steps if step.index == step_index), steps[0] if steps else None)
+    for param in step.params if step is not None else ():
+        if param.default is not None:
+            return json.dumps({param.key: param.default})
+    return "{}"
+
+
 def echo_log_line(line: Any, verbose: bool) -> None:
-    """The algorithm's log line on stderr; tracebacks only with --verbose (the result says what failed)."""
+    """The algorithm's log line on stderr: info and above; debug lines and tracebacks only with --verbose."""
     record = line.record
+    if record is not None and str(record.get("level", "")).lower() == "debug" and not verbose:
+        return
     if record is not None and "traceback" in record and not verbose:
         text = json.dumps({key: value for key, value in record.items() if key != "traceback"}, ensure_ascii=False)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ from procvision_build.config.checks import Checks
 from procvision_build.config.model import PackageSpec, ProjectConfig
 from procvision_build.config.project_table import PROJECT_KEYS, read_project
 from procvision_build.config.resolution_tables import read_index, read_sources, read_targets
-from procvision_build.errors import ConfigError
+from procvision_build.errors import ConfigError, ProjectNotFound
 from procvision_build.files import read_toml
 
 PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets", "sources", "index")
@@ -27,14 +28,29 @@ def load_config(project_dir: Path, *, check_sources: bool = True) -> ProjectConf
     try:
         data = read_toml(path)
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found: every project needs a pyproject.toml"]) from None
+        if not root.is_dir():
+            raise ProjectNotFound(f"{root}: no such directory; to start a project there, run: procvision init "
+                                  f"{project_dir}") from None
+        raise ProjectNotFound(f"{root} has no pyproject.toml, so it is not a project yet; start one there with "
+                              f"`procvision init {project_dir}`, or carry over an upstream project (manifest.json) "
+                              f"with `procvision migrate {project_dir}`") from None
     except ValueError as error:  # bad UTF-8 or bad TOML
-        raise ConfigError(str(path), [f"not valid TOML: {error}"]) from None
+        raise ConfigError(str(path), [f"not valid TOML: {error}{_offending_line(path, error)}"]) from None
     check = Checks(root, check_sources)
     config = _read_document(check, data)
     if check.messages or config is None:
         raise ConfigError(str(path), check.messages)
     return config
+
+
+def _offending_line(path: Path, error: ValueError) -> str:
+    """``: the line`` that a TOML error points at (``at line N``), for the message."""
+    match = re.search(r"at line (\d+)", str(error))
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return f"; line {match.group(1)} is: {lines[int(match.group(1)) - 1].strip()}" if match else ""
+    except (OSError, IndexError):
+        return ""
 
 
 def _read_document(check: Checks, data: dict[str, Any]) -> ProjectConfig | None:

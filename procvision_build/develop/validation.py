@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from procvision_build.config.load import load_config
 from procvision_build.config.model import ProjectConfig
-from procvision_build.errors import AlgorithmStartError, ConfigError, ProcvisionError, RuntimeMissing
+from procvision_build.errors import AlgorithmStartError, ConfigError, ProcvisionError, ProjectNotFound, RuntimeMissing
 from procvision_build.reports import ERROR, OK, SKIPPED, WARNING, Check, Report
 
 START_STAGES = ("import", "class", "setup", "get_info")
@@ -61,6 +61,9 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
     except ConfigError as error:
         checks.append(Check("config", ERROR, f"{error.path}: {len(error.problems)} problem(s)",
                             "fix pyproject.toml; every problem is listed", tuple(error.problems)))
+        return report()
+    except ProjectNotFound as error:
+        checks.append(Check("config", ERROR, str(error)))
         return report()
     algorithm = config.algorithm
     if algorithm is None:
