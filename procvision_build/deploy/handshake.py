@@ -59,6 +59,17 @@ def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
     return frame if isinstance(frame, dict) else {"type": "error", "message": "the adapter sent a non-object frame"}
 
 
+def _readable(line: str) -> str:
+    """A structured log line (the SDK logs JSON objects) as ``level logger: message``; other lines as they are."""
+    if not line.startswith("{"):
+        return line
+    try:
+        record = json.loads(line)
+        return f"{record.get('level', 'log')} {record.get('logger', '')}: {record['message']}".replace(" :", ":")
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return line
+
+
 def _frame(message: dict[str, Any]) -> bytes:
     payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
     return _HEADER.pack(len(payload)) + payload
@@ -88,7 +99,7 @@ class _Adapter:
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
         for raw in self.process.stderr:
-            self.tail.append(raw.decode("utf-8", "replace").rstrip())
+            self.tail.append(_readable(raw.decode("utf-8", "replace").rstrip()))
 
     def next_frame(self, timeout: float) -> dict[str, Any] | None:
         """The next frame; None when the adapter closed its stdout; TimeoutError when nothing came."""
@@ -136,7 +147,7 @@ def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_
         if hello is None:
             raise _failure(adapter, "the adapter exited before its hello")
         if hello.get("type") == "error":
-            raise _failure(adapter, _describe_error(hello))
+            raise _failure(adapter, _describe_error(hello), where=hello.get("traceback"))
         if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
             raise _failure(adapter, f"the adapter's first frame is not a protocol {PROTOCOL_VERSION} hello: "
                                     f"{json.dumps(hello)[:200]}")
@@ -169,17 +180,31 @@ def _describe_error(frame: dict[str, Any]) -> str:
     if frame.get("stage"):
         text = f"stage {frame['stage']}: {text}"
     if frame.get("error_code"):
-        text += f" [{frame['error_code']}]"
+        text += f" (adapter code {frame['error_code']})"
     return text
 
 
-def _failure(adapter: _Adapter, problem: str, code: int | None = None) -> DeployError:
+def _failure(adapter: _Adapter, problem: str, code: int | None = None, where: Any = None) -> DeployError:
     if code is None:
         code = adapter.stop()
     tail = list(adapter.tail)
     hint = system_library_hint("\n".join(tail) + "\n" + problem)
     message = f"the installed algorithm did not start: {problem} (exit {code}); {hint}"
-    return DeployError(message, ErrorCode.INSTALL_FAILED, ["last stderr lines of the adapter:", *tail])
+    detail = ["last stderr lines of the adapter:", *tail]
+    frame = _algorithm_frame(where) if isinstance(where, str) else []
+    if frame:
+        detail += ["where the algorithm failed:", *frame]
+    return DeployError(message, ErrorCode.INSTALL_FAILED, detail)
+
+
+def _algorithm_frame(traceback_text: str) -> list[str]:
+    """The last frame of the traceback in the venv's packages other than the SDK: the algorithm or its libraries."""
+    lines = traceback_text.splitlines()
+    found: list[str] = []
+    for number, line in enumerate(lines):
+        if line.lstrip().startswith('File "') and "site-packages" in line and "procvision_algorithm_sdk" not in line:
+            found = [line.strip()] + ([lines[number + 1].strip()] if number + 1 < len(lines) else [])
+    return found
 
 
 def system_library_hint(text: str) -> str:

@@ -29,10 +29,10 @@ def running_archive() -> Path | None:
 
 
 def is_bundle(archive: Path) -> bool:
-    """A bundle holds a version directory with a manifest; the root tool holds only the package."""
+    """A bundle holds more than the stub and the package (its version directory); the root tool holds only those."""
     with zipfile.ZipFile(archive) as opened:
-        return any(name.count("/") == 1 and name.endswith("/" + layout.MANIFEST)
-                   and not name.startswith(layout.PACKAGE_PREFIX) for name in opened.namelist())
+        return any(name != layout.MAIN_MEMBER and not name.startswith(layout.PACKAGE_PREFIX)
+                   for name in opened.namelist())
 
 
 def tool_files() -> list[tuple[str, bytes]]:

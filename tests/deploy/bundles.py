@@ -55,7 +55,10 @@ def build_with_backend(project: Path, outdir: Path, target: Target | None = None
 
 
 def example_copy(parent: Path, version: str = "1.0.0", broken: bool = False) -> Path:
-    """A copy of example-algorithm/ (the SDK linked beside it) at ``version``; ``broken`` raises at import."""
+    """A copy of example-algorithm/ (the SDK linked beside it) at ``version``.
+
+    ``broken``: its module needs a system library this machine lacks, as a missing libGL would show.
+    """
     parent.mkdir(parents=True, exist_ok=True)
     project = parent / "example-algorithm"
     shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__", "dist", "build"))
@@ -65,7 +68,7 @@ def example_copy(parent: Path, version: str = "1.0.0", broken: bool = False) -> 
     pyproject.write_text(pyproject.read_text().replace('version = "1.0.0"', f'version = "{version}"', 1))
     if broken:
         main = project / "src" / "algorithm_example" / "main.py"
-        main.write_text(main.read_text() + '\nraise RuntimeError("broken on purpose: cannot load the model")\n')
+        main.write_text(main.read_text() + '\nimport ctypes\nctypes.CDLL("libprocvision_missing.so.1")\n')
     return project
 
 
