@@ -28,7 +28,7 @@ from .output import Output
 from .record import write_record
 from .root import Root
 from .tool import place_tool
-from .venv_install import create_venv, install_wheels
+from .venv_install import create_venv, install_wheels, retarget_scripts
 
 
 def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output) -> dict[str, Any]:
@@ -90,6 +90,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                               f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
         out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
                      f"in {hello.seconds:.2f} s")
+        retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
         write_record(temporary, _facts(bundle, pip, hello.seconds))
         _commit(root, temporary, final, replacing)
     except OSError as error:

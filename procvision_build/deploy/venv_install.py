@@ -91,6 +91,25 @@ def install_wheels(python: Path, requirements: Path, wheels: Path) -> str:
     return which
 
 
+def retarget_scripts(venv_dir: Path, built_at: Path, final: Path) -> list[str]:
+    """Rewrite the text files of the venv's script folder (shebangs, activate scripts) and ``pyvenv.cfg`` from the
+    directory the venv was built in to the one it will live in; returns the files changed.
+
+    Windows' ``.exe`` script launchers embed the path in binary form and keep the old one: use ``python -m``.
+    """
+    old, new = os.fsencode(str(built_at)), os.fsencode(str(final))
+    scripts = venv_python(venv_dir).parent
+    changed = []
+    for path in [*sorted(scripts.iterdir()), venv_dir / "pyvenv.cfg"]:
+        if path.is_symlink() or not path.is_file() or path.suffix.lower() in (".exe", ".dll", ".pyd"):
+            continue
+        data = path.read_bytes()
+        if old in data and b"\0" not in data[:4096]:
+            path.write_bytes(data.replace(old, new))
+            changed.append(path.name)
+    return changed
+
+
 def _run(command: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     try:
         return children.run(command, env=env, cwd=str(cwd), timeout=PIP_TIMEOUT_S)

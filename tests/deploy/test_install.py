@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -76,14 +77,20 @@ def test_cp312_bundle_installs_with_python312(tmp_path: Path, bundle_for, python
     assert verdicts(read_binding(root, "p002"))[:2] == ("OK", "NG")
 
 
-def test_the_venv_works_after_the_rename_except_for_script_shebangs(shared_root: Path) -> None:
-    """python -m works from the final place; console scripts still name the temporary directory (documented)."""
+def test_the_venv_works_from_its_final_place(shared_root: Path) -> None:
+    """Built under the temporary name, renamed: python -m, console scripts and activate name the final place."""
     version = shared_root / "algorithm_example-1.0.0"
-    scripts = [path for path in (version / "venv" / "bin").iterdir() if path.is_file() and not path.is_symlink()]
-    shebangs = {path.read_bytes().split(b"\n", 1)[0] for path in scripts if path.read_bytes().startswith(b"#!")}
-    assert shebangs and all(b"algorithm_example-1.0.0.tmp" in line for line in shebangs)
-    config = (version / "venv" / "pyvenv.cfg").read_text()
-    assert ".tmp" not in config.split("command")[0]  # home/executable name the base interpreter, not the venv
+    venv = version / "venv"
+    probe = subprocess.run([str(venv / "bin" / "python"), "-c", "import sys; print(sys.prefix)"],
+                           capture_output=True, text=True, env=offline_env())
+    assert probe.stdout.strip() == str(venv)
+    for path in [*(venv / "bin").iterdir(), venv / "pyvenv.cfg"]:
+        if path.is_file() and not path.is_symlink():
+            assert b"algorithm_example-1.0.0.tmp" not in path.read_bytes(), path.name
+    assert (venv / "bin" / "f2py").read_text().splitlines()[0] == f"#!{venv / 'bin' / 'python'}"
+    script = subprocess.run([str(venv / "bin" / "numpy-config"), "--version"], capture_output=True, text=True,
+                            env=offline_env())
+    assert script.returncode == 0 and script.stdout.strip().startswith("2.")
 
 
 def test_the_root_tool_works_after_the_bundles_are_gone(shared_root: Path, python_for) -> None:
