@@ -65,6 +65,12 @@ def adapter_command(python: Path) -> list[str]:
     return [str(python), "-m", ADAPTER_MODULE]
 
 
+def running_archive() -> Path | None:
+    """The zip this package runs from (a bundle or a root tool), or None when it runs from a directory."""
+    package_dir = Path(__file__).resolve().parent
+    return package_dir.parent if package_dir.parent.is_file() else None
+
+
 def package_sources() -> list[tuple[str, Path]]:
     """This package's own files as (member name in a bundle, path), sorted: what a writer copies."""
     here = Path(__file__).resolve().parent

@@ -19,7 +19,6 @@ from . import bundle_files as layout
 from .errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DeployError, Terminated, UsageError)
 from .output import Output
 from .root import Root
-from .tool import is_bundle, running_archive
 
 DEFAULT_WAIT_S = 60.0
 
@@ -96,9 +95,17 @@ def _pair(args: argparse.Namespace) -> tuple[str | None, str | None]:
     return args.name, args.version
 
 
+def _is_bundle(archive: Path | None) -> bool:
+    if archive is None or archive.name == layout.ROOT_TOOL:
+        return False  # the common case of the root tool costs no zipfile import
+    from .tool import is_bundle
+
+    return is_bundle(archive)
+
+
 def dispatch(args: argparse.Namespace, archive: Path | None, out: Output) -> int:
     """Run one parsed command; returns the exit status."""
-    bundle = archive is not None and is_bundle(archive)
+    bundle = _is_bundle(archive)
     command = args.command
     if command == "install":
         if not bundle:
@@ -162,7 +169,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; never raises (bar SystemExit from --help and --version)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    archive = running_archive()
+    archive = layout.running_archive()
     prog = f"python {archive.name}" if archive is not None else "python -m procvision_build.deploy"
     out = Output(json="--json" in argv, quiet="-q" in argv or "--quiet" in argv)
     try:

@@ -22,12 +22,6 @@ SHEBANG = b"#!/usr/bin/env python3\n"
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
-def running_archive() -> Path | None:
-    """The zip this package runs from (a bundle or a root tool), or None when it runs from a directory."""
-    package_dir = Path(__file__).resolve().parent
-    return package_dir.parent if package_dir.parent.is_file() else None
-
-
 def is_bundle(archive: Path) -> bool:
     """A bundle holds more than the stub and the package (its version directory); the root tool holds only those."""
     with zipfile.ZipFile(archive) as opened:
@@ -37,7 +31,7 @@ def is_bundle(archive: Path) -> bool:
 
 def tool_files() -> list[tuple[str, bytes]]:
     """``__main__.py`` and the package's modules, from the running archive or from this source tree."""
-    archive = running_archive()
+    archive = layout.running_archive()
     if archive is None:
         files = [(layout.MAIN_MEMBER, layout.MAIN_STUB.encode("utf-8"))]
         return files + [(name, path.read_bytes()) for name, path in layout.package_sources()]
