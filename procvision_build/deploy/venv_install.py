@@ -85,9 +85,10 @@ def install_wheels(python: Path, requirements: Path, wheels: Path) -> str:
                 "--no-input", "--no-warn-script-location", "--progress-bar", "off", "-r", str(requirements)]
     done = _run(command, env, requirements.parent)
     if done.returncode != 0:
+        full = "No space left on device" in done.stdout + done.stderr
+        hint = "the disk is full: free space there and install again" if full else "see pip's last lines below"
         raise DeployError(f"pip could not install the bundle's wheels into {python.parent.parent} "
-                          f"(exit {done.returncode}); see pip's last lines below", ErrorCode.INSTALL_FAILED,
-                          _tail(done))
+                          f"(exit {done.returncode}); {hint}", ErrorCode.INSTALL_FAILED, _tail(done))
     return which
 
 
