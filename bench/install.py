@@ -100,10 +100,10 @@ def main() -> None:
         print(f"{bundles['1.0.0'].name}: {bundles['1.0.0'].stat().st_size / 2**20:.1f} MiB, "
               f"{len(list(wheels.glob('*.whl')))} wheels; Python {python}")
         for number in range(args.rounds):
-            order = [("ours", lambda: run_ours(python, bundles["1.0.0"], work / f"root-{number}")),
-                     ("peer", lambda: run_peer(python, wheels, work / f"peer-{number}"))]
-            for label, run in (order if number % 2 == 0 else order[::-1]):
-                runs[label].append(run())
+            order = ["ours", "peer"] if number % 2 == 0 else ["peer", "ours"]
+            for label in order:
+                runs[label].append(run_ours(python, bundles["1.0.0"], work / f"root-{number}") if label == "ours"
+                                   else run_peer(python, wheels, work / f"peer-{number}"))
             print(f"round {number + 1}: ours {runs['ours'][-1]:.2f} s, peer {runs['peer'][-1]:.2f} s", flush=True)
             shutil.rmtree(work / f"peer-{number}")
 
@@ -133,7 +133,7 @@ def main() -> None:
     print(f"  ours (checks, extract, venv, pip --require-hashes, handshake, record): {ours:6.2f}")
     print(f"  peer (python -m venv + pip install --no-index --no-deps):              {peer:6.2f}")
     print(f"  ours / peer: {ours / peer:.2f} (goal <= 1.3)")
-    print(f"switches, p50 (ms; goal < 50):")
+    print("switches, p50 (ms; goal < 50):")
     for label in ("activate", "rollback"):
         print(f"  {label:9} command {p50_ms(command_runs[label]):6.1f}   in-process {p50_ms(inside[label]):6.2f}")
     start_only = [timed([str(python), "-c", "pass"]) for _ in range(20)]

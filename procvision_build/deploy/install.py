@@ -147,7 +147,8 @@ def _commit(root: Root, temporary: Path, final: Path, replacing: bool) -> None:
 def _check_moved_venv(final: Path) -> None:
     """The venv was made under the temporary name: its interpreter must find itself and the SDK at the new one."""
     python = layout.venv_python(final / layout.VENV_DIR)
-    probe = "import importlib.util, sys; print(sys.prefix); print(importlib.util.find_spec('procvision_algorithm_sdk') is not None)"
+    probe = ("import importlib.util, sys; print(sys.prefix); "
+             "print(importlib.util.find_spec('procvision_algorithm_sdk') is not None)")
     done = run_child([str(python), "-I", "-c", probe], cwd=str(final), timeout=60)
     lines = done.stdout.split()
     if done.returncode != 0 or len(lines) != 2 or lines[1] != "True" or \
@@ -180,7 +181,8 @@ def _leave_tool(root: Root, out: Output) -> dict[str, Any]:
         return {"path": str(root.tool_path), "written": False, "error": str(error)}
     if not written and before is not None and before != __version__:
         out.progress(f"kept {root.tool_path} {before} (newer than this bundle's {__version__})")
-    return {"path": str(root.tool_path), "written": written, "version": before if not written and before else __version__}
+    version = before if not written and before else __version__
+    return {"path": str(root.tool_path), "written": written, "version": version}
 
 
 def _make_directories(path: Path) -> list[Path]:

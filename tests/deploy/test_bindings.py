@@ -52,7 +52,7 @@ def test_two_versions_serve_different_pids_side_by_side(clean_bindings: Path, py
     try:
         hellos = [runner.start() for runner in runners]  # both processes run at once
         assert [h["algorithm"]["version"] for h in hellos] == ["1.0.0", "1.1.0"]
-        for runner, binding in zip(runners, bindings):
+        for runner, binding in zip(runners, bindings, strict=True):
             assert runner.call("execute", call_params(binding["pid"]), image=textured()).data["result_status"] == "OK"
             assert runner.call("execute", call_params(binding["pid"]), image=flat()).data["result_status"] == "NG"
     finally:
@@ -132,7 +132,7 @@ def test_concurrent_activations_serialize_and_leave_consistent_bindings(clean_bi
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for version in ("1.0.0", "1.1.0")]
     results = [child.communicate(timeout=120) for child in children]
-    for child, (stdout, stderr) in zip(children, results):
+    for child, (_, stderr) in zip(children, results, strict=True):
         assert child.returncode == 0, stderr
     for stdout, _ in results:
         for record in json.loads(stdout):
