@@ -149,7 +149,7 @@ def _check_moved_venv(final: Path) -> None:
     python = layout.venv_python(final / layout.VENV_DIR)
     probe = ("import importlib.util, sys; print(sys.prefix); "
              "print(importlib.util.find_spec('procvision_algorithm_sdk') is not None)")
-    done = run_child([str(python), "-I", "-c", probe], cwd=str(final), timeout=60)
+    done = run_child([str(python), "-X", "utf8", "-I", "-c", probe], cwd=str(final), timeout=60, encoding="utf-8")
     lines = done.stdout.split()
     if done.returncode != 0 or len(lines) != 2 or lines[1] != "True" or \
             not os.path.samefile(lines[0], final / layout.VENV_DIR):
