@@ -48,3 +48,27 @@ def test_the_layout_the_writer_reuses() -> None:
     assert version_directory("Algorithm-Example", "1.0.0") == "algorithm_example-1.0.0"
     assert bundle_filename("algorithm-example", "1.0.0", "cp310", "win_amd64") == \
         "algorithm_example-1.0.0-cp310-win_amd64.zip"
+
+
+def test_the_root_tool_is_replaced_only_by_the_same_or_a_newer_version(tmp_path: Path) -> None:
+    import zipfile
+
+    from procvision_build.deploy import __version__
+    from procvision_build.deploy.tool import place_tool, tool_version
+
+    target = tmp_path / "procvision-deploy.pyz"
+    assert place_tool(target) == (True, None)
+    assert tool_version(target) == __version__
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+    assert "__main__.py" in names and f"{PACKAGE_PREFIX}cli.py" in names and f"{PACKAGE_PREFIX}cli.pyc" in names
+    assert place_tool(target) == (False, __version__)  # same bytes: left alone
+
+    def tool_of(version: str) -> None:
+        with zipfile.ZipFile(target, "w") as archive:
+            archive.writestr(f"{PACKAGE_PREFIX}__init__.py", f'__version__ = "{version}"\n')
+
+    tool_of("99.0")
+    assert place_tool(target) == (False, "99.0") and tool_version(target) == "99.0"
+    tool_of("0.1")
+    assert place_tool(target) == (True, "0.1") and tool_version(target) == __version__
