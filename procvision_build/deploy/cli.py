@@ -11,12 +11,14 @@ import signal
 import sys
 import threading
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from . import __version__
 from . import bundle_files as layout
-from .errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, DeployError, Terminated, UsageError)
+from .errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, DeployError, Terminated,
+                     UsageError)
 from .output import Output
 from .root import Root
 
@@ -81,18 +83,24 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _root(args: argparse.Namespace, archive: Path | None, bundle: bool) -> Root:
-    if args.root:
-        return Root(args.root)
-    if archive is not None and not bundle:
-        return Root(archive.parent)  # the root tool manages the root it lives in
-    raise UsageError(f"{args.command} needs --root DIR (the deployment root)")
+@dataclass(frozen=True)
+class Context:
+    """Where this run comes from: a bundle, the root tool, or a source tree (``archive`` None)."""
 
+    archive: Path | None
+    bundle: bool
 
-def _pair(args: argparse.Namespace) -> tuple[str | None, str | None]:
-    if bool(args.name) != bool(args.version):
-        raise UsageError(f"{args.command} takes NAME and VERSION together (see `list`)")
-    return args.name, args.version
+    def root(self, args: argparse.Namespace) -> Root:
+        if args.root:
+            return Root(args.root)
+        if self.archive is not None and not self.bundle:
+            return Root(self.archive.parent)  # the root tool manages the root it lives in
+        raise UsageError(f"{args.command} needs --root DIR (the deployment root)")
+
+    def bundle_path(self) -> Path:
+        if not self.bundle or self.archive is None:
+            raise UsageError("install needs a bundle: python BUNDLE.zip install --root DIR (this is the root tool)")
+        return self.archive
 
 
 def _is_bundle(archive: Path | None) -> bool:
@@ -103,63 +111,102 @@ def _is_bundle(archive: Path | None) -> bool:
     return is_bundle(archive)
 
 
+def _names(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    if bool(args.name) != bool(args.version):
+        raise UsageError(f"{args.command} takes NAME and VERSION together (see `list`)")
+    return args.name, args.version
+
+
+# Each command imports only the modules it needs: `activate` from the root tool stays fast.
+
+def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .install import install
+
+    bundle = context.bundle_path()
+    root = context.root(args)
+    record = install(bundle, root, force=args.force, wait=args.wait, out=out)
+    out.result(record, [f"installed {record['name']} {record['version']} in {record['directory']}",
+                        f"next: python {root.tool_path} activate {record['name']} {record['version']} "
+                        f"--pid {record['supported_pids'][0]}"])
+    return EXIT_OK
+
+
+def _info(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from . import status
+
+    name, version = _names(args)
+    if context.bundle and not name:
+        out.result(*status.bundle_info(context.bundle_path()), always=True)
+    elif not name or not version:
+        raise UsageError("info needs NAME VERSION of an installed version (see `list`)")
+    else:
+        out.result(*status.installed_info(context.root(args), name, version), always=True)
+    return EXIT_OK
+
+
+def _verify(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from . import verify
+
+    name, version = _names(args)
+    if context.bundle and not name and not args.root:
+        out.result(*verify.verify_bundle(context.bundle_path()), always=True)
+        return EXIT_OK
+    record, lines, ok = verify.verify_root(context.root(args), name, version)
+    out.result(record, lines, always=True)
+    if not ok:
+        raise verify.integrity_failure(record)
+    return EXIT_OK
+
+
+def _list(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .status import list_root
+
+    out.result(*list_root(context.root(args)), always=True)
+    return EXIT_OK
+
+
+def _activate(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .manage import activate
+
+    record = activate(context.root(args), args.name, args.version, args.pid, force=args.force, wait=args.wait,
+                      out=out)
+    pids = ", ".join(change["pid"] for change in record["pids"])
+    out.result(record, [f"activated {record['name']} {record['version']} for {pids}"])
+    return EXIT_OK
+
+
+def _rollback(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .manage import rollback
+
+    record = rollback(context.root(args), args.pid, wait=args.wait, out=out)
+    out.result(record, [f"{args.pid} rolled back to {record['to']['name']} {record['to']['version']}"])
+    return EXIT_OK
+
+
+def _uninstall(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .manage import uninstall
+
+    record = uninstall(context.root(args), args.name, args.version, wait=args.wait, out=out)
+    out.result(record, [f"uninstalled {record['name']} {record['version']}"])
+    return EXIT_OK
+
+
+def _gc(args: argparse.Namespace, context: Context, out: Output) -> int:
+    from .manage import gc
+
+    record = gc(context.root(args), keep=args.keep, dry_run=args.dry_run, wait=args.wait, out=out)
+    verb = "would remove" if args.dry_run else "removed"
+    out.result(record, [f"{verb} {len(record['removed'])} version(s) and {len(record['leftovers'])} leftover(s)"])
+    return EXIT_OK
+
+
+COMMANDS = {"install": _install, "verify": _verify, "info": _info, "list": _list, "activate": _activate,
+            "rollback": _rollback, "uninstall": _uninstall, "gc": _gc}
+
+
 def dispatch(args: argparse.Namespace, archive: Path | None, out: Output) -> int:
     """Run one parsed command; returns the exit status."""
-    bundle = _is_bundle(archive)
-    command = args.command
-    if command == "install":
-        if not bundle:
-            raise UsageError("install needs a bundle: python BUNDLE.zip install --root DIR (this is the root tool)")
-        from .install import install
-
-        root = _root(args, archive, bundle)
-        record = install(archive, root, force=args.force, wait=args.wait, out=out)  # type: ignore[arg-type]
-        pid = record["supported_pids"][0]
-        out.result(record, [f"installed {record['name']} {record['version']} in {record['directory']}",
-                            f"next: python {root.tool_path} activate {record['name']} {record['version']} --pid {pid}"])
-        return 0
-    if command in ("info", "verify"):
-        from . import status, verify
-
-        name, version = _pair(args)
-        if bundle and not name and (command == "info" or not args.root):
-            record, lines = (status.bundle_info if command == "info" else verify.verify_bundle)(archive)  # type: ignore[operator]
-            out.result(record, lines, always=True)
-            return 0
-        root = _root(args, archive, bundle)
-        if command == "info":
-            if not name:
-                raise UsageError("info needs NAME VERSION of an installed version (see `list`)")
-            out.result(*status.installed_info(root, name, version), always=True)  # type: ignore[arg-type]
-            return 0
-        record, lines, ok = verify.verify_root(root, name, version)
-        out.result(record, lines, always=True)
-        if not ok:
-            raise verify.integrity_failure(record)
-        return 0
-    root = _root(args, archive, bundle)
-    if command == "list":
-        from .status import list_root
-
-        out.result(*list_root(root), always=True)
-        return 0
-    from . import manage  # each command imports only what it needs: activate stays fast
-
-    if command == "activate":
-        record = manage.activate(root, args.name, args.version, args.pid, force=args.force, wait=args.wait, out=out)
-        out.result(record, [f"activated {record['name']} {record['version']} for "
-                            f"{', '.join(change['pid'] for change in record['pids'])}"])
-    elif command == "rollback":
-        record = manage.rollback(root, args.pid, wait=args.wait, out=out)
-        out.result(record, [f"{args.pid} rolled back to {record['to']['name']} {record['to']['version']}"])
-    elif command == "uninstall":
-        record = manage.uninstall(root, args.name, args.version, wait=args.wait, out=out)
-        out.result(record, [f"uninstalled {record['name']} {record['version']}"])
-    elif command == "gc":
-        record = manage.gc(root, keep=args.keep, dry_run=args.dry_run, wait=args.wait, out=out)
-        verb = "would remove" if args.dry_run else "removed"
-        out.result(record, [f"{verb} {len(record['removed'])} version(s) and {len(record['leftovers'])} leftover(s)"])
-    return 0
+    return COMMANDS[args.command](args, Context(archive, _is_bundle(archive)), out)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -199,12 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:
         _trace(args)
         out.error(DeployError(f"{error}; check that path and its permissions (--verbose shows where it happened)"))
-        return 1
+        return EXIT_FAILED
     except Exception as error:  # noqa: BLE001 - a bug must still end in one line, not a traceback
         _trace(args)
         out.error(DeployError(f"internal error: {type(error).__name__}: {error}; run again with --verbose and "
                               f"report the traceback ({layout.PACKAGE_NAME} {__version__})"))
-        return 1
+        return EXIT_FAILED
     finally:
         if in_main_thread and previous is not None:
             signal.signal(signal.SIGTERM, previous)
