@@ -9,8 +9,6 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
@@ -228,8 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.error(error)
         return EXIT_USAGE
     out = Output(json=args.json, quiet=args.quiet, verbose=args.verbose)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main_thread else None
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (main() called by a host program): no handler
+        previous = None
     try:
         return dispatch(args, archive, out)
     except DeployError as error:
@@ -253,10 +253,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                               f"report the traceback ({layout.PACKAGE_NAME} {__version__})"))
         return EXIT_FAILED
     finally:
-        if in_main_thread and previous is not None:
+        if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
 def _trace(args: argparse.Namespace) -> None:
     if args.verbose:
+        import traceback
+
         traceback.print_exc()

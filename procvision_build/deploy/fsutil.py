@@ -6,10 +6,8 @@ disk and renamed over the target.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
-import shutil
 import stat
 import sys
 import time
@@ -24,6 +22,8 @@ RETRY_SECONDS = 2.0
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """(hex sha256, size) of a file, read in chunks."""
+    import hashlib  # here, not at the top: activate and rollback never hash (they stay fast)
+
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:
@@ -112,6 +112,8 @@ def remove_tree(path: Path) -> None:
         remove_file(path)
         return
     if os.path.isdir(path):
+        import shutil
+
         # onexc replaced onerror in 3.12 (onerror warns there); the handler takes either.
         handler = {"onexc" if sys.version_info >= (3, 12) else "onerror": _writable_then_retry}
         retry_on_windows(lambda: shutil.rmtree(path, **handler))

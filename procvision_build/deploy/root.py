@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from . import bundle_files as layout
 from .errors import DeployError, UsageError
@@ -79,18 +80,19 @@ class Root:
 
     def installed(self) -> list[InstalledVersion]:
         """Every installed version, by name, then oldest version first."""
-        found = []
+        return sorted(self._scan(), key=lambda v: (canonical_name(v.name), version_key(v.version)))
+
+    def _scan(self) -> Iterator[InstalledVersion]:
         try:
-            entries = sorted(os.scandir(self.path), key=lambda entry: entry.name)
+            entries = list(os.scandir(self.path))
         except FileNotFoundError:
-            return []
+            return
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith(layout.TEMPORARY_SUFFIX) or not entry.is_dir():
                 continue
             version = self.read_version(Path(entry.path))
             if version is not None:
-                found.append(version)
-        return sorted(found, key=lambda v: (canonical_name(v.name), version_key(v.version)))
+                yield version
 
     @staticmethod
     def read_version(directory: Path) -> InstalledVersion | None:
@@ -106,11 +108,14 @@ class Root:
     def find(self, name: str, version: str) -> InstalledVersion:
         """The installed ``name`` ``version``; a DeployError listing what is installed otherwise."""
         self.require()
-        installed = self.installed()
-        for candidate in installed:
+        exact = self.version_dir(name, version)  # the usual case: no scan, no version parsing
+        candidate = self.read_version(exact)
+        if candidate is not None and candidate.is_named(name, version):
+            return candidate
+        for candidate in self._scan():
             if candidate.is_named(name, version):
                 return candidate
-        there = ", ".join(v.label() for v in installed) or "nothing"
+        there = ", ".join(v.label() for v in self.installed()) or "nothing"
         raise DeployError(f"{name} {version} is not installed in {self.path} (installed: {there}); "
                           "install its bundle first: python BUNDLE.zip install --root " + str(self.path))
 
