@@ -1,18 +1,31 @@
 """procvision deploy: the standard-library-only installer and root manager that every bundle carries.
 
 Inside a bundle and in the root tool this package is ``_procvision_deploy``; it imports nothing but the
-standard library and itself. The bundle writer takes the layout from ``bundle_files`` and ``requirements``.
+standard library and itself. The bundle writer takes the layout from ``bundle_files`` and ``requirements``;
+the names below are re-exported lazily, so importing this package (the build hooks import ``codes``) loads
+nothing else.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 #: The deploy tool's own version: a root keeps the newest ``procvision-deploy.pyz`` it was given.
-#: Set before the imports below: modules of this package read it.
 __version__ = "1.0.0"
 
-from .bundle_files import (MAIN_MEMBER, MAIN_STUB, PACKAGE_NAME, PACKAGE_PREFIX,  # noqa: E402
-                           bundle_filename, dist_name, package_sources, version_directory)
-from .codes import ErrorCode  # noqa: E402
-from .requirements import PinnedWheel, format_line, format_requirements, parse_requirements  # noqa: E402
+_EXPORTS = {
+    "MAIN_MEMBER": "bundle_files", "MAIN_STUB": "bundle_files", "PACKAGE_NAME": "bundle_files",
+    "PACKAGE_PREFIX": "bundle_files", "bundle_filename": "bundle_files", "dist_name": "bundle_files",
+    "package_sources": "bundle_files", "version_directory": "bundle_files", "ErrorCode": "codes",
+    "PinnedWheel": "requirements", "format_line": "requirements", "format_requirements": "requirements",
+    "parse_requirements": "requirements",
+}
+__all__ = ["__version__", *_EXPORTS]
 
-__all__ = ["MAIN_MEMBER", "MAIN_STUB", "PACKAGE_NAME", "PACKAGE_PREFIX", "ErrorCode", "PinnedWheel",
-           "__version__", "bundle_filename", "dist_name", "format_line", "format_requirements",
-           "package_sources", "parse_requirements", "version_directory"]
+
+def __getattr__(name: str) -> Any:
+    """``from procvision_build.deploy import MAIN_STUB`` imports ``bundle_files`` only then (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)

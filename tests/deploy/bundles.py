@@ -16,6 +16,7 @@ from pathlib import Path
 from procvision_build.deploy import (MAIN_MEMBER, MAIN_STUB, PinnedWheel, bundle_filename, format_requirements,
                                      package_sources, version_directory)
 from procvision_build.deploy.requirements import wheel_name_version
+from procvision_build.deploy.versions import version_key
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "example-algorithm"
@@ -44,9 +45,14 @@ def target_for(python: str) -> Target:
 def build_with_backend(project: Path, outdir: Path, target: Target | None = None,
                        sdk_version: str | None = None) -> tuple[Path, bytes | None]:
     """The project's wheel, built by our backend, and its bundle manifest when a target is given."""
-    from procvision_build import wheel
-    from procvision_build.config import load_config
-    from procvision_build.manifest import build_manifest, dumps_manifest
+    try:  # the package layout after the restructure on main
+        from procvision_build.artifacts import wheel
+        from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+        from procvision_build.config.load import load_config
+    except ImportError:  # the layout this branch started from
+        from procvision_build import wheel  # type: ignore[no-redef]
+        from procvision_build.config import load_config  # type: ignore[no-redef]
+        from procvision_build.manifest import build_manifest, dumps_manifest  # type: ignore[no-redef]
 
     config = load_config(project)
     built = Path(wheel.build_wheel(config, outdir))
@@ -73,10 +79,10 @@ def example_copy(parent: Path, version: str = "1.0.0", broken: bool = False) -> 
 
 
 def dependency_wheels(wheelhouse: Path, python: str) -> list[Path]:
-    """numpy and pillow for exactly that CPython from the wheelhouse."""
+    """numpy and pillow for exactly that CPython from the wheelhouse: the newest of each (all fit PLATFORM)."""
     abi = "cp" + python.replace(".", "")
-    found = [next(wheelhouse.glob(f"{name}-*-{abi}-{abi}-manylinux*.whl")) for name in ("numpy", "pillow")]
-    return found
+    return [max(wheelhouse.glob(f"{name}-*-{abi}-{abi}-manylinux*.whl"),
+                key=lambda path: version_key(wheel_name_version(path.name)[1])) for name in ("numpy", "pillow")]
 
 
 def bundle_entries(manifest: bytes, wheels: list[Path], project: Path) -> list[tuple[str, bytes]]:

@@ -40,6 +40,15 @@ def test_modules_stay_small_and_documented() -> None:
         assert ast.get_docstring(ast.parse(text)), f"{path.name} has no module docstring"
 
 
+def test_importing_the_package_loads_nothing_else() -> None:
+    """The build hooks import deploy.codes: the package's __init__ must not pull the installer in with it."""
+    tree = ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8"))
+    assert not [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level > 0]
+    from procvision_build.deploy import MAIN_STUB as stub  # the re-export is lazy (PEP 562) and works
+
+    assert stub.endswith("raise SystemExit(main())\n")
+
+
 def test_the_layout_the_writer_reuses() -> None:
     assert MAIN_STUB.splitlines()[1:] == ["from _procvision_deploy.cli import main", "raise SystemExit(main())"]
     names = [name for name, _ in package_sources()]
