@@ -7,6 +7,7 @@ Exit statuses: 0 done, 1 failed (the error names its contract code when one appl
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -236,6 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _trace(args)
         out.error(error)
         return error.exit_status
+    except BrokenPipeError:  # `... | head` closed the pipe: nothing left to say, and nowhere to say it
+        _silence_stdout()
+        return EXIT_FAILED
     except KeyboardInterrupt:
         out.error(DeployError("interrupted; the root is as it was before this command (a partial install was "
                               "removed)"))
@@ -255,6 +259,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush does not fail on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _trace(args: argparse.Namespace) -> None:

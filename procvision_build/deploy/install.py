@@ -39,9 +39,14 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
         assert manifest.target is not None
         problems = target_problems(manifest.target)
         if problems:
+            if any(problem.startswith("the platform") for problem in problems):
+                todo = (f"Install it on a {manifest.target.platform} machine, or ask for a bundle built for this "
+                        f"one ({describe_platform()})")
+            else:
+                todo = (f"Run the bundle with that Python: <python{manifest.target.python}> {bundle.path.name} "
+                        "install --root DIR")
             raise DeployError(f"{bundle.path.name} needs {manifest.target.describe()}, but this is "
-                              f"{running_interpreter().describe()}: {'; '.join(problems)}. Run the bundle with that "
-                              f"Python: <python{manifest.target.python}> {bundle.path.name} install --root DIR",
+                              f"{running_interpreter().describe()}: {'; '.join(problems)}. {todo}",
                               ErrorCode.INCOMPATIBLE_PYTHON)
         bundle.check_members()
         wheels = bundle.check_wheels()

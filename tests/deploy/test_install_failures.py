@@ -291,3 +291,18 @@ def test_a_disk_that_fills_up_during_the_install_leaves_the_root_as_it_was(small
     assert error["code"] == "2005"
     assert "no space left" in (error["message"] + " ".join(error.get("detail", []))).lower(), error
     assert snapshot(root) == before
+
+
+def test_a_bundle_for_another_platform_says_where_it_installs(tmp_path: Path, used_root: Path, bundle_for,
+                                                              python_for) -> None:
+    built = bundle_for("3.10")
+    manifest_name = next(name for name, _ in built.entries if name.endswith("/manifest.json"))
+    manifest = json.loads(dict(built.entries)[manifest_name])
+    manifest["target"]["platform"] = "win_amd64"
+    bundle = built.write_variant(tmp_path / built.path.name.replace("manylinux_2_28_x86_64", "win_amd64"), [
+        (name, json.dumps(manifest).encode() if name == manifest_name else data) for name, data in built.entries])
+    error = install_json(python_for("3.10"), bundle, used_root)
+    assert error["code"] == "2003"
+    assert "the platform win_amd64 does not fit: it needs win-amd64 Windows, this is linux-x86_64" in error["message"]
+    assert "Install it on a win_amd64 machine, or ask for a bundle built for this one (linux-x86_64" in \
+        error["message"]
