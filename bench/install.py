@@ -111,17 +111,17 @@ def main() -> None:
         run_ours(python, bundles["1.1.0"], root)
         tool = root / "procvision-deploy.pyz"
         command_runs: dict[str, list[float]] = {"activate": [], "rollback": []}
+        # p001 runs 1.0.0; each round switches it to 1.1.0 and rolls it back: every call really writes.
         timed([str(python), str(tool), "activate", NAME, "1.0.0", "--pid", "p001", "-q"])
-        for number in range(args.switches):
-            version = ("1.1.0", "1.0.0")[number % 2]
+        for _ in range(args.switches):
             command_runs["activate"].append(
-                timed([str(python), str(tool), "activate", NAME, version, "--pid", "p001", "-q"]))
+                timed([str(python), str(tool), "activate", NAME, "1.1.0", "--pid", "p001", "-q"]))
             command_runs["rollback"].append(timed([str(python), str(tool), "rollback", "--pid", "p001", "-q"]))
         inside: dict[str, list[float]] = {"activate": [], "rollback": []}
         out, handle = Output(quiet=True), Root(root)
-        for number in range(args.switches * 4):
+        for _ in range(args.switches * 4):
             started = time.perf_counter()
-            activate(handle, NAME, ("1.1.0", "1.0.0")[number % 2], ["p001"], force=False, wait=5, out=out)
+            activate(handle, NAME, "1.1.0", ["p001"], force=False, wait=5, out=out)
             inside["activate"].append(time.perf_counter() - started)
             started = time.perf_counter()
             rollback(handle, "p001", wait=5, out=out)
