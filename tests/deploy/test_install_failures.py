@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Callable
 
@@ -70,8 +71,6 @@ def test_a_flipped_byte_in_the_bundle_file_is_an_integrity_error(tmp_path: Path,
                                                                  python_for) -> None:
     bundle = tmp_path / bundle_for("3.10").path.name
     data = bytearray(bundle_for("3.10").path.read_bytes())
-    import zipfile
-
     with zipfile.ZipFile(bundle_for("3.10").path) as archive:
         info = next(i for i in archive.infolist() if "/wheels/pillow-" in i.filename)
     name_length, extra_length = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
@@ -92,8 +91,6 @@ def test_unsafe_member_names_are_refused_and_nothing_is_written_anywhere(
     name = member.format(abs=tmp_path.as_posix())
     (tmp_path / "bundles").mkdir()
     bundle = built.write_variant(tmp_path / "bundles" / built.path.name, [*built.entries, (name, b"evil\n")])
-    import zipfile
-
     with zipfile.ZipFile(bundle) as archive:
         assert name in archive.namelist()  # the zip really carries the unsafe name
     before = snapshot(used_root)
@@ -104,8 +101,6 @@ def test_unsafe_member_names_are_refused_and_nothing_is_written_anywhere(
 
 
 def test_a_symbolic_link_member_is_refused(tmp_path: Path, used_root: Path, bundle_for, python_for) -> None:
-    import zipfile
-
     built = bundle_for("3.10")
     bundle = built.write_variant(tmp_path / built.path.name)
     with zipfile.ZipFile(bundle, "a") as archive:
