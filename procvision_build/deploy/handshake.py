@@ -113,12 +113,13 @@ class _Adapter:
         self.process.stdin.write(_frame(message))
         self.process.stdin.flush()
 
-    def stop(self) -> int:
-        """Wait briefly for the exit, else terminate, then kill; returns the exit code."""
-        for step in (lambda: None, self.process.terminate, self.process.kill):
+    def stop(self, grace: float = KILL_AFTER_S) -> int:
+        """Wait ``grace`` seconds for the exit, else terminate, then kill; returns the exit code."""
+        for step, wait in ((lambda: None, grace), (self.process.terminate, KILL_AFTER_S),
+                           (self.process.kill, KILL_AFTER_S)):
             step()
             try:
-                code = self.process.wait(KILL_AFTER_S)
+                code = self.process.wait(wait)
                 break
             except subprocess.TimeoutExpired:
                 continue
@@ -143,7 +144,8 @@ def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_
         try:
             hello = adapter.next_frame(hello_timeout)
         except TimeoutError:
-            raise _failure(adapter, f"the adapter sent no hello within {hello_timeout:.0f} s") from None
+            raise _failure(adapter, f"the adapter sent no hello within {hello_timeout:g} s",
+                           adapter.stop(grace=0)) from None
         if hello is None:
             raise _failure(adapter, "the adapter exited before its hello")
         if hello.get("type") == "error":
@@ -161,7 +163,8 @@ def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_
         try:
             answer = adapter.next_frame(SHUTDOWN_TIMEOUT_S)
         except TimeoutError:
-            raise _failure(adapter, f"the adapter did not answer shutdown within {SHUTDOWN_TIMEOUT_S:.0f} s") from None
+            raise _failure(adapter, f"the adapter did not answer shutdown within {SHUTDOWN_TIMEOUT_S:g} s",
+                           adapter.stop(grace=0)) from None
         if answer is None or answer.get("type") != "shutdown" or answer.get("status") != "OK":
             detail = _describe_error(answer) if answer else "it exited without answering"
             raise _failure(adapter, f"the adapter did not shut down cleanly: {detail}")
