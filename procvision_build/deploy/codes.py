@@ -1,7 +1,6 @@
-"""The contract's error codes (CONTRACT.md section 7): the one table the build and deploy tools use.
+"""The contract's error codes (CONTRACT.md section 7), for the installer and the build tools.
 
-The SDK carries the same table as ``procvision_algorithm_sdk.errors.ErrorCode``; a test holds them equal.
-Standard library only: this module travels inside every bundle.
+The same names and values as ``procvision_algorithm_sdk.errors.ErrorCode``; a test holds them equal.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ import enum
 
 
 class ErrorCode(str, enum.Enum):
-    """Contract error codes; the value is the code string that travels in frames and messages."""
+    """Contract error codes; the value is the code string that travels in frames and JSON records."""
 
     INVALID_PID = "1001"
     IMAGE_LOAD_FAILED = "1002"
@@ -33,3 +32,8 @@ class ErrorCode(str, enum.Enum):
 
     def __str__(self) -> str:
         return self.value
+
+    @property
+    def label(self) -> str:
+        """The contract's snake_case name, e.g. ``invalid_bundle``."""
+        return self.name.lower()

@@ -1,0 +1,119 @@
+"""Binding files: ``DIR/active/{encoded pid}.json`` names the version that serves one PID (docs/deploy.md).
+
+A host in any language reads them; they are replaced atomically, so a reader sees the old binding or the
+new one. ``previous`` keeps the binding that was replaced, so ``rollback`` needs no arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from .bundle_files import adapter_command
+from .codes import ErrorCode
+from .errors import DeployError
+from .fsutil import is_temporary_name, write_atomic
+from .root import InstalledVersion, Root
+
+BINDING_VERSION = 1
+#: A file name longer than this (bytes) is refused: most file systems stop at 255.
+MAX_FILENAME_BYTES = 240
+_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+_DEVICE = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])$", re.IGNORECASE)
+_FIELDS = ("pid", "name", "version", "directory", "python", "command")
+
+
+class UnreadableBinding(DeployError):
+    """A binding file that is not a binding (edited by hand, or written by a newer tool)."""
+
+
+def pid_filename(pid: str) -> str:
+    """``p001`` -> ``p001.json``; every UTF-8 byte outside ``A-Za-z0-9-_`` becomes ``%XX``; ``CON`` -> ``%43ON``."""
+    encoded = "".join(chr(byte) if byte in _SAFE else f"%{byte:02X}" for byte in pid.encode("utf-8"))
+    if _DEVICE.match(encoded):
+        encoded = f"%{ord(encoded[0]):02X}" + encoded[1:]
+    return encoded + ".json"
+
+
+def binding_path(root: Root, pid: str) -> Path:
+    filename = pid_filename(pid)
+    if len(filename.encode()) > MAX_FILENAME_BYTES:
+        raise DeployError(f"PID {pid!r} is too long for a binding file name ({len(filename)} bytes encoded, "
+                          f"at most {MAX_FILENAME_BYTES})", ErrorCode.ACTIVATION_CONFLICT)
+    return root.active_dir / filename
+
+
+def describe(version: InstalledVersion, pid: str) -> dict[str, Any]:
+    """The fields that start ``version`` for ``pid`` (a binding without ``binding_version`` and ``previous``)."""
+    return {"pid": pid, "name": version.name, "version": version.version, "directory": str(version.directory),
+            "python": str(version.python), "command": adapter_command(version.python)}
+
+
+def make_binding(active: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+    """A whole binding file's object, in the documented key order."""
+    binding: dict[str, Any] = {"binding_version": BINDING_VERSION}
+    binding.update((key, active[key]) for key in _FIELDS)
+    binding["previous"] = None if previous is None else {key: previous[key] for key in _FIELDS}
+    return binding
+
+
+def read_binding(root: Root, pid: str) -> dict[str, Any] | None:
+    """The binding of ``pid``, or None; a DeployError when the file is unreadable or names another PID."""
+    path = binding_path(root, pid)
+    binding = _load(path)
+    if binding is not None and binding["pid"] != pid:
+        raise DeployError(f"{path} holds the binding of PID {binding['pid']!r}, not {pid!r}: the two PIDs share a "
+                          "file name on this case-insensitive file system; rename one PID",
+                          ErrorCode.ACTIVATION_CONFLICT)
+    return binding
+
+
+def all_bindings(root: Root) -> list[dict[str, Any]]:
+    """Every binding in the root, by PID."""
+    try:
+        names = sorted(os.listdir(root.active_dir))
+    except FileNotFoundError:
+        return []
+    found = [_load(root.active_dir / name) for name in names if name.endswith(".json") and not is_temporary_name(name)]
+    return sorted((binding for binding in found if binding is not None), key=lambda binding: binding["pid"])
+
+
+def write_binding(root: Root, binding: dict[str, Any]) -> None:
+    """Replace the PID's binding atomically (temporary file, fsync, rename)."""
+    root.active_dir.mkdir(exist_ok=True)
+    data = json.dumps(binding, indent=2, ensure_ascii=False) + "\n"
+    write_atomic(binding_path(root, binding["pid"]), data.encode("utf-8"))
+
+
+def uses(binding: dict[str, Any], directory: Path) -> str | None:
+    """"active" or "previous" when the binding starts ``directory`` or would after a rollback, else None."""
+    if _same_directory(binding["directory"], directory):
+        return "active"
+    previous = binding.get("previous")
+    if previous and _same_directory(previous["directory"], directory):
+        return "previous"
+    return None
+
+
+def _same_directory(recorded: str, directory: Path) -> bool:
+    return os.path.normcase(os.path.abspath(recorded)) == os.path.normcase(os.path.abspath(directory))
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise DeployError(f"cannot read the binding {path}: {error}") from None
+    try:
+        binding = json.loads(text)
+        if binding.get("binding_version") != BINDING_VERSION or not all(key in binding for key in _FIELDS):
+            raise ValueError(f"binding_version {binding.get('binding_version')!r} or a field is missing")
+    except (ValueError, AttributeError) as error:
+        raise UnreadableBinding(f"the binding {path} is unreadable ({error}); activate the PID again to rewrite it",
+                                ErrorCode.ACTIVATION_CONFLICT) from None
+    return binding

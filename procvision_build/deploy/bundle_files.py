@@ -1,0 +1,77 @@
+"""The bundle's fixed layout, written once for the bundle writer and the installer (CONTRACT.md section 6).
+
+A bundle ``{dist}-{version}-{pytag}-{platform}.zip`` holds ``__main__.py`` (``MAIN_STUB``), this
+package under ``PACKAGE_PREFIX`` and the version directory ``{dist}-{version}/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+#: ``python BUNDLE.zip`` runs this; the root tool ``procvision-deploy.pyz`` has the same one.
+MAIN_STUB = (
+    "# procvision bundle installer: python THIS.zip --help\n"
+    "from _procvision_deploy.cli import main\n"
+    "raise SystemExit(main())\n"
+)
+#: This package's import name inside a bundle or the root tool, and its member prefix.
+PACKAGE_NAME = "_procvision_deploy"
+PACKAGE_PREFIX = PACKAGE_NAME + "/"
+MAIN_MEMBER = "__main__.py"
+
+# The version directory's fixed files.
+MANIFEST = "manifest.json"
+PYLOCK = "pylock.toml"
+REQUIREMENTS = "requirements.txt"
+SBOM = "sbom.cdx.json"
+WHEELS_DIR = "wheels"
+REQUIRED_FILES = (MANIFEST, PYLOCK, REQUIREMENTS, SBOM)
+
+# What an install adds to the version directory, and the root's own files.
+VENV_DIR = "venv"
+RECORD = ".procvision/installed.json"
+ROOT_TOOL = "procvision-deploy.pyz"
+ROOT_LOCK = ".procvision.lock"
+ACTIVE_DIR = "active"
+TEMPORARY_SUFFIX = ".tmp"  # DIR/{dist}-{version}.tmp while an install runs
+REMOVING_SUFFIX = ".removing"  # DIR/.{dist}-{version}.removing while a version is deleted
+ADAPTER_MODULE = "procvision_algorithm_sdk.adapter"
+
+
+def dist_name(name: str) -> str:
+    """The name as wheel file names spell it: ``algorithm-example`` -> ``algorithm_example``."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def version_directory(name: str, version: str) -> str:
+    """``{dist}-{version}``: the directory inside the bundle and in the root."""
+    return f"{dist_name(name)}-{version}"
+
+
+def bundle_filename(name: str, version: str, python_tag: str, platform: str) -> str:
+    """``algorithm_example-1.0.0-cp310-manylinux_2_17_x86_64.zip``."""
+    return f"{version_directory(name, version)}-{python_tag}-{platform}.zip"
+
+
+def venv_python(venv_dir: Path) -> Path:
+    """A venv's interpreter: ``Scripts\\python.exe`` on Windows, ``bin/python`` elsewhere."""
+    return venv_dir / "Scripts" / "python.exe" if os.name == "nt" else venv_dir / "bin" / "python"
+
+
+def adapter_command(python: Path) -> list[str]:
+    """How a host starts a deployed version's adapter (a binding's ``command``)."""
+    return [str(python), "-m", ADAPTER_MODULE]
+
+
+def running_archive() -> Path | None:
+    """The zip this package runs from (a bundle or a root tool), or None when it runs from a directory."""
+    package_dir = Path(__file__).resolve().parent
+    return package_dir.parent if package_dir.parent.is_file() else None
+
+
+def package_sources() -> list[tuple[str, Path]]:
+    """This package's own files as (member name in a bundle, path), sorted: what a writer copies."""
+    here = Path(__file__).resolve().parent
+    return [(PACKAGE_PREFIX + path.name, path) for path in sorted(here.glob("*.py"))]

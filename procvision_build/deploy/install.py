@@ -1,0 +1,211 @@
+"""``install``: check the bundle and the interpreter, then build the version in ``DIR/{dist}-{version}.tmp``
+(extract, venv, pip, handshake, record) and rename it into place. Any failure leaves the root as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from . import bundle_files as layout
+from .bindings import all_bindings, uses
+from .bundle import Bundle, BundleWheel
+from .children import run as run_child
+from .codes import ErrorCode
+from .errors import DeployError
+from .fsutil import remove_tree, rename
+from .handshake import smoke_handshake
+from .interpreter import describe_platform, running_interpreter, target_problems
+from .locking import root_lock
+from .output import Output
+from .record import write_record
+from .root import Root
+from .tool import place_tool
+from .venv_install import create_venv, install_wheels, retarget_scripts
+
+
+def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output) -> dict[str, Any]:
+    """Install the bundle at ``bundle_path`` into ``root``; returns the result record."""
+    started = time.monotonic()
+    with Bundle.open(bundle_path) as bundle:
+        manifest = bundle.manifest
+        assert manifest.target is not None
+        problems = target_problems(manifest.target)
+        if problems:
+            if any(problem.startswith("the platform") for problem in problems):
+                todo = (f"Install it on a {manifest.target.platform} machine, or ask for a bundle built for this "
+                        f"one ({describe_platform()})")
+            else:
+                todo = (f"Run the bundle with that Python: <python{manifest.target.python}> {bundle.path.name} "
+                        "install --root DIR")
+            raise DeployError(f"{bundle.path.name} needs {manifest.target.describe()}, but this is "
+                              f"{running_interpreter().describe()}: {'; '.join(problems)}. {todo}",
+                              ErrorCode.INCOMPATIBLE_PYTHON)
+        bundle.check_members()
+        wheels = bundle.check_wheels()
+        out.progress(f"checked {bundle.path.name}: {manifest.name} {manifest.version} for "
+                     f"{manifest.target.describe()}, {len(wheels)} wheel(s) match {layout.REQUIREMENTS}")
+        created = _make_directories(root.path)
+        try:
+            with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
+                           lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}")):
+                record = _install_locked(bundle, wheels, root, force, out)
+                record["tool"] = _leave_tool(root, out)
+        except BaseException:
+            for directory in reversed(created):
+                try:
+                    directory.rmdir()
+                except OSError:
+                    break
+            raise
+    record["seconds"] = round(time.monotonic() - started, 3)
+    return record
+
+
+def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force: bool,
+                    out: Output) -> dict[str, Any]:
+    manifest = bundle.manifest
+    final = root.version_dir(manifest.name, manifest.version)
+    temporary = root.temporary_dir(manifest.name, manifest.version)
+    if os.path.lexists(temporary):
+        out.progress(f"removing {temporary}, left by an install that was stopped")
+        remove_tree(temporary)
+    replacing = os.path.lexists(final)
+    if replacing:
+        _check_replaceable(root, final, manifest.name, manifest.version, force)
+    _check_free_space(root, bundle.required_bytes(wheels))
+    try:
+        out.progress(f"extracting to {temporary}")
+        bundle.extract(temporary)
+        out.progress("creating the venv")
+        python = create_venv(temporary / layout.VENV_DIR)
+        out.progress(f"installing {len(wheels)} wheel(s) with pip from the bundle only (hashes required)")
+        pip = install_wheels(python, temporary / layout.REQUIREMENTS, temporary / layout.WHEELS_DIR)
+        out.progress("starting the algorithm once (handshake)")
+        hello = smoke_handshake(python, temporary)
+        if (hello.name, hello.version) != (manifest.name, manifest.version):
+            raise DeployError(f"the adapter in {temporary} says it is {hello.name} {hello.version}, the manifest says "
+                              f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
+        out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
+                     f"in {hello.seconds:.2f} s")
+        retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
+        write_record(temporary, _facts(bundle, pip, hello.seconds))
+        _commit(root, temporary, final, replacing)
+    except OSError as error:
+        remove_tree(temporary)
+        raise _disk_error(error, temporary) from None
+    except BaseException:
+        remove_tree(temporary)
+        raise
+    out.progress(f"installed {manifest.name} {manifest.version} in {final}")
+    return {"command": "install", "name": manifest.name, "version": manifest.version, "root": str(root.path),
+            "directory": str(final), "python": str(layout.venv_python(final / layout.VENV_DIR)), "replaced": replacing,
+            "supported_pids": list(manifest.supported_pids)}
+
+
+def _check_replaceable(root: Root, final: Path, name: str, version: str, force: bool) -> None:
+    if not force:
+        raise DeployError(f"{name} {version} is already installed in {final}; an installed version is never "
+                          "overwritten (--force replaces it when no PID is bound to it)")
+    users = sorted(f"{binding['pid']} ({how})" for binding in all_bindings(root)
+                   if (how := uses(binding, final)))
+    if users:
+        raise DeployError(f"--force cannot replace {name} {version}: PIDs use it: {', '.join(users)}; activate "
+                          "another version for them first", ErrorCode.UNSAFE_UNINSTALL)
+
+
+def _check_free_space(root: Root, needed: int) -> None:
+    free = shutil.disk_usage(root.path).free
+    if free < needed:
+        raise DeployError(f"not enough free space in {root.path}: the install needs at least {needed >> 20} MiB, "
+                          f"{free >> 20} MiB are free; free some space and install again", ErrorCode.INSTALL_FAILED)
+
+
+def _commit(root: Root, temporary: Path, final: Path, replacing: bool) -> None:
+    """Rename the finished directory into place (the old one aside first with --force); check the moved venv."""
+    old = root.removing_dir(final)
+    if replacing:
+        remove_tree(old)
+        rename(final, old)
+    try:
+        rename(temporary, final)
+        try:
+            _check_moved_venv(final)
+        except BaseException:
+            rename(final, temporary)
+            raise
+    except BaseException:
+        if replacing:
+            rename(old, final)
+        raise
+    if replacing:
+        remove_tree(old)
+
+
+def _check_moved_venv(final: Path) -> None:
+    """The venv was made under the temporary name: its interpreter must find itself and the SDK at the new one."""
+    python = layout.venv_python(final / layout.VENV_DIR)
+    probe = ("import importlib.util, sys; print(sys.prefix); "
+             "print(importlib.util.find_spec('procvision_algorithm_sdk') is not None)")
+    done = run_child([str(python), "-X", "utf8", "-I", "-c", probe], cwd=str(final), timeout=60, encoding="utf-8")
+    lines = done.stdout.split()
+    if done.returncode != 0 or len(lines) != 2 or lines[1] != "True" or \
+            not os.path.samefile(lines[0], final / layout.VENV_DIR):
+        raise DeployError(f"the venv does not work after its move to {final} (exit {done.returncode}: "
+                          f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
+
+
+def _facts(bundle: Bundle, pip: str, handshake_seconds: float) -> dict[str, Any]:
+    interpreter = running_interpreter()
+    digest = hashlib.sha256()
+    with open(bundle.path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return {"name": bundle.manifest.name, "version": bundle.manifest.version,
+            "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "tool_version": __version__,
+            "bundle": {"file": bundle.path.name, "sha256": digest.hexdigest()},
+            "interpreter": {"executable": interpreter.executable, "version": platform.python_version(),
+                            "implementation": interpreter.implementation, "platform": describe_platform()},
+            "venv_python": layout.venv_python(Path(layout.VENV_DIR)).as_posix(), "pip": pip,
+            "handshake_seconds": round(handshake_seconds, 3)}
+
+
+def _leave_tool(root: Root, out: Output) -> dict[str, Any]:
+    """Put the management tool into the root; a failure there is a warning: the version is installed."""
+    try:
+        written, before = place_tool(root.tool_path)
+    except OSError as error:
+        out.warning(f"could not write {root.tool_path} ({error}); the install itself succeeded")
+        return {"path": str(root.tool_path), "written": False, "error": str(error)}
+    if not written and before is not None and before != __version__:
+        out.progress(f"kept {root.tool_path} {before} (newer than this bundle's {__version__})")
+    version = before if not written and before else __version__
+    return {"path": str(root.tool_path), "written": written, "version": version}
+
+
+def _make_directories(path: Path) -> list[Path]:
+    """Create ``path`` and missing parents; return those created, outermost first."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for directory in reversed(missing):
+        directory.mkdir()
+    return list(reversed(missing))
+
+
+def _disk_error(error: OSError, temporary: Path) -> DeployError:
+    where = error.filename or temporary
+    if error.errno == errno.ENOSPC:
+        return DeployError(f"no space left on the device while writing {where}; nothing was installed. Free space "
+                           f"in {temporary.parent} and install again", ErrorCode.INSTALL_FAILED)
+    return DeployError(f"cannot write {where}: {error.strerror or error}; nothing was installed. Check that "
+                       "path and its permissions", ErrorCode.INSTALL_FAILED)

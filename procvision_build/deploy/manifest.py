@@ -1,0 +1,75 @@
+"""``manifest.json`` of a bundle or an installed version: the fields the installer relies on, checked."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+#: The manifest format this tool reads; a newer one comes from a newer writer.
+MANIFEST_VERSION = 1
+TARGET_FIELDS = ("platform", "python", "implementation", "abi")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a bundle runs: ``manylinux_2_17_x86_64``, ``3.10``, ``cp``, ``cp310``."""
+
+    platform: str
+    python: str
+    implementation: str
+    abi: str
+
+    def describe(self) -> str:
+        implementation = {"cp": "CPython", "pp": "PyPy"}.get(self.implementation, self.implementation)
+        return f"{implementation} {self.python} ({self.abi}) on {self.platform}"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What the installer reads from ``manifest.json``; ``data`` keeps the whole object."""
+
+    name: str
+    version: str
+    supported_pids: tuple[str, ...]
+    target: Target | None
+    data: dict[str, Any]
+
+    @property
+    def steps(self) -> list[dict[str, Any]]:
+        return [step for step in self.data.get("steps") or [] if isinstance(step, dict)]
+
+    def asset_paths(self) -> list[str]:
+        """Every declared asset path (``required_assets`` of each PID and ``default_config``)."""
+        paths: list[str] = []
+        tables = list((self.data.get("required_assets") or {}).values()) + [self.data.get("default_config") or {}]
+        for table in tables:
+            if isinstance(table, dict):
+                paths += [path for path in table.values() if isinstance(path, str)]
+        return sorted(set(paths))
+
+
+def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
+    """The checked manifest; ValueError says which field is missing or wrong."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"it is not UTF-8 JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise ValueError("it is not a JSON object")
+    version = data.get("manifest_version")
+    if not isinstance(version, int) or version > MANIFEST_VERSION:
+        raise ValueError(f"manifest_version {version!r} is not one this tool reads (up to {MANIFEST_VERSION}); "
+                         "use the installer of a newer bundle")
+    for key in ("name", "version"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ValueError(f"{key!r} must be a non-empty string")
+    pids = data.get("supported_pids")
+    if not isinstance(pids, list) or not pids or not all(isinstance(pid, str) and pid for pid in pids):
+        raise ValueError("'supported_pids' must be a non-empty list of strings")
+    target = data.get("target")
+    if target is None and not need_target:
+        return Manifest(data["name"], data["version"], tuple(pids), None, data)
+    if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in TARGET_FIELDS):
+        raise ValueError(f"'target' must be an object with string fields {', '.join(TARGET_FIELDS)}")
+    return Manifest(data["name"], data["version"], tuple(pids), Target(*(target[key] for key in TARGET_FIELDS)), data)

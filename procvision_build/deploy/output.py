@@ -1,0 +1,63 @@
+"""What a command prints: progress on stderr, the result on stdout; ``--json`` makes both JSON records."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Sequence
+
+from .errors import DeployError
+
+
+@dataclass
+class Output:
+    """``-q`` silences progress; ``--json`` prints one result record on stdout and JSON lines on stderr."""
+
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+
+    def progress(self, message: str, **fields: Any) -> None:
+        """One line about what is happening now."""
+        if self.json:
+            self._record(self.stderr, {"event": "progress", "message": message, **fields})
+        elif not self.quiet:
+            print(message, file=self.stderr, flush=True)
+
+    def warning(self, message: str) -> None:
+        if self.json:
+            self._record(self.stderr, {"event": "warning", "message": message})
+        else:
+            print(f"warning: {message}", file=self.stderr, flush=True)
+
+    def result(self, record: dict[str, Any], lines: Sequence[str] = (), always: bool = False) -> None:
+        """The command's outcome: ``record`` with --json, else ``lines`` (kept under -q only when ``always``)."""
+        if self.json:
+            self._record(self.stdout, {"event": "result", **record})
+        elif always or not self.quiet:
+            for line in lines:
+                print(line, file=self.stdout)
+            self.stdout.flush()
+
+    def error(self, error: DeployError) -> None:
+        """The error that ends the command: ``error [2003]: ...`` and its detail lines, or one JSON record."""
+        if self.json:
+            record = {"event": "error", "code": None if error.code is None else str(error.code),
+                      "message": error.message}
+            if error.detail:
+                record["detail"] = list(error.detail)
+            self._record(self.stderr, record)
+            return
+        code = f" [{error.code}]" if error.code is not None else ""
+        print(f"error{code}: {error.message}", file=self.stderr)
+        for line in error.detail:
+            print(f"  {line}", file=self.stderr)
+        self.stderr.flush()
+
+    def _record(self, stream: IO[str], record: dict[str, Any]) -> None:
+        record.setdefault("time", round(time.time(), 3))
+        print(json.dumps(record, ensure_ascii=False), file=stream, flush=True)

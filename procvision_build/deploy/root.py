@@ -1,0 +1,140 @@
+"""A deployment root: where versions, bindings, the lock and the management tool live (docs/deploy.md).
+
+A version counts as installed once its directory (renamed into place at the end of an install) holds an
+install record; temporary and half-removed directories are named so that nothing mistakes them for one.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import bundle_files as layout
+from .errors import DeployError, UsageError
+from .fsutil import remove_tree, rename
+from .manifest import Manifest, parse_manifest
+from .requirements import canonical_name
+from .versions import version_key
+
+
+@dataclass(frozen=True)
+class InstalledVersion:
+    """One installed ``{dist}-{version}`` directory and its manifest."""
+
+    directory: Path
+    manifest: Manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name
+
+    @property
+    def version(self) -> str:
+        return self.manifest.version
+
+    @property
+    def python(self) -> Path:
+        return layout.venv_python(self.directory / layout.VENV_DIR)
+
+    def label(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def is_named(self, name: str, version: str) -> bool:
+        return canonical_name(name) == canonical_name(self.name) and (
+            version == self.version or version_key(version) == version_key(self.version))
+
+
+class Root:
+    """The paths of one root; ``path`` is absolute (bindings name absolute paths)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(os.path.abspath(path))
+
+    @property
+    def active_dir(self) -> Path:
+        return self.path / layout.ACTIVE_DIR
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / layout.ROOT_LOCK
+
+    @property
+    def tool_path(self) -> Path:
+        return self.path / layout.ROOT_TOOL
+
+    def version_dir(self, name: str, version: str) -> Path:
+        return self.path / layout.version_directory(name, version)
+
+    def temporary_dir(self, name: str, version: str) -> Path:
+        return self.path / (layout.version_directory(name, version) + layout.TEMPORARY_SUFFIX)
+
+    def removing_dir(self, directory: Path) -> Path:
+        return self.path / f".{directory.name}{layout.REMOVING_SUFFIX}"
+
+    def require(self) -> None:
+        """UsageError when the root directory does not exist."""
+        if not self.path.is_dir():
+            raise UsageError(f"{self.path} does not exist; give the root that `install --root` used")
+
+    def installed(self) -> list[InstalledVersion]:
+        """Every installed version, by name, then oldest version first."""
+        return sorted(self._scan(), key=lambda v: (canonical_name(v.name), version_key(v.version)))
+
+    def _scan(self) -> Iterator[InstalledVersion]:
+        try:
+            entries = list(os.scandir(self.path))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(layout.TEMPORARY_SUFFIX) or not entry.is_dir():
+                continue
+            version = self.read_version(Path(entry.path))
+            if version is not None:
+                yield version
+
+    @staticmethod
+    def read_version(directory: Path) -> InstalledVersion | None:
+        """The installed version in ``directory``, or None when it is not one (no record or no manifest)."""
+        if not (directory / layout.RECORD).is_file():
+            return None
+        try:
+            manifest = parse_manifest((directory / layout.MANIFEST).read_bytes(), need_target=False)
+        except (OSError, ValueError):
+            return None
+        return InstalledVersion(directory, manifest)
+
+    def find(self, name: str, version: str) -> InstalledVersion:
+        """The installed ``name`` ``version``; a DeployError listing what is installed otherwise."""
+        self.require()
+        exact = self.version_dir(name, version)  # the usual case: no scan, no version parsing
+        candidate = self.read_version(exact)
+        if candidate is not None and candidate.is_named(name, version):
+            return candidate
+        for candidate in self._scan():
+            if candidate.is_named(name, version):
+                return candidate
+        there = ", ".join(v.label() for v in self.installed()) or "nothing"
+        raise DeployError(f"{name} {version} is not installed in {self.path} (installed: {there}); "
+                          "install its bundle first: python BUNDLE.zip install --root " + str(self.path))
+
+    def remove_directory(self, directory: Path) -> None:
+        """Take a version directory out of sight first (one rename), then delete it."""
+        removing = self.removing_dir(directory)
+        remove_tree(removing)
+        try:
+            rename(directory, removing)
+        except PermissionError:
+            raise DeployError(f"{directory} is in use (a process runs from it?); stop it and try again") from None
+        remove_tree(removing)
+
+    def leftovers(self) -> list[Path]:
+        """Directories that killed installs or removals left behind."""
+        try:
+            names = sorted(os.listdir(self.path))
+        except FileNotFoundError:
+            return []
+        return [self.path / name for name in names
+                if (name.endswith(layout.TEMPORARY_SUFFIX) and not name.startswith("."))
+                or (name.startswith(".") and name.endswith(layout.REMOVING_SUFFIX))]

@@ -1,0 +1,112 @@
+"""The read-only views: ``list`` (versions and PIDs of a root) and ``info`` (one bundle or installed version).
+
+They take no lock: every file they read is replaced atomically by the commands that write it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import bundle_files as layout
+from .bindings import all_bindings, uses
+from .bundle import Bundle
+from .codes import ErrorCode
+from .errors import DeployError
+from .manifest import Manifest, Target
+from .record import read_record
+from .requirements import parse_requirements, wheel_name_version
+from .root import InstalledVersion, Root
+
+
+def list_root(root: Root) -> tuple[dict[str, Any], list[str]]:
+    """Installed versions with the PIDs each is active (or previous) for, and every binding."""
+    root.require()
+    bindings = all_bindings(root)
+    versions = []
+    lines = [f"root {root.path}"]
+    for version in root.installed():
+        active = [b["pid"] for b in bindings if uses(b, version.directory) == "active"]
+        previous = [b["pid"] for b in bindings if uses(b, version.directory) == "previous"]
+        versions.append({"name": version.name, "version": version.version, "directory": str(version.directory),
+                         "active_for": active, "previous_for": previous})
+        where = (f"active for {', '.join(active)}" if active else "not active") + \
+                (f"; previous for {', '.join(previous)}" if previous else "")
+        lines.append(f"  {version.name} {version.version:<12} {where}")
+    if not versions:
+        lines.append("  no version installed")
+    lines.append("PID bindings:" if bindings else "no PID is bound")
+    for binding in bindings:
+        previous = binding["previous"]
+        back = f" (rollback: {previous['name']} {previous['version']})" if previous else ""
+        lines.append(f"  {binding['pid']}: {binding['name']} {binding['version']}{back}")
+    record = {"command": "list", "root": str(root.path), "versions": versions,
+              "bindings": [{"pid": b["pid"], "name": b["name"], "version": b["version"], "directory": b["directory"],
+                            "previous": None if b["previous"] is None else
+                            {"name": b["previous"]["name"], "version": b["previous"]["version"]}} for b in bindings]}
+    return record, lines
+
+
+def _manifest_fields(manifest: Manifest) -> dict[str, Any]:
+    target = manifest.target
+    return {"name": manifest.name, "version": manifest.version, "description": manifest.data.get("description", ""),
+            "target": None if target is None else {"platform": target.platform, "python": target.python,
+                                                    "implementation": target.implementation, "abi": target.abi},
+            "supported_pids": list(manifest.supported_pids), "sdk_version": manifest.data.get("sdk_version"),
+            "steps": [{"index": step.get("index"), "name": step.get("name")} for step in manifest.steps]}
+
+
+def _lines(fields: dict[str, Any], wheels: list[dict[str, str]]) -> list[str]:
+    target = fields["target"]
+    lines = [f"{fields['name']} {fields['version']}: {fields['description']}".rstrip(": "),
+             "target: " + (Target(**target).describe() if target else "none"),
+             f"PIDs: {', '.join(fields['supported_pids'])}",
+             f"SDK: {fields['sdk_version']}",
+             "steps: " + "; ".join(f"{step['index']}. {step['name']}" for step in fields["steps"])]
+    lines.append(f"wheels ({len(wheels)}):")
+    lines += [f"  {wheel['file']}  sha256:{wheel['sha256']}" for wheel in wheels]
+    return lines
+
+
+def bundle_info(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """What a bundle holds, from its manifest and requirements.txt (no hashing)."""
+    with Bundle.open(path) as bundle:
+        fields = _manifest_fields(bundle.manifest)
+        wheels = [{"file": wheel.filename, "name": wheel.pin.name, "version": wheel.pin.version,
+                   "sha256": wheel.pin.sha256} for wheel in bundle.wheels()]
+    record = {"command": "info", "source": "bundle", "bundle": str(path), **fields, "wheels": wheels}
+    return record, [f"bundle {path}", *_lines(fields, wheels)]
+
+
+def installed_info(root: Root, name: str, version: str) -> tuple[dict[str, Any], list[str]]:
+    """An installed version: its manifest, wheels, interpreter, install facts and the PIDs it serves."""
+    installed = root.find(name, version)
+    fields = _manifest_fields(installed.manifest)
+    wheels = _installed_wheels(installed)
+    facts = read_record(installed.directory)
+    bindings = all_bindings(root)
+    active = [b["pid"] for b in bindings if uses(b, installed.directory) == "active"]
+    previous = [b["pid"] for b in bindings if uses(b, installed.directory) == "previous"]
+    record = {"command": "info", "source": "root", "root": str(root.path), "directory": str(installed.directory),
+              "python": str(installed.python), **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
+              "interpreter": facts.get("interpreter"), "bundle": facts.get("bundle"), "active_for": active,
+              "previous_for": previous}
+    lines = [f"{installed.directory}", *_lines(fields, wheels), f"python: {installed.python}",
+             f"installed: {facts.get('installed_at')} from {(facts.get('bundle') or {}).get('file')}",
+             f"active for: {', '.join(active) or '-'}; previous for: {', '.join(previous) or '-'}"]
+    return record, lines
+
+
+def _installed_wheels(installed: InstalledVersion) -> list[dict[str, str]]:
+    try:
+        pins = {pin.key: pin for pin in parse_requirements(
+            (installed.directory / layout.REQUIREMENTS).read_text(encoding="utf-8"))}
+    except (OSError, ValueError) as error:
+        raise DeployError(f"{installed.directory / layout.REQUIREMENTS} is unreadable ({error}); run verify",
+                          ErrorCode.INTEGRITY_ERROR) from None
+    wheels = []
+    for path in sorted((installed.directory / layout.WHEELS_DIR).glob("*.whl")):
+        pin = pins.get(wheel_name_version(path.name)[0])
+        wheels.append({"file": path.name, "name": pin.name if pin else "?", "version": pin.version if pin else "?",
+                       "sha256": pin.sha256 if pin else "?"})
+    return wheels

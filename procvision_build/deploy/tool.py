@@ -1,0 +1,91 @@
+"""The management tool ``DIR/procvision-deploy.pyz``: this package as a zipapp, left in the root by install.
+
+It is copied from the running bundle (or, run from a source tree, built from this package's files), written
+atomically, and replaces an existing tool only when it is the same version or newer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import marshal
+import re
+import zipfile
+from pathlib import Path
+
+from . import __version__
+from . import bundle_files as layout
+from .fsutil import write_atomic
+from .versions import version_key
+
+SHEBANG = b"#!/usr/bin/env python3\n"
+_VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
+
+
+def is_bundle(archive: Path) -> bool:
+    """A bundle holds more than the stub and the package (its version directory); the root tool holds only those."""
+    with zipfile.ZipFile(archive) as opened:
+        return any(name != layout.MAIN_MEMBER and not name.startswith(layout.PACKAGE_PREFIX)
+                   for name in opened.namelist())
+
+
+def tool_files() -> list[tuple[str, bytes]]:
+    """``__main__.py`` and the package's modules, from the running archive or from this source tree."""
+    archive = layout.running_archive()
+    if archive is None:
+        files = [(layout.MAIN_MEMBER, layout.MAIN_STUB.encode("utf-8"))]
+        return files + [(name, path.read_bytes()) for name, path in layout.package_sources()]
+    with zipfile.ZipFile(archive) as opened:
+        names = [name for name in opened.namelist() if name == layout.MAIN_MEMBER or
+                 (name.startswith(layout.PACKAGE_PREFIX) and name.endswith(".py") and name.count("/") == 1)]
+        return [(name, opened.read(name)) for name in sorted(names)]
+
+
+def _bytecode(name: str, source: bytes, where: Path) -> bytes:
+    """A checked hash-based ``.pyc`` (PEP 552) for this interpreter; zipimport falls back to the source on others."""
+    code = compile(source, str(where / name), "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little") + importlib.util.source_hash(source) + \
+        marshal.dumps(code)
+
+
+def build_tool(files: list[tuple[str, bytes]], where: Path) -> bytes:
+    """The zipapp's bytes: a shebang line, then a zip with fixed timestamps, sources and their bytecode.
+
+    Without the bytecode every run would compile the package again (zipimport never caches).
+    """
+    files = files + [(name + "c", _bytecode(name, data, where)) for name, data in files
+                     if name.startswith(layout.PACKAGE_PREFIX) and name.endswith(".py")]
+    buffer = io.BytesIO()
+    buffer.write(SHEBANG)
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def tool_version(path: Path) -> str | None:
+    """The version of the tool at ``path`` (its package's ``__version__``), or None when unreadable."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            match = _VERSION.search(archive.read(layout.PACKAGE_PREFIX + "__init__.py").decode("utf-8"))
+    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, ValueError):
+        return None
+    return match[1] if match else None
+
+
+def place_tool(target: Path) -> tuple[bool, str | None]:
+    """Write the tool to ``target`` unless a newer one is there; (written, the version found there before)."""
+    existing = tool_version(target) if target.exists() else None
+    if existing is not None and version_key(existing) > version_key(__version__):
+        return False, existing
+    data = build_tool(tool_files(), target)
+    try:
+        if target.read_bytes() == data:
+            return False, existing
+    except OSError:
+        pass
+    write_atomic(target, data)
+    return True, existing

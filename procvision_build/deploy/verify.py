@@ -1,0 +1,107 @@
+"""``verify``: an installed version against its lock hashes and its install record, or a bundle before install."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from . import bundle_files as layout
+from .bundle import Bundle
+from .codes import ErrorCode
+from .errors import DeployError
+from .fsutil import sha256_file
+from .record import compare, read_record, scan
+from .requirements import parse_requirements, wheel_name_version
+from .root import InstalledVersion, Root
+
+
+def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict[str, Any], list[str], bool]:
+    """(record, lines, ok) for one installed version, or all of them."""
+    if name and version:
+        targets = [root.find(name, version)]
+    else:
+        root.require()
+        targets = root.installed()
+    results, lines = [], []
+    for installed in targets:
+        result = verify_version(installed)
+        results.append(result)
+        problems = sum(len(result[key]) for key in ("wheels", "changed", "added", "missing", "interpreter"))
+        lines.append(f"{installed.label()}: " + ("ok" if result["ok"] else f"{problems} problem(s)"))
+        for key, verb in (("wheels", "wheel hash differs from requirements.txt"), ("changed", "changed"),
+                          ("added", "added"), ("missing", "missing"), ("interpreter", "interpreter")):
+            lines += [f"  {verb}: {item}" for item in result[key]]
+    if not targets:
+        lines.append(f"no version installed in {root.path}")
+    ok = all(result["ok"] for result in results)
+    return {"command": "verify", "root": str(root.path), "ok": ok, "versions": results}, lines, ok
+
+
+def verify_version(installed: InstalledVersion) -> dict[str, Any]:
+    """Wheels against requirements.txt, every file against the record, and the venv's base interpreter."""
+    directory = installed.directory
+    record = read_record(directory)
+    differences = compare(record["files"], scan(directory))
+    bad_wheels = []
+    try:
+        pins = {pin.key: pin for pin in parse_requirements((directory / layout.REQUIREMENTS).read_text("utf-8"))}
+    except (OSError, ValueError) as error:
+        pins = {}
+        bad_wheels.append(f"{layout.REQUIREMENTS} is unreadable ({error})")
+    for key, pin in sorted(pins.items()):
+        matches = [path for path in (directory / layout.WHEELS_DIR).glob("*.whl")
+                   if _wheel_key(path.name) == key]
+        if not matches:
+            bad_wheels.append(f"{layout.WHEELS_DIR}/ has no wheel for {pin.name}=={pin.version}")
+        for path in matches:
+            digest, _ = sha256_file(path)
+            if digest != pin.sha256:
+                bad_wheels.append(f"{layout.WHEELS_DIR}/{path.name}: sha256 {digest}, pinned {pin.sha256}")
+    interpreter = _interpreter_problems(installed)
+    ok = not (bad_wheels or differences or interpreter)
+    return {"name": installed.name, "version": installed.version, "directory": str(directory), "ok": ok,
+            "wheels": bad_wheels, "changed": differences.changed, "added": differences.added,
+            "missing": differences.missing, "interpreter": interpreter}
+
+
+def _wheel_key(filename: str) -> str | None:
+    try:
+        return wheel_name_version(filename)[0]
+    except ValueError:
+        return None
+
+
+def _interpreter_problems(installed: InstalledVersion) -> list[str]:
+    """The venv runs only while the interpreter it was made from (``home`` in pyvenv.cfg) is still there."""
+    config = installed.directory / layout.VENV_DIR / "pyvenv.cfg"
+    try:
+        lines = config.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        return [f"{config} is unreadable ({error})"]
+    home = next((line.split("=", 1)[1].strip() for line in lines if line.split("=", 1)[0].strip() == "home"), None)
+    if not home or not os.path.isdir(home):
+        return [f"the base interpreter's directory {home} (pyvenv.cfg home) is gone: reinstall this version "
+                "with the Python it needs"]
+    if not os.path.exists(installed.python):
+        return [f"{installed.python} does not resolve to an interpreter"]
+    return []
+
+
+def verify_bundle(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Every check ``install`` makes on the bundle itself (names, files, hashes), writing nothing."""
+    with Bundle.open(path) as bundle:
+        bundle.check_members()
+        wheels = bundle.check_wheels()
+        manifest = bundle.manifest
+    record = {"command": "verify", "bundle": str(path), "ok": True, "name": manifest.name,
+              "version": manifest.version, "wheels": len(wheels)}
+    return record, [f"{path.name}: ok ({manifest.name} {manifest.version}, {len(wheels)} wheel(s) match their "
+                    "sha256)"]
+
+
+def integrity_failure(record: dict[str, Any]) -> DeployError:
+    """The error that ends a verify which found differences."""
+    bad = [f"{v['name']} {v['version']}" for v in record["versions"] if not v["ok"]]
+    return DeployError(f"{', '.join(bad)} in {record['root']} differ from what was installed (listed above); "
+                       "reinstall with --force after deactivating, or restore the files", ErrorCode.INTEGRITY_ERROR)

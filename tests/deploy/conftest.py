@@ -1,0 +1,73 @@
+"""Session fixtures of the deploy tests: real bundles (built once per Python and version) and installed roots."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.deploy.bundles import (SDK, build_with_backend, bundle_entries, bundle_name, dependency_wheels,
+                                  example_copy, target_for, write_zip)
+from tests.deploy.helpers import run_tool
+
+SDK_VERSION = "1.0.0"
+TOOL = "procvision-deploy.pyz"
+
+
+@dataclass(frozen=True)
+class BuiltBundle:
+    """A bundle file and the members it was written from (tests write altered copies from them)."""
+
+    path: Path
+    entries: list[tuple[str, bytes]]
+    python: str
+    version: str
+
+    def write_variant(self, path: Path, entries: list[tuple[str, bytes]] | None = None) -> Path:
+        return write_zip(path, self.entries if entries is None else entries)
+
+
+@pytest.fixture(scope="session")
+def bundle_for(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Callable[..., BuiltBundle]:
+    """``bundle_for("3.10", "1.0.0", broken=False)``: the example algorithm's bundle, built once per session."""
+    base = tmp_path_factory.mktemp("bundles")
+    sdk_wheel, _ = build_with_backend(SDK, base / "sdk-wheel")
+    built: dict[tuple[str, str, bool], BuiltBundle] = {}
+
+    def make(python: str = "3.10", version: str = "1.0.0", broken: bool = False) -> BuiltBundle:
+        key = (python, version, broken)
+        if key not in built:
+            work = base / f"cp{python.replace('.', '')}-{version}{'-broken' if broken else ''}"
+            project = example_copy(work / "source", version, broken)
+            wheel, manifest = build_with_backend(project, work / "wheels", target_for(python), SDK_VERSION)
+            assert manifest is not None
+            entries = bundle_entries(manifest, [wheel, sdk_wheel, *dependency_wheels(wheelhouse, python)], project)
+            built[key] = BuiltBundle(write_zip(work / bundle_name(manifest), entries), entries, python, version)
+        return built[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory: pytest.TempPathFactory, bundle_for, python_for) -> Path:
+    """A root with algorithm-example 1.0.0 and 1.1.0 (cp310), installed from copies of the bundles that are
+    deleted afterwards. Tests may change its bindings (start with ``clean_bindings``), never its versions."""
+    root = tmp_path_factory.mktemp("shared") / "root"
+    copies = tmp_path_factory.mktemp("bundle-copies")
+    for version in ("1.0.0", "1.1.0"):
+        copy = copies / bundle_for("3.10", version).path.name
+        shutil.copyfile(bundle_for("3.10", version).path, copy)
+        done = run_tool(python_for("3.10"), copy, "install", "--root", str(root))
+        assert done.returncode == 0, done.stderr
+        copy.unlink()
+    return root
+
+
+@pytest.fixture
+def clean_bindings(shared_root: Path) -> Path:
+    """The shared root with no PID bound."""
+    shutil.rmtree(shared_root / "active", ignore_errors=True)
+    return shared_root
