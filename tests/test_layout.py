@@ -1,13 +1,11 @@
-"""The house rules that lint-imports cannot state: no module reaches for the package's own __init__,
-and the build tools' error-code table is the SDK's."""
+"""The house rule that lint-imports cannot state: no module reaches for the package's own __init__.
+(The error-code table is held equal to the SDK's in tests/deploy/test_rules.py.)"""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-from procvision_algorithm_sdk.errors import ErrorCode as SdkErrorCode
-from procvision_build.deploy.codes import ErrorCode
 
 PACKAGE = Path(__file__).resolve().parent.parent / "procvision_build"
 
@@ -25,8 +23,3 @@ def test_no_module_imports_the_package_init() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "procvision_build" and node.level == 0:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert offenders == []
-
-
-def test_one_error_code_table() -> None:
-    """deploy/codes.py travels in bundles (standard library only), so it cannot import the SDK: it must equal it."""
-    assert {code.name: code.value for code in ErrorCode} == {code.name: code.value for code in SdkErrorCode}

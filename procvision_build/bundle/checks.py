@@ -9,8 +9,10 @@ from typing import Callable
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from procvision_build.bundle.layout import INSTALLER, LOCK, MANIFEST, REQUIREMENTS, SBOM, WHEELS
-from procvision_build.bundle.reader import Bundle, BundleError, open_bundle, unsafe_reason
+from procvision_build.deploy.bundle_files import MAIN_MEMBER, MANIFEST, PYLOCK, REQUIREMENTS, SBOM, WHEELS_DIR
+from procvision_build.bundle.reader import Bundle, BundleError, open_bundle
+from procvision_build.deploy.members import unsafe_reason
+from procvision_build.deploy.requirements import parse_requirements
 from procvision_build.config.model import TargetSpec
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.codes import ErrorCode
@@ -73,15 +75,19 @@ def _paths(bundle: Bundle) -> Check:
 
 
 def _structure(bundle: Bundle) -> Check:
-    expected = [INSTALLER] + [f"{bundle.folder}/{name}" for name in (LOCK, REQUIREMENTS, SBOM)]
+    expected = [MAIN_MEMBER] + [f"{bundle.folder}/{name}" for name in (PYLOCK, REQUIREMENTS, SBOM)]
     problems = [f"{name} is missing" for name in expected if bundle.folder and name not in bundle.names()]
     if not bundle.folder:
         problems.insert(0, "no single {name}-{version}/ folder at the top of the zip")
+    try:
+        parse_requirements(bundle.text(REQUIREMENTS) or "")
+    except ValueError as error:  # the installer reads it with the same function
+        problems.append(f"{REQUIREMENTS}: {error}")
     if problems:
         return _failed("structure", ErrorCode.INVALID_BUNDLE, problems, "not laid out as a bundle",
                        "a bundle holds __main__.py and {name}-{version}/ with manifest.json, pylock.toml, "
                        "requirements.txt, sbom.cdx.json, wheels/ and the assets")
-    return Check("structure", OK, f"{INSTALLER} and {bundle.folder}/ with the lock, requirements.txt and the SBOM")
+    return Check("structure", OK, f"{MAIN_MEMBER} and {bundle.folder}/ with the lock, requirements.txt and the SBOM")
 
 
 def _manifest(bundle: Bundle, target: Target | None) -> Check:
@@ -125,25 +131,25 @@ def _hashes(bundle: Bundle) -> Check:
         pinned = requirements.get(str(project_of(filename) or ""))
         if pinned is not None and pinned[1] != actual:
             problems.append(f"{filename}: sha256 {actual}, {REQUIREMENTS} says {pinned[1]}")
-        in_lock = locked.get(f"{WHEELS}/{filename}")
+        in_lock = locked.get(f"{WHEELS_DIR}/{filename}")
         if in_lock is not None and in_lock != actual:
-            problems.append(f"{filename}: sha256 {actual}, {LOCK} says {in_lock}")
+            problems.append(f"{filename}: sha256 {actual}, {PYLOCK} says {in_lock}")
     if problems:
         return _failed("hashes", ErrorCode.INTEGRITY_ERROR, problems, "wheels that are not the ones locked",
                        "a file was damaged or swapped after the build; do not ship this bundle, build it again")
-    return Check("hashes", OK, f"{len(wheels)} wheels match {LOCK} and {REQUIREMENTS}")
+    return Check("hashes", OK, f"{len(wheels)} wheels match {PYLOCK} and {REQUIREMENTS}")
 
 
 def _completeness(bundle: Bundle) -> Check:
     wheels = bundle.wheels()
-    locked = {path.removeprefix(f"{WHEELS}/") for path in bundle.locked_wheels()}
+    locked = {path.removeprefix(f"{WHEELS_DIR}/") for path in bundle.locked_wheels()}
     required = bundle.requirements()
     present = {str(project_of(name)) for name in wheels}
     missing = sorted(locked - set(wheels)) + sorted(f"{name}=={version} (from {REQUIREMENTS})"
                                                     for name, (version, _) in required.items() if name not in present)
     unlisted = sorted(set(wheels) - locked) + sorted(f"{name} (not in {REQUIREMENTS})" for name in present - set(required))
     if bundle.lock() is None:
-        return Check("locked wheels", ERROR, f"{LOCK} is missing or not valid TOML", code=str(ErrorCode.INVALID_BUNDLE))
+        return Check("locked wheels", ERROR, f"{PYLOCK} is missing or not valid TOML", code=str(ErrorCode.INVALID_BUNDLE))
     if missing:
         return _failed("locked wheels", ErrorCode.WHEELS_MISSING, [f"{name} is locked but absent" for name in missing],
                        "locked wheels are missing", "build the bundle again; never edit one by hand")

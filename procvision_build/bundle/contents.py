@@ -8,19 +8,18 @@ from typing import Sequence
 
 from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
 from procvision_build.artifacts.wheel import expand_paths
-from procvision_build.bundle.layout import (DEPLOY_PACKAGE, INSTALLER, LOCK, MANIFEST, REQUIREMENTS, SBOM, WHEELS,
-                                           bundle_folder)
+from procvision_build.bundle.layout import bundle_folder
 from procvision_build.bundle.pylock import render_bundle_lock
 from procvision_build.bundle.requirements import render_requirements
 from procvision_build.bundle.sbom import render_sbom
 from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDK_NAME
+from procvision_build.deploy.bundle_files import (MAIN_MEMBER, MAIN_STUB, MANIFEST, PYLOCK, REQUIREMENTS, SBOM,
+                                                  WHEELS_DIR, package_sources)
 from procvision_build.lock.plan import ResolvedWheel
 from procvision_build.resolve.targets import Target
 from procvision_build.store.cache import MetadataStore
 
-_DEPLOY_SOURCES = Path(__file__).resolve().parent.parent / "deploy"
-INSTALLER_STUB = f"from {DEPLOY_PACKAGE}.cli import main\n\nraise SystemExit(main())\n".encode()
 
 
 @dataclass(frozen=True)
@@ -45,21 +44,16 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
     folder = bundle_folder(config)
     spec = target.spec
     sdk = next((wheel.version for wheel in wheels if wheel.name == SDK_NAME), None)
-    members = [Member(INSTALLER, INSTALLER_STUB)]
-    members += [Member(f"{DEPLOY_PACKAGE}/{path.name}", path.read_bytes()) for path in deploy_sources()]
+    members = [Member(MAIN_MEMBER, MAIN_STUB.encode())]
+    members += [Member(name, path.read_bytes()) for name, path in package_sources()]
     members += [
         Member(f"{folder}/{MANIFEST}", dumps_manifest(build_manifest(config, spec, sdk_version=sdk))),
-        Member(f"{folder}/{LOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),
-        Member(f"{folder}/{REQUIREMENTS}", render_requirements(config, target, wheels).encode()),
+        Member(f"{folder}/{PYLOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),
+        Member(f"{folder}/{REQUIREMENTS}", render_requirements(wheels).encode()),
         Member(f"{folder}/{SBOM}", render_sbom(config, spec, wheels, epoch, metadata)),
     ]
-    members += [Member(f"{folder}/{WHEELS}/{wheel.filename}", wheel.path) for wheel in wheels]
+    members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path) for wheel in wheels]
     assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)
     members += [Member(f"{folder}/{relative}", path)
                 for relative, path in expand_paths(config, config.algorithm.asset_paths())]
     return members
-
-
-def deploy_sources() -> list[Path]:
-    """The installer's modules (standard library only), as they travel in every bundle."""
-    return sorted(path for path in _DEPLOY_SOURCES.glob("*.py"))

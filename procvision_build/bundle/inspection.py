@@ -10,7 +10,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from procvision_build.bundle.layout import FIXED, WHEELS
+from procvision_build.deploy.bundle_files import REQUIRED_FILES, WHEELS_DIR
 from procvision_build.bundle.reader import Bundle, BundleError, open_bundle
 from procvision_build.deploy.codes import ErrorCode
 from procvision_build.distributions import parse_wheel, project_of
@@ -54,8 +54,8 @@ def _assets(bundle: Bundle) -> dict[str, Any]:
     prefix = f"{bundle.folder}/"
     return {info.filename[len(prefix):]: info for info in bundle.infos
             if info.filename.startswith(prefix) and not info.is_dir()
-            and info.filename[len(prefix):] not in FIXED
-            and not info.filename[len(prefix):].startswith(f"{WHEELS}/")}
+            and info.filename[len(prefix):] not in REQUIRED_FILES
+            and not info.filename[len(prefix):].startswith(f"{WHEELS_DIR}/")}
 
 
 def diff_bundles(old: Path, new: Path) -> dict[str, Any]:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 import sys
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
-from procvision_build.bundle.layout import DEPLOY_PACKAGE, LOCK, MANIFEST, REQUIREMENTS, SBOM, WHEELS
+from procvision_build.deploy.bundle_files import MANIFEST, PACKAGE_NAME, PYLOCK, REQUIREMENTS, SBOM, WHEELS_DIR
 from procvision_build.deploy.codes import ErrorCode
+from procvision_build.deploy.requirements import parse_requirements
 from procvision_build.errors import ProcvisionError
 
 if sys.version_info >= (3, 11):
@@ -56,7 +56,7 @@ class Bundle:
 
     def wheels(self) -> dict[str, zipfile.ZipInfo]:
         """Wheel file name -> its member, for every file in ``wheels/``."""
-        prefix = f"{self.folder}/{WHEELS}/"
+        prefix = f"{self.folder}/{WHEELS_DIR}/"
         return {info.filename[len(prefix):]: info for info in self.infos
                 if info.filename.startswith(prefix) and not info.is_dir()}
 
@@ -71,21 +71,16 @@ class Bundle:
         return self._digests[info.filename]
 
     def requirements(self) -> dict[str, tuple[str, str]]:
-        """``requirements.txt``: canonical name -> (version, sha256)."""
-        found: dict[str, tuple[str, str]] = {}
-        for line in (self.text(REQUIREMENTS) or "").splitlines():
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            pin, _, rest = line.partition(" ")
-            name, _, version = pin.partition("==")
-            digest = rest.strip().removeprefix("--hash=sha256:")
-            found[name.strip().lower()] = (version.strip(), digest)
-        return found
+        """``requirements.txt`` as the installer reads it: canonical name -> (version, sha256); {} when unreadable."""
+        try:
+            pins = parse_requirements(self.text(REQUIREMENTS) or "")
+        except ValueError:  # the structure check reports a requirements.txt the installer would refuse
+            return {}
+        return {pin.key: (pin.version, pin.sha256) for pin in pins}
 
     def lock(self) -> dict[str, Any] | None:
         """``pylock.toml`` parsed; None when absent or unreadable (the checks say which)."""
-        text = self.text(LOCK)
+        text = self.text(PYLOCK)
         try:
             return tomllib.loads(text) if text is not None else None
         except tomllib.TOMLDecodeError:
@@ -116,20 +111,6 @@ class Bundle:
         self.archive.close()
 
 
-def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
-    """Why a member may not be extracted: an absolute path, ``..``, a drive letter, a backslash, a link."""
-    name = info.filename
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        return "an absolute path"
-    if "\\" in name:
-        return "a backslash in its name"
-    if ".." in PurePosixPath(name).parts:
-        return "'..' in its path"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link"
-    return None
-
-
 def open_bundle(path: Path) -> Bundle:
     """Open ``path`` and find its folder and manifest; ``BundleError`` (2001) when it is not a readable zip."""
     try:
@@ -140,7 +121,7 @@ def open_bundle(path: Path) -> Bundle:
         raise BundleError(f"{path}: not a readable zip ({error}); build the bundle again", ErrorCode.INVALID_BUNDLE) from None
     # The bundle's folder: the one top folder besides the installer's (unsafe names are the paths check's).
     folders = sorted({name.split("/")[0] for name in archive.namelist() if "/" in name}
-                     - {DEPLOY_PACKAGE, "", "..", "."})
+                     - {PACKAGE_NAME, "", "..", "."})
     folder = folders[0] if len(folders) == 1 else ""
     name = f"{folder}/{MANIFEST}"
     if not folder or name not in archive.namelist():

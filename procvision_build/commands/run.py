@@ -27,12 +27,14 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--method", choices=("execute", "pre_execute"), default="execute",
                         help="the call to make (default: execute)")
     parser.add_argument("--session", default="cli", metavar="ID", help="the session id (default: cli)")
+    parser.add_argument("--save-overlay", type=Path, metavar="OUT.png",
+                        help="also write the image with the result's defect and position rects drawn and labelled")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.config.load import load_config
-    from procvision_build.develop.images import read_image
+    from procvision_build.develop.images import read_image, save_overlay
     from procvision_build.develop.project_runner import ProjectRunner, import_runtime
 
     config = load_config(Path(args.project))
@@ -53,6 +55,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     with ProjectRunner(config, echo=echo) as project:
         result = project.call(args.method, params, image)
     print(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
+    if args.save_overlay is not None:
+        drawn = save_overlay(image, result.data or {}, args.save_overlay)
+        ui.info(f"overlay {args.save_overlay} ({drawn} rect(s) drawn)")
     return 0 if result.ok else 1
 
 

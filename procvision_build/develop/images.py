@@ -43,3 +43,36 @@ def generated_image(width: int = GENERATED_SIZE[0], height: int = GENERATED_SIZE
     image[height // 4:height // 4 + height // 8, width // 4:width // 4 + width // 8] = 15  # a dark part
     image[height // 2:height // 2 + height // 8, width // 2:width // 2 + width // 8] = 240  # a bright one
     return image
+
+
+# Rect kinds of a result and how an overlay draws them: (data key, outline colour, default label).
+OVERLAY_RECTS = (("defect_rects", (230, 30, 30), "defect"), ("position_rects", (30, 200, 60), "position"),
+                 ("calibration_rects", (40, 120, 240), "calibration"))
+
+
+def save_overlay(image: Any, data: dict[str, Any], path: Path) -> int:
+    """``image`` with the result's rects drawn and labelled, as a PNG at ``path`` (written atomically); the count."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from procvision_build.files import write_bytes_atomic
+
+    picture = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    drawn = 0
+    for key, colour, default in OVERLAY_RECTS:
+        for rect in data.get(key) or ():
+            x, y, width, height = (int(rect[k]) for k in ("x", "y", "width", "height"))
+            draw.rectangle((x, y, x + width - 1, y + height - 1), outline=colour, width=2)
+            label = str(rect.get("label") or default)
+            if rect.get("score") is not None:
+                label += f" {float(rect['score']):.2f}"
+            left, top, right, bottom = draw.textbbox((x + 3, y + 2), label)
+            draw.rectangle((left - 2, top - 1, right + 2, bottom + 1), fill=colour)
+            draw.text((x + 3, y + 2), label, fill=(255, 255, 255))
+            drawn += 1
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    write_bytes_atomic(path, buffer.getvalue())
+    return drawn

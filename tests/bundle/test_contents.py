@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename

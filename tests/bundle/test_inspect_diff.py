@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.backend.helpers import copy_example
-from tests.bundle.conftest import Built, factory_env
+from tests.bundle.conftest import factory_env
 from tests.support.commands import procvision
 from tests.support.index_server import IndexServer
 from tests.support.wheels import WheelSpec, build_wheel

@@ -83,3 +83,20 @@ def test_bad_arguments_and_start_failures_are_errors_without_traceback(images: d
     assert done.returncode == 1 and done.stdout == ""
     assert "the algorithm did not start" in done.stderr and f"pip install --no-build-isolation -e {root}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_save_overlay_draws_the_defect_rects_the_result_names(images: dict[str, Path], tmp_path: Path) -> None:
+    overlay = tmp_path / "seen" / "overlay.png"
+    done = procvision("run", EXAMPLE, "--image", images["dark"], "--pid", "p001", "--step", "2",
+                      "--save-overlay", overlay)
+    assert done.returncode == 0, done.stderr
+    rects = json.loads(done.stdout)["data"]["defect_rects"]
+    assert rects and f"overlay {overlay} ({len(rects)} rect(s) drawn)" in done.stderr
+    drawn = np.asarray(Image.open(overlay).convert("RGB"))
+    original = np.asarray(Image.open(images["dark"]).convert("RGB"))
+    assert drawn.shape == original.shape
+    last = rects[-1]  # its right edge is not covered by a later rect or label
+    edge = drawn[last["y"] + last["height"] - 1, last["x"] + last["width"] - 1]
+    assert tuple(edge) == (230, 30, 30)  # the defect colour, on the rect's corner
+    assert (drawn[-1, -1] == original[-1, -1]).all()  # far from any rect: the image as it was
+    assert not list(overlay.parent.glob(".*.tmp"))

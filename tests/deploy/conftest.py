@@ -9,11 +9,9 @@ from typing import Callable
 
 import pytest
 
-from tests.deploy.bundles import (SDK, build_with_backend, bundle_entries, bundle_name, dependency_wheels,
-                                  example_copy, target_for, write_zip)
+from tests.deploy.bundles import build_bundle, example_copy, members, write_zip
 from tests.deploy.helpers import run_tool
 
-SDK_VERSION = "1.0.0"
 TOOL = "procvision-deploy.pyz"
 
 
@@ -31,21 +29,19 @@ class BuiltBundle:
 
 
 @pytest.fixture(scope="session")
-def bundle_for(tmp_path_factory: pytest.TempPathFactory, wheelhouse: Path) -> Callable[..., BuiltBundle]:
-    """``bundle_for("3.10", "1.0.0", broken=False)``: the example algorithm's bundle, built once per session."""
+def bundle_for(tmp_path_factory: pytest.TempPathFactory, factory_index) -> Callable[..., BuiltBundle]:
+    """``bundle_for("3.10", "1.0.0", broken=False)``: the example's manylinux_2_17_x86_64 bundle for that CPython,
+    built once per session by the real bundle writer from the factory index (real numpy and pillow wheels)."""
     base = tmp_path_factory.mktemp("bundles")
-    sdk_wheel, _ = build_with_backend(SDK, base / "sdk-wheel")
     built: dict[tuple[str, str, bool], BuiltBundle] = {}
 
     def make(python: str = "3.10", version: str = "1.0.0", broken: bool = False) -> BuiltBundle:
         key = (python, version, broken)
         if key not in built:
             work = base / f"cp{python.replace('.', '')}-{version}{'-broken' if broken else ''}"
-            project = example_copy(work / "source", version, broken)
-            wheel, manifest = build_with_backend(project, work / "wheels", target_for(python), SDK_VERSION)
-            assert manifest is not None
-            entries = bundle_entries(manifest, [wheel, sdk_wheel, *dependency_wheels(wheelhouse, python)], project)
-            built[key] = BuiltBundle(write_zip(work / bundle_name(manifest), entries), entries, python, version)
+            project = example_copy(work / "source", version, broken, factory_index.url)
+            bundle = build_bundle(project, work / "dist", python, base / "cache")
+            built[key] = BuiltBundle(bundle, members(bundle), python, version)
         return built[key]
 
     return make

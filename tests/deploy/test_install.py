@@ -147,7 +147,7 @@ def test_info_from_a_bundle_and_from_the_root(shared_root: Path, bundle_for, pyt
     assert done.returncode == 0, done.stderr
     info = result_record(done)
     assert (info["source"], info["name"], info["version"]) == ("bundle", "algorithm-example", "1.0.0")
-    assert info["target"] == {"platform": "manylinux_2_28_x86_64", "python": "3.10", "implementation": "cp",
+    assert info["target"] == {"platform": "manylinux_2_17_x86_64", "python": "3.10", "implementation": "cp",
                               "abi": "cp310"}
     assert info["supported_pids"] == ["p001", "p002"] and [s["index"] for s in info["steps"]] == [1, 2]
     assert sorted(w["name"] for w in info["wheels"]) == ["algorithm-example", "numpy", "pillow",

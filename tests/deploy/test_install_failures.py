@@ -152,7 +152,7 @@ def test_the_wrong_python_is_refused_first_naming_what_the_bundle_needs(used_roo
     error = install_json(python_for("3.10"), bundle_for("3.12").path, used_root)
     assert error["code"] == "2003"
     message = error["message"]
-    assert "needs CPython 3.12 (cp312) on manylinux_2_28_x86_64" in message
+    assert "needs CPython 3.12 (cp312) on manylinux_2_17_x86_64" in message
     assert "this is CPython 3.10." in message and "the Python version is 3.10, not 3.12" in message
     assert "<python3.12>" in message
     assert snapshot(used_root) == before
@@ -294,7 +294,7 @@ def test_a_bundle_for_another_platform_says_where_it_installs(tmp_path: Path, us
     manifest_name = next(name for name, _ in built.entries if name.endswith("/manifest.json"))
     manifest = json.loads(dict(built.entries)[manifest_name])
     manifest["target"]["platform"] = "win_amd64"
-    bundle = built.write_variant(tmp_path / built.path.name.replace("manylinux_2_28_x86_64", "win_amd64"), [
+    bundle = built.write_variant(tmp_path / built.path.name.replace("manylinux_2_17_x86_64", "win_amd64"), [
         (name, json.dumps(manifest).encode() if name == manifest_name else data) for name, data in built.entries])
     error = install_json(python_for("3.10"), bundle, used_root)
     assert error["code"] == "2003"
