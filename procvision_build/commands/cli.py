@@ -13,7 +13,7 @@ from procvision_build.ui import UI
 
 # Each module in procvision_build/commands/ exposes ``register(subparsers)``; the
 # parser it adds sets ``run=callable(args, ui) -> int``.
-COMMANDS = ("init", "validate", "run", "lock", "build", "inspect", "diff")
+COMMANDS = ("init", "validate", "run", "lock", "build", "inspect", "diff", "migrate")
 
 
 def build_parser() -> argparse.ArgumentParser:
