@@ -24,6 +24,7 @@ from procvision_build.errors import ConfigError, PathConflict, UsageError
 from procvision_build.files import atomic_output, toml_value
 
 SDK_MIN_PYTHON = (3, 10)  # procvision-algorithm-sdk 1.x: requires-python = ">=3.10"
+_FROM_SCHEMA = ("name", "version", "description")  # the [project] keys the upstream manifest has
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 _LEFTOVERS = {
     "wheels": "downloaded by procvision-cli package; bundles do not use it",
@@ -79,19 +80,18 @@ def plan_migration(directory: Path) -> Migration:
     targets, target_findings = read_targets(root / ".procvision_env.json")
     findings = [*tables.findings, *entry_findings, *interface_findings, *dependency_findings, *target_findings,
                 *_old_pythons(targets), *_leftovers(root)]
-    project = {**{key: tables.project[key] for key in ("name", "version", "description") if key in tables.project},
-               "requires-python": requires_python(targets),
-               **{key: value for key, value in tables.project.items() if key not in ("name", "version",
-                                                                                     "description")},
-               "dependencies": dependencies}
+    extra = [key for key in tables.project if key not in _FROM_SCHEMA]  # from fields beyond the upstream schema
+    project = {key: tables.project[key] for key in _FROM_SCHEMA if key in tables.project}
+    project["requires-python"] = requires_python(targets)
+    project.update({key: tables.project[key] for key in extra})
+    project["dependencies"] = dependencies
     text = render(project, entry_point, tables, targets)
     carried = {"name": project["name"], "version": project.get("version"), "entry_point": entry_point,
                "supported_pids": tables.supported_pids, "steps": len(tables.steps),
                "params": sum(len(step["params"]) for step in tables.steps),
                "assets": sum(len(table) for table in tables.assets.values()),
                "targets": [f"{target.platform}:{target.python}" for target in targets],
-               "dependencies": dependencies,
-               "project": [key for key in tables.project if key not in ("name", "version", "description")]}
+               "dependencies": dependencies, "project": extra}
     return Migration(root, text, carried, tuple(findings), interface)
 
 

@@ -28,6 +28,8 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule: a '#' at the start or after
 _OPTION_START = re.compile(r"\s+(?=--)")  # where a requirement's own options (--hash=...) begin
 _INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host")
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
+_ENV_HINTS = {"python_runtime": "nothing to do: a bundle installs into a venv made by the target's own Python",
+              "auto_freeze": "nothing to do: procvision build never freezes an environment"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
     dependencies: list[str] = []
     findings: list[Finding] = []
     hashes = 0
-    sdk_was = ""
+    sdk: Requirement | None = None
     for number, line in _logical_lines(read_text(path)):
         where = f"requirements.txt:{number}"
         if line.startswith("-"):
@@ -108,7 +110,7 @@ def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
                                     "name = { path = \"...\" }; else write it as name==version"))
             continue
         if canonicalize_name(requirement.name) == SDK_NAME:
-            sdk_was = str(requirement)
+            sdk = requirement
             continue
         if requirement.url:
             findings.append(Finding(where, f"{requirement.name} came from {redact_url(requirement.url)}; "
@@ -121,11 +123,13 @@ def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
         findings.append(Finding("requirements.txt", f"{hashes} --hash value(s) not carried",
                                 "nothing to do: procvision lock records the sha256 of every wheel a bundle uses "
                                 "in pylock.toml"))
-    if sdk_was != str(Requirement(SDK_REQUIREMENT)):
-        findings.append(Finding("requirements.txt", f"{sdk_was} is the upstream SDK (its 0.x line)" if sdk_was
-                                else "no procvision-algorithm-sdk requirement",
-                                f"nothing to do: {SDK_REQUIREMENT} is declared instead; the algorithm must be "
-                                "written against its interface"))
+    if sdk is None:
+        findings.append(Finding("requirements.txt", f"no {SDK_NAME} requirement",
+                                f"nothing to do: {SDK_REQUIREMENT} was added"))
+    elif (sdk.specifier, sdk.marker, sdk.extras) != (Requirement(SDK_REQUIREMENT).specifier, None, set()):
+        findings.append(Finding("requirements.txt", f"{sdk} replaced by {SDK_REQUIREMENT}", "nothing to do here: "
+                                "the public index's 0.x line is the upstream SDK; the class must follow the 1.x "
+                                "interface"))
     findings.append(Finding("requirements.txt", "now project.dependencies in pyproject.toml",
                             "delete it: a bundle writes its own, with the hashes of what it holds"))
     return [SDK_REQUIREMENT, *dependencies], findings
@@ -192,10 +196,8 @@ def read_targets(path: Path) -> tuple[list[Target], list[Finding]]:
         abi = ""
     target = Target(str(platform), python, "" if implementation == "cp" else implementation, abi)
     for key in sorted(set(env) - {"wheels_platform", "python_version", "implementation", "abi"}):
-        hint = ("bundles install into a venv made by the target's own Python; nothing to do"
-                if key == "python_runtime" else "nothing to do: procvision build never freezes an environment"
-                if key == "auto_freeze" else "no counterpart in [[tool.procvision.targets]]; drop it")
-        findings.append(Finding(f"{where}: {key}", f"{show(env[key])} not carried", hint))
+        findings.append(Finding(f"{where}: {key}", f"{show(env[key])} not carried", _ENV_HINTS.get(
+            key, "no counterpart in [[tool.procvision.targets]]; drop it")))
     findings.append(Finding(where, "now [[tool.procvision.targets]] in pyproject.toml", "delete it"))
     return [target], findings
 

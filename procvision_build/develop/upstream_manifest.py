@@ -68,11 +68,14 @@ def read_manifest(root: Path, manifest: dict[str, Any]) -> ManifestTables:
         tables.findings.append(Finding("manifest.json: description", f"{show(description)} is not text; not "
                                        "carried", "write project.description, one line"))
     tables.entry_point = str(manifest.get("entry_point") or "")
-    if isinstance(manifest.get("supported_pids"), list):
-        tables.supported_pids = list(manifest["supported_pids"])
+    pids = manifest.get("supported_pids")
+    if isinstance(pids, list):
+        tables.supported_pids = list(pids)
     else:
-        tables.findings.append(_missing("supported_pids", "tool.procvision.supported-pids", "list the product "
-                                        "IDs the algorithm serves: supported-pids = [\"p001\", ...]"))
+        tables.findings.append(Finding("manifest.json: supported_pids", "missing" if pids is None else
+                                       f"{show(pids)} is not a list; not carried", "list the product IDs the "
+                                       "algorithm serves: supported-pids = [\"p001\", ...]",
+                                       "tool.procvision.supported-pids"))
     tables.assets = _assets(manifest, tables.findings)
     _add_assets_folder(root, tables.assets, tables.findings)
     if isinstance(manifest.get("steps"), list) and manifest["steps"]:
@@ -204,7 +207,8 @@ def _param(param: Any, where: str, findings: list[Finding]) -> dict[str, Any]:
         fields["default"] = dict(zip(_RECT, fields["default"]))
     allowed = _COMMON_PARAM_KEYS + _TYPE_PARAM_KEYS[kind]
     for key in [key for key in fields if key not in allowed]:
-        findings.append(Finding(f"{where}.{key}", f"{show(fields.pop(key))} not carried: a {kind} param takes "
+        value = fields.pop(key)
+        findings.append(Finding(f"{where}.{key}", f"{show(value)} not carried: a {kind} param takes "
                                 f"{', '.join(allowed)}", "drop it, or say it in the param's description"))
     return fields
 

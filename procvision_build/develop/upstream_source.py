@@ -54,10 +54,17 @@ def resolve_entry_point(root: Path, text: str) -> tuple[str, list[Finding]]:
         owners = sorted(path.parent.name for path in root.glob(f"*/{module}.py") if path.parent.name.isidentifier())
         if len(owners) == 1:
             text = f"{owners[0]}.{module}:{cls}"
-    if text == original or not _ENTRY_POINT.match(text):
-        return original, []
-    return text, [Finding(where, f"{original!r} became {text!r}", "nothing to do: pyproject.toml names the "
-                          "module from the project root, as the installed wheel imports it")]
+    findings = []
+    if text != original and _ENTRY_POINT.match(text):
+        findings.append(Finding(where, f"{original!r} became {text!r}", "nothing to do: pyproject.toml names the "
+                                "module from the project root, as the installed wheel imports it"))
+    else:
+        text = original
+    if text.partition(".")[0].partition(":")[0] == "main" and (root / "main.py").is_file():
+        findings.append(Finding(where, "main.py would install as a top-level module 'main', which any other "
+                                "'main' collides with", "move it into a package (NAME/__init__.py, NAME/main.py), "
+                                "then entry-point = \"NAME.main:ClassName\""))
+    return text, findings
 
 
 def _algorithm_classes(root: Path) -> list[str]:

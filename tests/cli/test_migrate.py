@@ -157,7 +157,7 @@ def test_the_upstream_example_becomes_a_valid_project_that_builds(example: Path,
     assert "3 --hash value(s) not carried" in findings["requirements.txt"]
     assert "https://factory:****@mirror.example/simple" in findings["requirements.txt:2"]
     assert "s3cret" not in json.dumps(migrated.record()) + migrated.migration.text
-    assert "procvision_algorithm_sdk==0.0.7" in " ".join(findings.values())
+    assert "procvision_algorithm_sdk==0.0.7 replaced by procvision-algorithm-sdk>=1.0" in findings["requirements.txt"]
     assert "delete it" in findings["manifest.json"]
     assert "delete the override" in findings["algorithm_example/main.py: AlgorithmExample.get_info"]
     assert (example / "manifest.json").is_file()  # left in place; the findings say it can go
@@ -278,7 +278,7 @@ def test_requirements_lose_hashes_and_options_and_keep_markers(tmp_path: Path) -
     assert "--config-settings=x=1" in by_field["requirements.txt:5"]
     assert "not a PEP 508 requirement" in by_field["requirements.txt:6"]
     assert "****" in by_field["requirements.txt:7"] and "token" not in by_field["requirements.txt:7"]
-    assert not any("upstream SDK" in problem for problem in by_field.values())  # already on the 1.x line
+    assert not any("replaced by" in problem for problem in by_field.values())  # already on the 1.x line
     path.write_text("numpy==1.26.4\n", encoding="utf-16")  # pip freeze > requirements.txt in PowerShell 5
     assert read_dependencies(path)[0] == ["procvision-algorithm-sdk>=1.0", "numpy==1.26.4"]
 
@@ -293,6 +293,12 @@ def test_requirements_lose_hashes_and_options_and_keep_markers(tmp_path: Path) -
 ])
 def test_entry_point_forms(example: Path, written: str, expected: str) -> None:
     assert resolve_entry_point(example, written)[0] == expected
+
+
+def test_a_top_level_main_module_is_named(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("class Algo:\n    pass\n", encoding="utf-8")
+    entry_point, [finding] = resolve_entry_point(tmp_path, "main:Algo")
+    assert entry_point == "main:Algo" and "top-level module 'main'" in finding.problem
 
 
 def test_parameters_in_another_order_are_named(tmp_path: Path) -> None:
