@@ -16,7 +16,7 @@ from procvision_build.ui import UI
 
 # Each module in procvision_build/commands/ exposes ``register(subparsers)``; the
 # parser it adds sets ``run=callable(args, ui) -> int``; the output flags are added here.
-COMMANDS = ("init", "validate", "run", "lock", "build", "inspect", "diff")
+COMMANDS = ("init", "validate", "run", "lock", "build", "inspect", "diff", "migrate")
 
 
 class _Parser(argparse.ArgumentParser):
