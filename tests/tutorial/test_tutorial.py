@@ -78,3 +78,11 @@ def test_the_tutorial_works_as_written(tmp_path: Path, python_for, factory_index
     assert binding["version"] == "0.1.0" and binding["previous"]["version"] == "0.2.0"  # rolled back
     assert (work / "procvision-root" / "board_check-0.1.0").is_dir()
     assert (work / "procvision-root" / "board_check-0.2.0").is_dir()
+
+    # The generated README's install line, pasted in the project folder, works too.
+    readme = (work / "board-check" / "README.md").read_text(encoding="utf-8")
+    line = next(text for text in readme.splitlines() if text.startswith("pip install"))
+    command = line.split("#", 1)[0].strip()
+    done = subprocess.run(command, shell=True, cwd=work / "board-check", env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, f"{command}\n{done.stderr}"
