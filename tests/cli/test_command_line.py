@@ -62,3 +62,19 @@ def test_quiet_and_verbose_after_the_subcommand_too(tmp_path: Path) -> None:
         assert done.returncode == 0 and done.stderr == "", done.stderr
     done = procvision("init", tmp_path / "v", "-v", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["name"] == "v"
+
+
+def test_lock_ends_with_its_documented_record(tmp_path: Path, factory_index) -> None:
+    assert procvision("init", tmp_path / "p", "--target", "manylinux_2_17_x86_64:3.10").returncode == 0
+    done = procvision("--json", "lock", tmp_path / "p", cache=tmp_path / "cache",
+                      env={"PIP_INDEX_URL": factory_index.url})
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert set(record) == {"lock", "changed", "targets", "packages"} and record["changed"] is True
+    assert record["targets"] == ["cp310-manylinux_2_17_x86_64"]
+    packages = record["packages"]["cp310-manylinux_2_17_x86_64"]
+    assert {p["name"] for p in packages} >= {"numpy", "procvision-algorithm-sdk"}
+    assert all(set(p) == {"name", "version", "file"} for p in packages)
+    again = json.loads(procvision("--json", "lock", tmp_path / "p", cache=tmp_path / "cache",
+                                  env={"PIP_INDEX_URL": factory_index.url}).stdout)
+    assert again["changed"] is False
