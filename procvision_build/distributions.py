@@ -73,5 +73,6 @@ def metadata_member(names: Iterable[str], filename: str) -> str | None:
 
 
 def parse_metadata(raw: bytes) -> Message:
-    """A METADATA file's headers (Requires-Dist, Requires-Python, ...)."""
-    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+    """A METADATA file's headers (Requires-Dist, Requires-Python, ...); the long description after them is skipped."""
+    end = min((found for found in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if found >= 0), default=len(raw))
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw[:end + 1], headersonly=True)

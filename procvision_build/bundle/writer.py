@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import queue
-import threading
 from pathlib import Path
 from typing import IO, Sequence
 
@@ -17,22 +15,13 @@ class _HashingStream:
     """A write-only, non-seekable view of a file that hashes what passes: the bundle's sha256 costs no second read.
 
     Not seekable, so zipfile writes each entry once, in order (sizes in data descriptors), never going back.
-    The hashing runs in a thread of its own (hashlib releases the GIL), beside the copying.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream, self._digest, self._size = stream, hashlib.sha256(), 0
-        self._chunks: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
-        self._hasher = threading.Thread(target=self._hash, name="bundle-sha256", daemon=True)
-        self._hasher.start()
-
-    def _hash(self) -> None:
-        while (chunk := self._chunks.get()) is not None:
-            self._digest.update(chunk)
 
     def write(self, data: bytes) -> int:
-        data = bytes(data)  # zipfile may hand over a buffer it reuses
-        self._chunks.put(data)
+        self._digest.update(data)
         self._size += len(data)
         return self._stream.write(data)
 
@@ -43,9 +32,6 @@ class _HashingStream:
         self._stream.flush()
 
     def sha256(self) -> str:
-        """The digest of everything written; call once, after the last write."""
-        self._chunks.put(None)
-        self._hasher.join()
         return self._digest.hexdigest()
 
 
