@@ -31,8 +31,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 from procvision_build.deploy.manage import activate, rollback  # noqa: E402
 from procvision_build.deploy.output import Output  # noqa: E402
 from procvision_build.deploy.root import Root  # noqa: E402
-from tests.deploy.bundles import (SDK, build_with_backend, bundle_entries, bundle_name, dependency_wheels,  # noqa: E402
-                                  example_copy, target_for, write_zip)
+from tests.deploy.bundles import build_bundle, example_copy  # noqa: E402
+from tests.support.factory_index import start_factory_index  # noqa: E402
 from tests.support.interpreters import find_python  # noqa: E402
 
 NAME = "algorithm-example"
@@ -46,15 +46,15 @@ def clean_env() -> dict[str, str]:
 
 
 def make_bundles(work: Path) -> dict[str, Path]:
-    """The example's cp310 bundles at 1.0.0 and 1.1.0 (for the switches)."""
-    sdk_wheel, _ = build_with_backend(SDK, work / "sdk")
-    bundles = {}
-    for version in ("1.0.0", "1.1.0"):
-        project = example_copy(work / f"source-{version}", version)
-        wheel, manifest = build_with_backend(project, work / f"wheels-{version}", target_for("3.10"), "1.0.0")
-        wheels = [wheel, sdk_wheel, *dependency_wheels(ROOT / ".wheelhouse", "3.10")]
-        bundles[version] = write_zip(work / bundle_name(manifest), bundle_entries(manifest, wheels, project))
-    return bundles
+    """The example's manylinux_2_17 cp310 bundles at 1.0.0 and 1.1.0 (for the switches), by the bundle writer,
+    from an index on 127.0.0.1 holding the wheelhouse's real numpy and pillow."""
+    index = start_factory_index(ROOT / ".wheelhouse", work / "index")
+    try:
+        return {version: build_bundle(example_copy(work / f"source-{version}", version, index_url=index.url),
+                                      work / f"dist-{version}", "3.10", work / "cache")
+                for version in ("1.0.0", "1.1.0")}
+    finally:
+        index.stop()
 
 
 def timed(command: list[str], **options) -> float:
