@@ -14,8 +14,8 @@ from procvision_build.config.rules import MAX_PIDS, SDK_NAME
 _IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 _ENTRY_POINT = re.compile(rf"^(?P<module>{_IDENTIFIER}(?:\.{_IDENTIFIER})*):(?P<cls>{_IDENTIFIER})$")
 PARAM_TYPES = ("int", "float", "bool", "string", "enum", "rect")
-_COMMON_PARAM_KEYS = ("key", "type", "required", "default", "description")
-_TYPE_PARAM_KEYS = {
+COMMON_PARAM_KEYS = ("key", "type", "required", "default", "description")
+TYPE_PARAM_KEYS = {
     "int": ("min", "max", "unit"),
     "float": ("min", "max", "unit"),
     "bool": (),
@@ -187,11 +187,11 @@ def _read_param(check: Checks, value: Any, key: str, keys: set[str]) -> ParamSpe
     if kind not in PARAM_TYPES:
         check.problem(f"{key}.type", f"one of {', '.join(PARAM_TYPES)}", kind)
         return None
-    allowed = _COMMON_PARAM_KEYS + _TYPE_PARAM_KEYS[kind]
+    allowed = COMMON_PARAM_KEYS + TYPE_PARAM_KEYS[kind]
     for name in table:
         if name in allowed:
             continue
-        owners = [t for t, names in _TYPE_PARAM_KEYS.items() if name in names]
+        owners = [t for t, names in TYPE_PARAM_KEYS.items() if name in names]
         if owners:
             check.messages.append(f"{key}.{name}: does not apply to a param of type '{kind}' "
                                   f"(it applies to {', '.join(owners)}); remove it or change the type")

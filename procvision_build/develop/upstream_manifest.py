@@ -14,8 +14,8 @@ from typing import Any
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 
 from procvision_build.config.algorithm_table import (
-    _COMMON_PARAM_KEYS,
-    _TYPE_PARAM_KEYS,
+    COMMON_PARAM_KEYS,
+    TYPE_PARAM_KEYS,
     PARAM_TYPES,
 )
 from procvision_build.config.checks import is_int, show
@@ -205,7 +205,7 @@ def _param(param: Any, where: str, findings: list[Finding]) -> dict[str, Any]:
     fields["type"] = kind
     if kind == "rect" and isinstance(fields.get("default"), list) and len(fields["default"]) == 4:
         fields["default"] = dict(zip(_RECT, fields["default"]))
-    allowed = _COMMON_PARAM_KEYS + _TYPE_PARAM_KEYS[kind]
+    allowed = COMMON_PARAM_KEYS + TYPE_PARAM_KEYS[kind]
     for key in [key for key in fields if key not in allowed]:
         value = fields.pop(key)
         findings.append(Finding(f"{where}.{key}", f"{show(value)} not carried: a {kind} param takes "
