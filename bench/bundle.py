@@ -98,13 +98,11 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "procvision_build", "-q", *command], check=True, env=run_env)
         lock = (project / "pylock.toml").read_text()
         wheels: dict[str, list[Path]] = {}
-        with zipfile.ZipFile(next((work / "warmup").glob("*win_amd64.zip"))):
-            pass
+        # The same wheel files the bundles hold: the store and local builds, and the algorithm's own wheel.
+        found = {path.name: path for folder in (cache, work / "warmup") for path in folder.rglob("*.whl")}
         for bundle in sorted((work / "warmup").glob("*.zip")):
             with zipfile.ZipFile(bundle) as archive:
                 names = [name.rsplit("/", 1)[1] for name in archive.namelist() if name.endswith(".whl")]
-            found = {path.name: path for path in cache.rglob("*.whl")} | {p.name: p for p in (work / "warmup").glob("*.whl")}
-            found |= {p.name: p for p in cache.rglob("local-builds/*/*.whl")}
             wheels[bundle.stem] = [found[name] for name in names]
         ours, walls, floors, size = [], [], [], 0
         for number in range(rounds):
