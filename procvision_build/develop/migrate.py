@@ -156,16 +156,16 @@ def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, ta
              "# manifest.json is generated from this file now.", "",
              "[build-system]", 'requires = ["procvision-build"]', 'build-backend = "procvision_build"', "",
              "[project]"]
-    lines += [f"{key} = {toml_value(value) if key == 'dependencies' else inline(value)}"
-              for key, value in project.items()]
+    lines += [f"{field} = {toml_value(value) if field == 'dependencies' else inline(value)}"
+              for field, value in project.items()]
     lines += ["", "[tool.procvision]", f"entry-point = {toml_value(entry_point)}",
               f"supported-pids = {inline(tables.supported_pids)}"]
     if tables.assets:
         lines += ["", "[tool.procvision.assets]"]
-        lines += [f"{key(owner)} = {inline(table)}" for owner, table in tables.assets.items()]
+        lines += [f"{toml_key(owner)} = {inline(table)}" for owner, table in tables.assets.items()]
     for step in tables.steps:
         lines += ["", "[[tool.procvision.steps]]"]
-        lines += [f"{key(name)} = {inline(value)}" for name, value in step.items() if name != "params"]
+        lines += [f"{toml_key(name)} = {inline(value)}" for name, value in step.items() if name != "params"]
         lines += ["params = ["] + [f"    {inline(param)}," for param in step["params"]] + ["]"]
     if not tables.steps:
         lines += ["", "# Declare each step the platform calls (manifest.json had none), e.g.:",
@@ -177,7 +177,7 @@ def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, ta
     return "\n".join(lines) + "\n"
 
 
-def key(name: str) -> str:
+def toml_key(name: str) -> str:
     """A TOML key: bare when it can be, else quoted."""
     return name if _BARE_KEY.match(name) else toml_value(name)
 
@@ -187,7 +187,7 @@ def inline(value: Any) -> str:
     if isinstance(value, float):
         return ("-inf" if value < 0 else "inf") if math.isinf(value) else "nan" if math.isnan(value) else repr(value)
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{key(str(k))} = {inline(v)}" for k, v in value.items()) + " }" if value else "{}"
+        return "{ " + ", ".join(f"{toml_key(str(k))} = {inline(v)}" for k, v in value.items()) + " }" if value else "{}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(inline(item) for item in value) + "]"
     if value is None:
