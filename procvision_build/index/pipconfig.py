@@ -47,13 +47,14 @@ def index_sources(project: IndexSpec | None = None, *, isolated: bool = False,
     then pip's own default index. ``isolated=True`` ignores pip's configuration entirely."""
     env = os.environ if env is None else env
     settings = {} if isolated else pip_settings(env)
+    default_index = functools.partial(default_index_url, isolated)
     timeout = _number(settings, ("timeout",), DEFAULT_TIMEOUT, float)
     retries = int(_number(settings, ("retries",), DEFAULT_RETRIES, int))
     cert = settings.get("cert") or None
     if project is not None and (project.url or project.extra_urls or project.find_links):
         # The project names its sources: pip's extra indexes and find-links do not apply;
         # only the main index falls back to pip's when the project gives none.
-        main = project.url or settings.get("index-url") or default_index_url()
+        main = project.url or settings.get("index-url") or default_index()
         return IndexSources((main, *project.extra_urls), tuple(project.find_links), timeout, retries, cert)
     find_links = tuple(settings.get("find-links", "").split())
     if _flag(settings, "no-index"):
@@ -63,7 +64,7 @@ def index_sources(project: IndexSpec | None = None, *, isolated: bool = False,
                 "packages: unset PIP_NO_INDEX (or `no-index` in pip.conf), add find-links, or set "
                 "[tool.procvision.index] url in pyproject.toml")
         return IndexSources((), find_links, timeout, retries, cert)
-    main = settings.get("index-url") or default_index_url()
+    main = settings.get("index-url") or default_index()
     extras = tuple(settings.get("extra-index-url", "").split())
     return IndexSources((main, *extras), find_links, timeout, retries, cert)
 
@@ -127,31 +128,74 @@ def _user_files(env: Mapping[str, str]) -> list[Path]:
     return files
 
 
+# Asked of another interpreter's pip: the index its own rules give (its site pip.conf included), which is what
+# it would install from. ``--isolated`` asks for pip's built-in default, ignoring configuration.
+_PROBE = """
+import sys
+from pip._internal.commands import create_command
+options, _ = create_command("download").parse_args(sys.argv[1:])
+print(options.index_url)
+"""
+# Variables that would keep the other interpreter from seeing its own pip (a frontend's isolated environment).
+_PROBE_DROPS = ("PYTHONPATH", "PYTHONHOME", "PYTHONNOUSERSITE", "PYTHONSAFEPATH", "__PYVENV_LAUNCHER__")
+
+
 @functools.cache
-def default_index_url() -> str:
-    """pip's built-in default index, asked of pip (this interpreter's, else one on PATH)."""
+def default_index_url(isolated: bool = False) -> str:
+    """The index pip installs from when none is configured here: this interpreter's pip, else the pip of the
+    interpreter this environment was made from (a build frontend's), of the base installation, or on PATH."""
     try:  # this interpreter's pip answers in milliseconds; a subprocess costs a few hundred
         from pip._internal.models.index import PyPI
 
         if PyPI.simple_url.startswith(("http://", "https://")):
             return PyPI.simple_url
-    except Exception:  # no pip here, or one whose internals moved: ask another interpreter
+    except Exception:  # no pip here (an isolated build environment), or one whose internals moved
         pass
-    probe = "from pip._internal.models.index import PyPI; print(PyPI.simple_url)"
-    candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
-    for python in dict.fromkeys(c for c in candidates if c):
+    env = {key: value for key, value in os.environ.items() if key not in _PROBE_DROPS}
+    for python in interpreters_to_ask(Path(sys.prefix)):
         try:
-            done = subprocess.run([python, "-c", probe], capture_output=True, text=True, timeout=30,
-                                  env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")})
+            done = subprocess.run([python, "-c", _PROBE, *(["--isolated"] if isolated else [])],
+                                  capture_output=True, text=True, timeout=60, env=env)
         except (OSError, subprocess.SubprocessError):
             continue
-        url = done.stdout.strip()
-        if done.returncode == 0 and url.startswith(("http://", "https://")):
-            return url
+        lines = done.stdout.strip().splitlines()
+        if done.returncode == 0 and lines and lines[-1].startswith(("http://", "https://")):
+            return lines[-1]
     raise IndexConfigError(
         "no package index is configured and no pip on this machine could name its default one: "
         "set PIP_INDEX_URL, `index-url` in pip.conf, or [tool.procvision.index] url in pyproject.toml "
         "(or use find-links)")
+
+
+def interpreters_to_ask(prefix: Path) -> list[str]:
+    """Interpreters whose pip may name the default index, in order: this one (a frontend's, when pip hid its
+    own pip from the build), the one a venv at ``prefix`` was made from, its base installation, then PATH's."""
+    candidates = [sys.executable, *venv_creators(prefix), getattr(sys, "_base_executable", None),
+                  shutil.which("python3"), shutil.which("python")]
+    return list(dict.fromkeys(str(c) for c in candidates if c))
+
+
+def venv_creators(prefix: Path) -> list[str]:
+    """The interpreter that made the venv at ``prefix``, from its ``pyvenv.cfg``: ``command`` (3.11+: the
+    creator's own executable, a build frontend's venv), then ``home`` (the creator's folder before 3.11)."""
+    try:
+        text = (prefix / "pyvenv.cfg").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    values = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            values[key.strip().lower()] = value.strip()
+    found = []
+    command = values.get("command", "")
+    if " -m venv" in command:
+        found.append(command.split(" -m venv", 1)[0].strip())
+    home = values.get("home")
+    if home:
+        names = ("python.exe",) if os.name == "nt" else ("python3", "python")
+        found += [str(Path(home) / name) for name in names if (Path(home) / name).exists()]
+    return found
 
 
 def _option(key: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.backend.helpers import ROOT, SDK, copy_example, sha256
-from tests.support.commands import procvision
+from tests.support.commands import clean_env, procvision
 
 pytestmark = pytest.mark.slow
 
@@ -127,3 +127,30 @@ def test_root_sdk_and_editable_install(tmp_path: Path, offline_pip_env: dict[str
     main.write_text(main.read_text().replace("MAX_DEFECTS = 20", "MAX_DEFECTS = 3"))
     seen = inspect(venv, offline_pip_env, neutral)
     assert (seen["result"], seen["defects"], seen["max_defects"]) == ("NG", 3, 3)
+
+
+def test_build_isolated_with_pip_unconfigured(tmp_path: Path, own_wheels: Path, wheelhouse: Path, python_for,
+                                             factory_index) -> None:
+    """``python -m build`` in isolation on a fresh checkout (no lock) where pip names no index: the isolated
+    environment has no pip, so the frontend's pip names the default index by its own rules. Here the frontend
+    venv's pip.conf stands in for pip's built-in default, so the test never leaves 127.0.0.1."""
+    project = copy_example(tmp_path / "src")
+    assert not (project / "pylock.toml").exists()
+    frontend = make_venv(python_for("3.10"), tmp_path / "frontend", clean_env())
+    (tmp_path / "frontend" / "pip.conf").write_text(f"[global]\nindex-url = {factory_index.url}\n")
+    empty = tmp_path / "empty-pip.conf"
+    empty.write_text("")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {key: value for key, value in clean_env().items() if key != "PYTHONPATH"}
+    env.update(PIP_CONFIG_FILE=str(empty), PIP_FIND_LINKS=f"{own_wheels} {wheelhouse}", HOME=str(home),
+               XDG_CONFIG_HOME=str(home / ".config"), XDG_CONFIG_DIRS=str(home / "none"),
+               PROCVISION_CACHE_DIR=str(tmp_path / "cache"))
+    run([frontend, "-m", "pip", "install", "--no-index", "build"], env)
+    factory_index.clear_log()
+    out = tmp_path / "dist"
+    run([frontend, "-m", "build", "--outdir", out, project], env)
+    assert sorted(path.name for path in out.iterdir()) == sorted([
+        "algorithm_example-1.0.0-cp310-manylinux_2_17_x86_64.zip", "algorithm_example-1.0.0-cp310-win_amd64.zip",
+        "algorithm_example-1.0.0-py3-none-any.whl", "algorithm_example-1.0.0.tar.gz"])
+    assert factory_index.wheel_downloads(), "the bundles' wheels came from the frontend's index"

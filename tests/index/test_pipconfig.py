@@ -12,7 +12,7 @@ import pytest
 from procvision_build.config.model import IndexSpec
 from procvision_build.errors import IndexConfigError
 from procvision_build.index.credentials import redact_url
-from procvision_build.index.pipconfig import config_files, default_index_url, index_sources
+from procvision_build.index.pipconfig import config_files, default_index_url, index_sources, venv_creators
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def test_the_default_index_comes_from_pip_itself():
 _WITHOUT_PIP = """
 import sys
 sys.modules["pip"] = None  # this interpreter cannot import pip
-sys.executable = sys.argv[1]
+sys.executable = sys._base_executable = sys.argv[1]
+sys.prefix = sys.argv[2]  # no pyvenv.cfg there: no interpreter made this one
 from procvision_build.errors import IndexConfigError
 from procvision_build.index.pipconfig import default_index_url
 try:
@@ -125,7 +126,8 @@ except IndexConfigError as error:
 def test_the_default_index_from_another_interpreter_or_a_clear_error(tmp_path, other_python):
     env = {"PATH": str(tmp_path), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     python = sys.executable if other_python else str(tmp_path / "missing-python")
-    done = subprocess.run([sys.executable, "-c", _WITHOUT_PIP, python], capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PIP, python, tmp_path], capture_output=True, text=True,
+                          env=env)
     assert done.returncode == 0, done.stderr
     if other_python:
         assert done.stdout.strip() == default_index_url()
@@ -170,3 +172,53 @@ def test_redact_url_hides_passwords_and_tokens():
     assert redact_url("https://user:s3cret@host:8080/simple/") == "https://user:****@host:8080/simple/"
     assert redact_url("https://t0ken@host/simple/") == "https://****@host/simple/"
     assert redact_url("https://host/simple/") == "https://host/simple/"
+
+
+@pytest.mark.parametrize("cfg, creator", [
+    ("home = {bin}\ninclude-system-site-packages = false\nversion = 3.10.13\n", "home"),
+    ("home = /base/bin\nversion = 3.12.1\nexecutable = /base/bin/python3.12\n"
+     "command = {bin}/python -m venv /tmp/build-env-x\n", "command"),
+    ("home = /nowhere\n", None),
+], ids=["3.10-home", "3.11+-command", "no-creator"])
+def test_the_interpreter_a_venv_was_made_from(tmp_path, cfg, creator):
+    """pyvenv.cfg names the creator: ``command`` from 3.11 on, ``home`` (the creator's folder) before."""
+    creator_bin = tmp_path / "frontend" / "bin"
+    creator_bin.mkdir(parents=True)
+    (creator_bin / "python3").write_text("")
+    env_dir = tmp_path / "build-env"
+    _write(env_dir / "pyvenv.cfg", cfg.format(bin=creator_bin))
+    found = venv_creators(env_dir)
+    if creator == "home":
+        assert found == [str(creator_bin / "python3")]
+    elif creator == "command":
+        assert found[0] == f"{creator_bin}/python"
+    else:
+        assert found == []
+    assert venv_creators(tmp_path / "not-a-venv") == []
+
+
+_IN_AN_ENV_WITHOUT_PIP = """
+import sys
+from procvision_build.index.pipconfig import index_sources
+print(index_sources().index_urls[0])
+"""
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
+@pytest.mark.slow
+def test_an_environment_without_pip_asks_the_pip_it_was_made_from(tmp_path, home, python_for, wheelhouse, version):
+    """A build frontend's isolated environment has no pip: the index is the one the frontend's pip would use,
+    by its own rules (here its venv's pip.conf), as ``python -m build`` makes such environments."""
+    frontend = tmp_path / "frontend"
+    subprocess.run([python_for(version), "-m", "venv", frontend], check=True)
+    _write(frontend / "pip.conf", "[global]\nindex-url = http://127.0.0.1:9/frontend/simple\n")
+    build_env = tmp_path / "build-env"
+    subprocess.run([frontend / "bin" / "python", "-m", "venv", "--without-pip", build_env], check=True)
+    empty = _write(tmp_path / "empty.conf", "")
+    env = {**_env(home, PIP_CONFIG_FILE=str(empty)), "PATH": str(build_env / "bin"),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2]),  # packaging, tomli from wheels
+                                          *(str(max(wheelhouse.glob(f"{name}-*.whl"))) for name in ("packaging", "tomli"))])}
+    done = subprocess.run([build_env / "bin" / "python", "-c", _IN_AN_ENV_WITHOUT_PIP], capture_output=True,
+                          text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "http://127.0.0.1:9/frontend/simple"
