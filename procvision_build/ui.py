@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+
+_WRITING = threading.Lock()  # bundles are written in parallel threads: one event, one whole line
 
 
 @dataclass
@@ -23,24 +27,24 @@ class UI:
         if self.json:
             self._emit({"event": "info", "message": message, **fields})
         elif not self.quiet:
-            print(message, file=self.stream, flush=True)
+            self._line(message)
 
     def warning(self, message: str, **fields: Any) -> None:
         if self.json:
             self._emit({"event": "warning", "message": message, **fields})
         else:
-            print(f"warning: {message}", file=self.stream, flush=True)
+            self._line(f"warning: {message}")
 
     def error(self, message: str, code: str | None = None) -> None:
         """The error that ends a command: ``error [code]: ...``, or one JSON record with --json."""
         if self.json:
             self._emit({"event": "error", "message": message, "code": code})
         else:
-            print(f"error{f' [{code}]' if code else ''}: {message}", file=self.stream, flush=True)
+            self._line(f"error{f' [{code}]' if code else ''}: {message}")
 
     def debug(self, message: str) -> None:
         if self.verbose and not self.json:
-            print(message, file=self.stream, flush=True)
+            self._line(message)
 
     def download(self, filename: str, size: int, seconds: float) -> None:
         """Report one finished download with its bytes and rate."""
@@ -48,12 +52,17 @@ class UI:
         if self.json:
             self._emit({"event": "download", "file": filename, "bytes": size, "seconds": round(seconds, 3)})
         elif not self.quiet:
-            print(f"downloaded {filename} ({format_bytes(size)}, {format_bytes(rate)}/s)",
-                  file=self.stream, flush=True)
+            self._line(f"downloaded {filename} ({format_bytes(size)}, {format_bytes(rate)}/s)")
 
     def _emit(self, record: dict[str, Any]) -> None:
         record.setdefault("time", round(time.time(), 3))
-        print(json.dumps(record, sort_keys=True), file=self.stream, flush=True)
+        self._line(json.dumps(record, sort_keys=True))
+
+    def _line(self, text: str) -> None:
+        """One write per line: print() writes the text and its newline apart, which threads interleave."""
+        with _WRITING:
+            self.stream.write(text + "\n")
+            self.stream.flush()
 
 
 def format_bytes(count: float) -> str:

@@ -104,7 +104,6 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
     except BaseException:
         remove_tree(temporary)
         raise
-    out.progress(f"installed {manifest.name} {manifest.version} in {final}")
     return {"command": "install", "name": manifest.name, "version": manifest.version, "root": str(root.path),
             "directory": str(final), "python": str(layout.venv_python(final / layout.VENV_DIR)), "replaced": replacing,
             "supported_pids": list(manifest.supported_pids)}

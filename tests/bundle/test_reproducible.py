@@ -29,7 +29,10 @@ def artifacts(project: Path, out: Path, cache: Path, factory_index, epoch: str) 
     """name -> sha256 of the wheel, both bundles and the sdist, built from ``project``."""
     env = factory_env(factory_index, {"SOURCE_DATE_EPOCH": epoch})
     assert procvision("lock", project, cache=cache, env=env).returncode == 0
-    assert procvision("build", project, "-o", out, cache=cache, env=env).returncode == 0
+    built = procvision("build", project, "-o", out, cache=cache, env=env)
+    assert built.returncode == 0, built.stderr
+    writing = [line for line in built.stderr.splitlines() if "writing" in line]  # targets write in parallel
+    assert len(writing) == 2 and all(line.count("writing") == 1 and line.endswith(".zip") for line in writing)
     sdist = python_snippet(SDIST, out, cwd=project, cache=cache, env=env)
     assert sdist.returncode == 0, sdist.stderr
     return {path.name: sha256(path) for path in sorted(out.iterdir())}

@@ -58,6 +58,8 @@ def shared_root(tmp_path_factory: pytest.TempPathFactory, bundle_for, python_for
         shutil.copyfile(bundle_for("3.10", version).path, copy)
         done = run_tool(python_for("3.10"), copy, "install", "--root", str(root))
         assert done.returncode == 0, done.stderr
+        said = (done.stdout + done.stderr).splitlines()
+        assert len([line for line in said if line.startswith("installed ")]) == 1, said  # one line, not two
         copy.unlink()
     return root
 
