@@ -1,0 +1,85 @@
+"""Resolution errors name their cause on the first line, through `procvision lock` as a user runs it:
+no such version, no such project (with close names from the index's project list), no wheel for the
+target's platform (with the platform tags the wheels do carry). The file-by-file list needs -v."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from procvision_build.resolve.explain import close_names
+from tests.resolver.test_lock import cli, write_project
+from tests.support.index_server import IndexServer
+from tests.support.wheels import WheelSpec, build_wheel
+
+pytestmark = pytest.mark.slow  # `procvision lock` runs as a child process
+
+LINUX = "manylinux_2_17_x86_64.manylinux2014_x86_64"
+RELEASES = ("1.8.5", "2.0.6", "2.0.7", "2.1.0", "2.1.1")
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    wheels = tmp_path_factory.mktemp("explain-index")
+    for version in RELEASES:
+        for platform in ("win_amd64", LINUX, "macosx_11_0_arm64"):
+            build_wheel(WheelSpec("ex-shapes", version, f"cp310-cp310-{platform}"), wheels)
+    build_wheel(WheelSpec("opencv-python-headless", "4.10.0", "cp37-abi3-win_amd64"), wheels)
+    build_wheel(WheelSpec("opencv-python", "4.10.0", "cp37-abi3-win_amd64"), wheels)
+    with IndexServer(wheels) as server:
+        yield server
+
+
+def lock(tmp_path: Path, index: IndexServer, dependency: str, target: tuple[str, str] = ("win_amd64", "3.10"),
+         *flags: str) -> tuple[int, list[str]]:
+    project = write_project(tmp_path / "pj", index.url, [dependency], targets=[target])
+    done = cli("lock", str(project), "--isolated", *flags, cache=tmp_path / "cache")
+    assert "-v" in flags or "Traceback" not in done.stderr
+    return done.returncode, [line for line in done.stderr.splitlines() if not line.startswith("resolving")]
+
+
+def test_a_version_that_does_not_exist_is_named_with_the_newest_that_do(tmp_path: Path, index: IndexServer) -> None:
+    status, lines = lock(tmp_path, index, "ex-shapes>=20")
+    assert status == 1
+    assert lines[0] == ("error: no version of ex-shapes matches 'ex-shapes>=20' (target cp310-win_amd64): "
+                        "the newest that exist are 2.1.1, 2.1.0, 2.0.7, 2.0.6, 1.8.5")
+    assert "ex-shapes>=2.1.1" in lines[1]
+    assert not any(".whl" in line for line in lines), "the file list is for -v"
+    assert lines[-1].strip().startswith("-v lists every file")
+
+
+def test_a_misspelled_name_gets_the_close_names_the_index_lists(tmp_path: Path, index: IndexServer) -> None:
+    status, lines = lock(tmp_path, index, "opencv-python-headles")
+    assert status == 1
+    assert lines[0] == ("error: no project named opencv-python-headles is on the configured indexes and "
+                        "find-links (target cp310-win_amd64); did you mean opencv-python-headless?")
+    assert "Check the spelling" in lines[1]
+    assert not any("marker" in line for line in lines), "advice for markers does not help a misspelling"
+
+
+def test_an_uncommon_platform_names_the_platforms_the_wheels_carry_and_how_to_write_the_target(
+        tmp_path: Path, index: IndexServer) -> None:
+    status, lines = lock(tmp_path, index, "ex-shapes", ("linux_x86_64", "3.10"))
+    assert status == 1
+    assert lines[0] == ("error: no release of ex-shapes matching 'ex-shapes' has a wheel for platform linux_x86_64 "
+                        "(target cp310-linux_x86_64); their wheels carry macosx_11_0_arm64, manylinux_2_17_x86_64, "
+                        "win_amd64, manylinux2014_x86_64")
+    assert ('write that target as platform = "manylinux_2_17_x86_64" (python = "3.10") under '
+            '[[tool.procvision.targets]]') in lines[1]
+    assert len(lines) < 8 and not any(".whl" in line for line in lines)
+
+
+def test_verbose_adds_every_file_and_why_it_does_not_fit(tmp_path: Path, index: IndexServer) -> None:
+    status, lines = lock(tmp_path, index, "ex-shapes", ("linux_x86_64", "3.10"), "-v")
+    assert status == 1
+    text = "\n".join(lines)
+    assert "error: no release of ex-shapes matching 'ex-shapes' has a wheel for platform linux_x86_64" in text
+    assert f"ex_shapes-2.1.1-cp310-cp310-{LINUX}.whl: wrong platform tag" in text
+
+
+def test_close_names_ignore_case_and_separators() -> None:
+    assert close_names("OpenCV_Python.Headles", ["opencv-python-headless", "numpy", "opencv-python"])[0] == \
+        "opencv-python-headless"
+    assert close_names("numpyy", ["scipy", "pillow"]) == []
