@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
 NEWEST_SHOWN = 5  # versions named when none matches
 FILES_SHOWN = 40  # files listed per project with -v
-VERBOSE_HINT = "  -v lists every file found and why none fits."
+LARGE_POOL = 20_000  # more names than this to compare with: only those sharing the first or last character
+VERBOSE_HINT = "  `procvision lock -v` lists every file found and why none fits."
 
 
 class Facts(Protocol):
@@ -138,6 +139,13 @@ def _cause(facts: Facts, name: str, reqs: Sequence["_Req"]) -> list[str] | None:
                     f"  Require a version that exists, e.g. {name}>={existing[0]}" if existing else
                     "  Require a version that exists"]
     matching = {v for v in existing if all(req.specifier.contains(v, prereleases=True) for req in reqs)}
+    allows_pre = any(spec.prereleases for req in reqs for spec in req.specifier)
+    if matching and all(v.is_prerelease for v in matching) and not allows_pre and any(
+            not v.is_prerelease for v in existing):
+        shown = ", ".join(str(v) for v in sorted(matching, reverse=True)[:NEWEST_SHOWN])
+        return [f"only pre-releases of {name} match {' and '.join(repr(req.text) for req in reqs)} "
+                f"(target {target.key}): {shown}",
+                f"  Name one in the specifier to allow pre-releases, e.g. {name}>={max(matching)}"]
     if not matching or any(entry.version in matching for entry in facts.versions(name)):
         return None  # a fitting wheel exists: a conflict, a yanked release or a backtrack
     wanted = " and ".join(dict.fromkeys(f"'{req.text}'" for req in reqs))
@@ -158,8 +166,12 @@ def _unknown_project(facts: Facts, name: str) -> list[str]:
 def close_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     """Up to ``count`` names in ``known`` that look like ``name`` (normalized), closest first."""
     wanted = str(canonicalize_name(name))
-    # A misspelling is within a few characters of the name; the length check keeps a large index fast.
-    pool = {str(canonicalize_name(n)) for n in known if abs(len(n) - len(wanted)) <= max(2, len(wanted) // 4)}
+    # A misspelling is a few characters off; on a large index (the public one lists some 600,000 projects) it
+    # also keeps its first or its last character: these checks keep the search under a second.
+    slack = max(2, len(wanted) // 8)
+    pool = {str(canonicalize_name(n)) for n in known if abs(len(n) - len(wanted)) <= slack}
+    if len(pool) > LARGE_POOL:
+        pool = {n for n in pool if n[:1] == wanted[:1] or n[-1:] == wanted[-1:]}
     pool.discard(wanted)
     return difflib.get_close_matches(wanted, sorted(pool), n=count, cutoff=0.75)
 

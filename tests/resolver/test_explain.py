@@ -28,6 +28,8 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
             build_wheel(WheelSpec("ex-shapes", version, f"cp310-cp310-{platform}"), wheels)
     build_wheel(WheelSpec("opencv-python-headless", "4.10.0", "cp37-abi3-win_amd64"), wheels)
     build_wheel(WheelSpec("opencv-python", "4.10.0", "cp37-abi3-win_amd64"), wheels)
+    for version in ("1.0", "2.0b1", "2.0rc1"):
+        build_wheel(WheelSpec("ex-pre", version), wheels)
     with IndexServer(wheels) as server:
         yield server
 
@@ -47,7 +49,7 @@ def test_a_version_that_does_not_exist_is_named_with_the_newest_that_do(tmp_path
                         "the newest that exist are 2.1.1, 2.1.0, 2.0.7, 2.0.6, 1.8.5")
     assert "ex-shapes>=2.1.1" in lines[1]
     assert not any(".whl" in line for line in lines), "the file list is for -v"
-    assert lines[-1].strip().startswith("-v lists every file")
+    assert lines[-1] == "  `procvision lock -v` lists every file found and why none fits."
 
 
 def test_a_misspelled_name_gets_the_close_names_the_index_lists(tmp_path: Path, index: IndexServer) -> None:
@@ -69,6 +71,13 @@ def test_an_uncommon_platform_names_the_platforms_the_wheels_carry_and_how_to_wr
     assert ('write that target as platform = "manylinux_2_17_x86_64" (python = "3.10") under '
             '[[tool.procvision.targets]]') in lines[1]
     assert len(lines) < 8 and not any(".whl" in line for line in lines)
+
+
+def test_a_specifier_only_pre_releases_match_says_how_to_allow_them(tmp_path: Path, index: IndexServer) -> None:
+    status, lines = lock(tmp_path, index, "ex-pre>=1.5")
+    assert status == 1
+    assert lines[0] == "error: only pre-releases of ex-pre match 'ex-pre>=1.5' (target cp310-win_amd64): 2.0rc1, 2.0b1"
+    assert lines[1] == "  Name one in the specifier to allow pre-releases, e.g. ex-pre>=2.0rc1"
 
 
 def test_verbose_adds_every_file_and_why_it_does_not_fit(tmp_path: Path, index: IndexServer) -> None:
