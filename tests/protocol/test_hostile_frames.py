@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from procvision_algorithm_sdk import protocol
-from procvision_algorithm_sdk.runner import Runner
+from procvision_algorithm_sdk.runner import Runner, StartupError
 
 from .conftest import call_params, child_env
 
@@ -200,3 +200,25 @@ def test_the_runner_fails_only_the_call_a_hostile_frame_answers_and_keeps_servin
         good = runner.call("execute", call_params())
         assert good.ok and good.data == {"fine": True}
         assert runner.pid == pid
+
+
+@pytest.mark.parametrize("first", [BROKEN["deep arrays"], BROKEN["huge integer"], b'{"type":"hello","protocol":[1]}'],
+                         ids=["deep", "huge integer", "protocol a list"])
+def test_a_hostile_frame_instead_of_the_hello_is_a_startup_error(tmp_path: Path, algorithm_dir, first) -> None:
+    script = tmp_path / "bad_hello.py"
+    script.write_text(textwrap.dedent(f"""\
+        import struct, sys
+        payload = bytes.fromhex({first.hex()!r})
+        sys.stdout.buffer.write(struct.pack(">I", len(payload)) + payload)
+        sys.stdout.buffer.flush()
+        sys.stdin.buffer.read()
+        """), encoding="utf-8")
+    runner = Runner(sys.executable, algorithm_dir(), env=child_env(), startup_timeout=20.0, kill_after=1.0)
+    runner.command = [sys.executable, str(script)]
+    started = time.monotonic()
+    with pytest.raises(StartupError) as caught:
+        runner.start()
+    first_line = str(caught.value).splitlines()[0]  # then the stderr tail, as for every start-up failure
+    assert str(caught.value.error_code) == "1008" and "protocol" in first_line, caught.value
+    assert time.monotonic() - started < 10
+    runner.shutdown()

@@ -61,6 +61,15 @@ def test_a_misspelled_name_gets_the_close_names_the_index_lists(tmp_path: Path, 
     assert not any("marker" in line for line in lines), "advice for markers does not help a misspelling"
 
 
+def test_without_a_project_list_the_advice_is_to_check_the_spelling(tmp_path: Path, index: IndexServer) -> None:
+    elsewhere = index.url.replace("/simple/", "/nothing-here/")  # every page there is a 404, the root too
+    project = write_project(tmp_path / "pj", elsewhere, ["opencv-python-headles"], targets=[("win_amd64", "3.10")])
+    done = cli("lock", str(project), "--isolated", cache=tmp_path / "cache")
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("resolving")]
+    assert done.returncode == 1 and lines[0].startswith("error: no project named opencv-python-headles is on")
+    assert lines[1] == "  Check the spelling of the name (the indexes offer no project list to compare with)"
+
+
 def test_an_uncommon_platform_names_the_platforms_the_wheels_carry_and_how_to_write_the_target(
         tmp_path: Path, index: IndexServer) -> None:
     status, lines = lock(tmp_path, index, "ex-shapes", ("linux_x86_64", "3.10"))
