@@ -34,63 +34,62 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
         yield server
 
 
-def lock(tmp_path: Path, index: IndexServer, dependency: str, target: tuple[str, str] = ("win_amd64", "3.10"),
+def lock(tmp_path: Path, index_url: str, dependency: str, target: tuple[str, str] = ("win_amd64", "3.10"),
          *flags: str) -> tuple[int, list[str]]:
-    project = write_project(tmp_path / "pj", index.url, [dependency], targets=[target])
+    project = write_project(tmp_path / "pj", index_url, [dependency], targets=[target])
     done = cli("lock", str(project), "--isolated", *flags, cache=tmp_path / "cache")
     assert "-v" in flags or "Traceback" not in done.stderr
     return done.returncode, [line for line in done.stderr.splitlines() if not line.startswith("resolving")]
 
 
-def test_a_version_that_does_not_exist_is_named_with_the_newest_that_do(tmp_path: Path, index: IndexServer) -> None:
-    status, lines = lock(tmp_path, index, "ex-shapes>=20")
-    assert status == 1
-    assert lines[0] == ("error: no version of ex-shapes matches 'ex-shapes>=20' (target cp310-win_amd64): "
-                        "the newest that exist are 2.1.1, 2.1.0, 2.0.7, 2.0.6, 1.8.5")
-    assert "ex-shapes>=2.1.1" in lines[1]
-    assert not any(".whl" in line for line in lines), "the file list is for -v"
-    assert lines[-1] == "  `procvision lock -v` lists every file found and why none fits."
+WIN = ("win_amd64", "3.10")
+CAUSES = {
+    # a version that does not exist: the newest that do
+    "no such version": ("ex-shapes>=20", WIN,
+                        "error: no version of ex-shapes matches 'ex-shapes>=20' (target cp310-win_amd64): "
+                        "the newest that exist are 2.1.1, 2.1.0, 2.0.7, 2.0.6, 1.8.5",
+                        "  Require a version that exists, e.g. ex-shapes>=2.1.1"),
+    # a misspelled name: the close names of the index's project list, and no advice about markers
+    "misspelled": ("opencv-python-headles", WIN,
+                   "error: no project named opencv-python-headles is on the configured indexes and find-links "
+                   "(target cp310-win_amd64); did you mean opencv-python-headless?",
+                   "  Check the spelling of the name"),
+    # a valid but uncommon platform: the platforms the wheels carry, and the target to write
+    "uncommon platform": ("ex-shapes", ("linux_x86_64", "3.10"),
+                          "error: no release of ex-shapes matching 'ex-shapes' has a wheel for platform linux_x86_64 "
+                          "(target cp310-linux_x86_64); their wheels carry macosx_11_0_arm64, manylinux_2_17_x86_64, "
+                          "win_amd64, manylinux2014_x86_64",
+                          '  If the PCs run Linux with glibc 2.17 or newer, write that target as platform = '
+                          '"manylinux_2_17_x86_64" (python = "3.10") under [[tool.procvision.targets]] in '
+                          'pyproject.toml'),
+    # only pre-releases match: how to allow them
+    "only pre-releases": ("ex-pre>=1.5", WIN,
+                          "error: only pre-releases of ex-pre match 'ex-pre>=1.5' (target cp310-win_amd64): "
+                          "2.0rc1, 2.0b1",
+                          "  Name one in the specifier to allow pre-releases, e.g. ex-pre>=2.0rc1"),
+}
 
 
-def test_a_misspelled_name_gets_the_close_names_the_index_lists(tmp_path: Path, index: IndexServer) -> None:
-    status, lines = lock(tmp_path, index, "opencv-python-headles")
+@pytest.mark.parametrize("case", list(CAUSES))
+def test_the_first_line_names_the_cause_and_the_next_what_to_do(tmp_path: Path, index: IndexServer, case) -> None:
+    dependency, target, first, advice = CAUSES[case]
+    status, lines = lock(tmp_path, index.url, dependency, target)
     assert status == 1
-    assert lines[0] == ("error: no project named opencv-python-headles is on the configured indexes and "
-                        "find-links (target cp310-win_amd64); did you mean opencv-python-headless?")
-    assert "Check the spelling" in lines[1]
-    assert not any("marker" in line for line in lines), "advice for markers does not help a misspelling"
+    assert lines[:2] == [first, advice]
+    assert len(lines) <= 4 and not any(".whl" in line or "marker" in line for line in lines), lines
+    if case != "misspelled":  # the file list is for -v
+        assert lines[-1] == "  `procvision lock -v` lists every file found and why none fits."
 
 
 def test_without_a_project_list_the_advice_is_to_check_the_spelling(tmp_path: Path, index: IndexServer) -> None:
     elsewhere = index.url.replace("/simple/", "/nothing-here/")  # every page there is a 404, the root too
-    project = write_project(tmp_path / "pj", elsewhere, ["opencv-python-headles"], targets=[("win_amd64", "3.10")])
-    done = cli("lock", str(project), "--isolated", cache=tmp_path / "cache")
-    lines = [line for line in done.stderr.splitlines() if not line.startswith("resolving")]
-    assert done.returncode == 1 and lines[0].startswith("error: no project named opencv-python-headles is on")
+    status, lines = lock(tmp_path, elsewhere, "opencv-python-headles")
+    assert status == 1 and lines[0].startswith("error: no project named opencv-python-headles is on")
     assert lines[1] == "  Check the spelling of the name (the indexes offer no project list to compare with)"
 
 
-def test_an_uncommon_platform_names_the_platforms_the_wheels_carry_and_how_to_write_the_target(
-        tmp_path: Path, index: IndexServer) -> None:
-    status, lines = lock(tmp_path, index, "ex-shapes", ("linux_x86_64", "3.10"))
-    assert status == 1
-    assert lines[0] == ("error: no release of ex-shapes matching 'ex-shapes' has a wheel for platform linux_x86_64 "
-                        "(target cp310-linux_x86_64); their wheels carry macosx_11_0_arm64, manylinux_2_17_x86_64, "
-                        "win_amd64, manylinux2014_x86_64")
-    assert ('write that target as platform = "manylinux_2_17_x86_64" (python = "3.10") under '
-            '[[tool.procvision.targets]]') in lines[1]
-    assert len(lines) < 8 and not any(".whl" in line for line in lines)
-
-
-def test_a_specifier_only_pre_releases_match_says_how_to_allow_them(tmp_path: Path, index: IndexServer) -> None:
-    status, lines = lock(tmp_path, index, "ex-pre>=1.5")
-    assert status == 1
-    assert lines[0] == "error: only pre-releases of ex-pre match 'ex-pre>=1.5' (target cp310-win_amd64): 2.0rc1, 2.0b1"
-    assert lines[1] == "  Name one in the specifier to allow pre-releases, e.g. ex-pre>=2.0rc1"
-
-
 def test_verbose_adds_every_file_and_why_it_does_not_fit(tmp_path: Path, index: IndexServer) -> None:
-    status, lines = lock(tmp_path, index, "ex-shapes", ("linux_x86_64", "3.10"), "-v")
+    status, lines = lock(tmp_path, index.url, "ex-shapes", ("linux_x86_64", "3.10"), "-v")
     assert status == 1
     text = "\n".join(lines)
     assert "error: no release of ex-shapes matching 'ex-shapes' has a wheel for platform linux_x86_64" in text
