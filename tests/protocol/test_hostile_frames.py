@@ -113,6 +113,18 @@ def test_the_adapter_answers_every_odd_frame_by_its_request_and_keeps_serving(al
     assert adapter.recv()["status"] == "OK"
 
 
+def test_a_request_id_too_long_to_echo_gets_an_error_without_it(algorithm_dir, raw_adapter) -> None:
+    adapter = raw_adapter(algorithm_dir())
+    adapter.handshake()
+    long_id = "x" * (protocol.MAX_FRAME_BYTES - 40)  # the ping fits the limit; the pong, 13 bytes longer, does not
+    adapter.send({"type": "ping", "request_id": long_id})
+    error = adapter.recv(timeout=20)
+    assert error["type"] == "error" and error["error_code"] == "1008" and "request_id" not in error
+    assert "reply to a frame cannot be sent" in error["message"] and len(error["message"]) < 300
+    adapter.send({"type": "ping", "request_id": "after"})
+    assert adapter.recv() == {"type": "pong", "request_id": "after", "busy": False}
+
+
 # -- the other direction: an adapter that answers calls with hostile frames ------------------------
 
 HOSTILE_ADAPTER = textwrap.dedent("""\
