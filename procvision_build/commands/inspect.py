@@ -39,11 +39,17 @@ def render(report: dict[str, Any]) -> str:
     for step in report["steps"]:
         params = ", ".join(param["key"] for param in step.get("params", []))
         lines.append(f"step {step['index']}: {step['name']}" + (f" ({params})" if params else ""))
-    width = max([len(p["name"]) for p in report["packages"]] + [7])
-    lines.append(f"{'package':<{width}}  {'version':<12} {'size':>10}  {'license':<20} sha256")
-    for package in report["packages"]:
-        lines.append(f"{package['name']:<{width}}  {package['version']:<12} {format_bytes(package['size']):>10}  "
-                     f"{(package['license'] or '-')[:20]:<20} {package['sha256']}")
+    # Columns as wide as their longest value: nothing a reviewer reads is ever cut. The license, the one
+    # value of any length, comes last so that a long one moves nothing else.
+    packages = report["packages"]
+    width = max([len(p["name"]) for p in packages] + [len("package")])
+    version_width = max([len(p["version"]) for p in packages] + [len("version")])
+    sha_width = max([len(p["sha256"]) for p in packages] + [len("sha256")])
+    lines.append(f"{'package':<{width}}  {'version':<{version_width}}  {'size':>10}  {'sha256':<{sha_width}}  license")
+    for package in packages:
+        lines.append(f"{package['name']:<{width}}  {package['version']:<{version_width}}  "
+                     f"{format_bytes(package['size']):>10}  {package['sha256']:<{sha_width}}  "
+                     f"{package['license'] or '-'}")
     for asset in report["assets"]:
         lines.append(f"asset {asset['path']} ({format_bytes(asset['size'])})")
     totals = report["totals"]

@@ -280,8 +280,15 @@ pip install --no-build-isolation --find-links procvision-sources -e .   # the SD
 procvision validate                                # config, then every PID and step on a test image
 procvision validate --image part.png               # ... on a real part image
 procvision run --image part.png --pid $first_pid   # one call, the result as JSON
-python -m build                                    # sdist and wheel in dist/
+procvision build                                   # the wheel and one offline bundle per target, in dist/
 ```
+
+`part.png` is any photo of a part (PNG, JPEG or BMP); `procvision validate` alone uses a
+generated test image. Build with `procvision build` (it comes with procvision-build), or with
+the standard frontend in the environment that has procvision-build installed:
+`pip install build`, then `python -m build --no-isolation` (the sdist, the wheel and the
+bundles in dist/). Plain `python -m build` installs procvision-build from an index into a
+fresh environment, so it works only where an index or `PIP_FIND_LINKS` folder has it.
 
 The class is `$entry_point` in `src/$package/main.py`.
 '''

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from packaging.utils import canonicalize_name
 
 from procvision_build.distributions import project_of
-from procvision_build.errors import IndexUnavailable, NotInCache
+from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
+from procvision_build.files import path_from_file_url
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.index.links import Link
-from procvision_build.index.pages import ACCEPT_PAGE, local_find_links, local_page, parse_page
+from procvision_build.index.pages import ACCEPT_PAGE, local_find_links, local_page, parse_page, parse_project_list
 from procvision_build.index.pipconfig import IndexSources
 from procvision_build.index.ranges import RangeFile
 from procvision_build.index.transport import NETWORK_HINT, Http
@@ -80,6 +81,28 @@ class IndexClient:
             return []
         links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url))
         return [link for link in links if project_of(link.filename) == canonical]
+
+    def project_names(self) -> list[str] | None:
+        """Every project the indexes list on their root pages, and those in find-links; None when no
+        index offers a list (asked only to explain a name that was not found, so failures are quiet)."""
+        names: set[str] = set()
+        listed = False
+        for index_url in self.index_urls:
+            try:
+                if index_url.startswith("file:"):
+                    folder = path_from_file_url(index_url)
+                    found = [item.name for item in folder.iterdir() if item.is_dir()]
+                else:
+                    page = self._page(index_url.rstrip("/") + "/")
+                    found = parse_project_list(page.body, page.content_type) if page is not None else []
+            except (ProcvisionError, OSError) as error:
+                self.ui.debug(f"project list of {CREDENTIALS.shown(index_url)}: {error}")
+                continue
+            listed = listed or bool(found)
+            names.update(found)
+        for entry in self.find_links:
+            names.update(str(name) for link in self._find_links(entry) if (name := project_of(link.filename)))
+        return sorted(names) if listed or names else None
 
     def _find_links(self, entry: str) -> list[Link]:
         with self._lock:

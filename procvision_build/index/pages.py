@@ -102,6 +102,19 @@ def _metadata_attribute(value: str | None) -> dict[str, str] | None:
     return {algorithm: digest} if digest else {}
 
 
+def parse_project_list(body: bytes, content_type: str) -> list[str]:
+    """Project names from an index's root page (PEP 691 JSON ``projects``, or PEP 503 HTML anchors)."""
+    if content_type.split(";")[0].strip().lower() == JSON_TYPE:
+        try:
+            return [str(entry["name"]) for entry in json.loads(body)["projects"]]
+        except (ValueError, KeyError, TypeError):
+            return []
+    parser = _Anchors()
+    parser.feed(body.decode("utf-8", "replace"))
+    # PEP 503: each anchor links to the project's page, ".../name/"
+    return [href.rstrip("/").rsplit("/", 1)[-1] for anchor in parser.anchors if (href := anchor["href"])]
+
+
 def local_page(page_url: str) -> CachedResponse | None:
     """A file:// index page: the project's directory with its index.html (what pip reads)."""
     folder = path_from_file_url(page_url)

@@ -6,21 +6,20 @@ file came from a JSON index, an HTML index or a folder (that is the ``Finder``'s
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from email.message import Message
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, ResolutionImpossible, Resolver
 from resolvelib.resolvers import ResolutionTooDeep
 
-from procvision_build.distributions import newest_first, parse_metadata, parse_wheel, project_of
+from procvision_build.distributions import parse_metadata, parse_wheel, project_of
 from procvision_build.errors import ResolutionError
+from procvision_build.resolve.explain import PYTHON, explain
 from procvision_build.resolve.lookahead import Lookahead, prefetched
 from procvision_build.resolve.targets import Target
 
@@ -28,7 +27,6 @@ if TYPE_CHECKING:
     from procvision_build.index.links import Finder, Link
     from procvision_build.ui import UI
 
-PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,9 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
         result = resolver.resolve(roots, max_rounds=2000)
     except ResolutionImpossible as impossible:
         unsatisfied = tuple(dict.fromkeys(str(cause.requirement.name) for cause in impossible.causes))
-        raise ResolutionError(provider.explain(impossible.causes), unsatisfied) from None
+        explanation = explain(provider, (cause.requirement for cause in impossible.causes))
+        # The cause comes first; every file and why it does not fit only with -v (or for a caller without a UI).
+        raise ResolutionError(explanation.message(ui is None or ui.verbose), unsatisfied) from None
     except ResolutionTooDeep:
         raise ResolutionError(f"target {target.key}: resolution did not settle after 2000 rounds; "
                               "pin the packages that backtrack (see --verbose) to narrow the search") from None
@@ -291,87 +291,11 @@ class _Provider(AbstractProvider):
         self.prefetch(d.name for d in deps)
         return deps
 
-    # ---- explaining failure ----
+    # ---- explaining failure (explain.py) ----
 
-    def chain(self, req: _Req) -> str:
-        """"the project -> a 1.0 -> b>=2": who asked for this requirement."""
-        steps = [f"'{req.text}'"]
-        parent, seen = req.parent, set()
-        while parent is not None and parent.name not in seen:
-            seen.add(parent.name)
-            steps.append(f"{parent.name} {parent.version}")
-            asked = self._asked_by.get(_identify(parent.name, parent.extras)) or self._asked_by.get(parent.name)
-            parent = asked.parent if asked is not None else None
-        steps.append("the project")
-        return " -> ".join(reversed(steps))
-
-    def explain(self, causes: Sequence) -> str:
-        target = self.target
-        lines = [f"no set of wheels fits target {target.key} ({target.describe()}):"]
-        by_name: dict[str, list[_Req]] = defaultdict(list)
-        for cause in causes:
-            by_name[str(cause.requirement.name)].append(cause.requirement)
-        for name, reqs in by_name.items():
-            if name == PYTHON:
-                for req in reqs:
-                    assert req.parent is not None
-                    parent = req.parent
-                    asked = self._asked_by.get(_identify(parent.name, parent.extras))
-                    via = self.chain(asked) if asked is not None else "the project"
-                    lines.append(f"  {parent.name} {parent.version} requires Python {req.specifier}, but the target "
-                                 f"runs Python {target.spec.python} ({parent.name} is required as {via})")
-                continue
-            asked = "; ".join(dict.fromkeys(self.chain(req) for req in reqs))
-            lines.append(f"  {name} is required as {asked}")
-            lines += [f"    {line}" for line in self.explain_files(name, reqs)]
-        lines.append("  Allow another version, add a target-specific marker, or drop the target that cannot have it.")
-        return "\n".join(lines)
-
-    def explain_files(self, name: str, reqs: Sequence[_Req]) -> list[str]:
-        links = self.links(name)
-        if not links:
-            where = "its local source" if name in self.local_names else "the configured indexes and find-links"
-            return [f"no files for {name} exist in {where}"]
-        chosen = {entry.link.filename for entry in self.versions(name)}
-        verdicts: list[str] = []
-        # Newest releases first: the files a person would hope to get are the ones worth reading.
-        for link in newest_first(links, lambda link: link.filename):
-            verdicts.append(f"{link.filename}: {self._why_not(link, reqs, link.filename in chosen)}")
-        shown = verdicts[:40]
-        if len(verdicts) > len(shown):
-            shown.append(f"... and {len(verdicts) - len(shown)} more files")
-        return ["files that exist and why none fits:"] + ["  " + v for v in shown]
-
-    def _why_not(self, link: "Link", reqs: Sequence[_Req], fits: bool) -> str:
-        target = self.target
-        parsed = parse_wheel(link.filename)
-        if parsed is None:
-            return "source distribution only (bundles take binary wheels)"
-        version, _, tags = parsed
-        if not fits:
-            if target.tag_rank(tags) is None:
-                return _tag_mismatch(tags, target)
-            if not target.allows_python(link.requires_python):
-                return f"requires Python {link.requires_python}, the target runs {target.spec.python}"
-            return "a better-fitting wheel of the same version exists"
-        failing = [str(req.specifier) for req in reqs if not req.specifier.contains(version, prereleases=True)]
-        if failing:
-            return f"version {version} is outside {', '.join(failing)}"
-        if link.yanked is not None:
-            return f"yanked{': ' + link.yanked if link.yanked else ''} (used only when pinned with ==)"
-        return "fits the target, but conflicts with the other requirements listed"
-
-
-def _tag_mismatch(tags: frozenset[Tag], target: Target) -> str:
-    platforms = {tag.platform for tag in target.tags}
-    interpreters = {(tag.interpreter, tag.abi) for tag in target.tags}
-    file_platforms = sorted({tag.platform for tag in tags})
-    file_abis = sorted({f"{tag.interpreter}-{tag.abi}" for tag in tags})
-    if not any(tag.platform in platforms for tag in tags):
-        return f"wrong platform tag {'.'.join(file_platforms)} (target accepts {target.spec.platform} and older)"
-    if not any((tag.interpreter, tag.abi) in interpreters for tag in tags):
-        return f"wrong Python/ABI tag {'.'.join(file_abis)} (target is {target.tags[0].interpreter}-{target.tags[0].abi})"
-    return f"tags {'.'.join(sorted(str(t) for t in tags))} do not fit together on this target"
+    def asked(self, identifier: str) -> _Req | None:
+        """The first requirement that asked for ``identifier`` (who wanted it, for the explanation)."""
+        return self._asked_by.get(identifier)
 
 
 class _Reporter(BaseReporter):

@@ -252,9 +252,18 @@ class Adapter:
             self._calls.put(None)
 
     def send(self, message: dict[str, Any]) -> None:
-        """Write one frame (``ProtocolError`` when it cannot be encoded); a runner that went away is
-        noticed by the reader at end of input, not here."""
-        if not self._out.send(message):
+        """Write one frame; a runner that went away is noticed by the reader at end of input, not here.
+
+        A result that cannot be encoded raises ``ProtocolError`` (the worker answers that itself); any other
+        reply that cannot (a pong echoing a request_id near the frame limit) becomes a 1008 error frame."""
+        try:
+            sent = self._out.send(message)
+        except protocol.ProtocolError as error:
+            if message.get("type") == "result":
+                raise
+            sent = self._out.send(protocol.error_frame(
+                ErrorCode.PROTOCOL_ERROR, f"the reply to a frame cannot be sent: {error}; keep request_id short"))
+        if not sent:
             log.warning("cannot write a frame: the runner is gone", frame_type=message.get("type"))
 
     def _next_frame(self) -> dict[str, Any] | None:

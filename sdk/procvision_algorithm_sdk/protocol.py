@@ -7,6 +7,8 @@ UTF-8 JSON object carrying ``type``. No threads and no processes live here.
 from __future__ import annotations
 
 import json
+import math
+import re
 import struct
 import threading
 from typing import Any, BinaryIO
@@ -24,12 +26,60 @@ METHODS = ("pre_execute", "execute", "reset")
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
+#: Python 3.11's own limit, on every Python: a longer digit string costs quadratic time on 3.10.
+MAX_INT_DIGITS = 4300
+# A \uD800-\uDFFF escape: the only way a lone surrogate gets into a decoded string.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _not_json(constant: str) -> Any:
     raise ValueError(f"{constant} is not a JSON value")
 
 
-# Python's decoder takes NaN and Infinity by default; JSON (and the encoder above) does not.
-_decoder = json.JSONDecoder(parse_constant=_not_json)
+def _integer(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:24]}{'...' if len(text) > 24 else ''} is too large for a float")
+    return value
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):  # JSON leaves duplicates undefined: one reader keeps the first, another the last
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        raise ValueError(f"duplicate key {duplicate[:40]!r} in an object")
+    return result
+
+
+# Python's decoder takes NaN, Infinity, 1e999 (as inf), duplicate keys and any digit count by default; the
+# protocol takes what every JSON reader reads the same way (and what the encoder above can send back).
+_decoder = json.JSONDecoder(parse_constant=_not_json, parse_int=_integer, parse_float=_finite,
+                            object_pairs_hook=_object)
+
+
+def _lone_surrogate(message: Any) -> bool:
+    """Whether a string anywhere in ``message`` holds half a surrogate pair (UTF-8 cannot carry it)."""
+    stack = [message]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            stack += value.keys()
+            stack += value.values()
+        elif isinstance(value, list):
+            stack += value
+    return False
 
 
 class ProtocolError(ProcVisionError):
@@ -63,8 +113,16 @@ def decode(payload: bytes) -> dict[str, Any]:
         raise ProtocolError(f"frame payload is not UTF-8 ({error})") from None
     try:
         message = _decoder.decode(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ProtocolError(f"frame payload is not JSON ({error})") from None
+    except ValueError as error:  # from the hooks above
+        raise ProtocolError(f"frame payload holds JSON the protocol refuses: {error}") from None
+    except RecursionError:
+        raise ProtocolError("frame payload nests arrays or objects deeper than the decoder's recursion "
+                            "limit") from None
+    if _SURROGATE_ESCAPE.search(text) and _lone_surrogate(message):
+        raise ProtocolError("frame payload holds a lone surrogate escape (\\ud800-\\udfff without its pair); "
+                            "strings must be valid Unicode")
     if not isinstance(message, dict):
         raise ProtocolError(f"frame payload must be a JSON object, got {type(message).__name__}")
     if not isinstance(message.get("type"), str):

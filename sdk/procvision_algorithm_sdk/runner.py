@@ -145,6 +145,7 @@ class _Child:
         self.failure: tuple[ErrorCode, str] | None = None  # why the runner stopped it, when it did
         self.stopping = threading.Event()
         self.unkillable = False  # it outlived a kill: nobody waits for it again
+        self.calling: Any = None  # the request_id of the call in flight: a bad frame fails that call
         self._out = protocol.FrameWriter(process.stdin, runner.max_frame_bytes)
         self._threads = [
             threading.Thread(target=self._read_frames, name=f"procvision-frames-{self.pid}", daemon=True),
@@ -176,7 +177,7 @@ class _Child:
                 except protocol.ProtocolError as error:
                     if error.truncated:
                         break
-                    self.runner._note(f"[runner] bad frame from pid {self.pid}: {error}")
+                    self._bad_frame(str(error), error.request_id)
                     continue
                 except (OSError, ValueError):
                     break
@@ -195,14 +196,37 @@ class _Child:
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         kind = frame["type"]
-        if kind == "hello" or (kind == "error" and not self.hello.done and "request_id" not in frame):
+        if not self.hello.done and (kind == "hello" or (kind == "error" and "request_id" not in frame)):
             self.hello.deliver(frame)
             return
-        waiter = self.pending.pop(frame.get("request_id"), None)
+        waiter = self._waiter_for(frame.get("request_id"))
         if waiter is not None:
             waiter.deliver(frame)
-        elif kind != "pong":  # a pong later than the grace is already counted as missed
-            self.runner._note(f"[runner] unexpected {kind!r} frame from pid {self.pid}: {frame}")
+        elif kind == "pong":
+            pass  # a pong later than the grace is already counted as missed
+        elif self.calling is not None:  # nothing else may come while a call runs: that call cannot trust the stream
+            self._bad_frame(f"an unexpected {_clip(kind)} frame (request_id {_clip(frame.get('request_id'))}) "
+                            "during a call", None)
+        else:
+            self.runner._note(f"[runner] unexpected {_clip(kind)} frame from pid {self.pid}: {_clip(frame)}")
+
+    def _waiter_for(self, request_id: Any) -> _Waiter | None:
+        try:
+            return self.pending.pop(request_id, None)
+        except TypeError:  # an unhashable id (a list, an object): nothing of ours
+            return None
+
+    def _bad_frame(self, reason: str, request_id: Any) -> None:
+        """A frame that breaks the protocol fails what it answers (the hello, or the call in flight) with 1008."""
+        self.runner._note(f"[runner] bad frame from pid {self.pid}: {reason}")
+        answer = {"type": "error", "error_code": str(ErrorCode.PROTOCOL_ERROR),
+                  "message": f"the algorithm process (pid {self.pid}) sent a frame that breaks protocol v1: {reason}"}
+        if not self.hello.done:
+            self.hello.deliver(answer)
+            return
+        waiter = self._waiter_for(request_id) or self._waiter_for(self.calling)
+        if waiter is not None:
+            waiter.deliver(answer)
 
     def _read_stderr(self) -> None:
         stream = io.BufferedReader(self.process.stderr, 1 << 16)  # a raw pipe's readline reads byte by byte
@@ -452,16 +476,20 @@ class Runner:
     def _exchange(self, child: _Child, method: str, params: dict[str, Any], timeout: float) -> CallResult:
         request_id = next(_request_ids)
         waiter = child.expect(request_id)
+        child.calling = request_id
         started = time.perf_counter()
         try:
             child.send({"type": "call", "request_id": request_id, "method": method, "params": params})
         except protocol.ProtocolError:  # params that are not JSON, or too large: the caller's to fix
             child.pending.pop(request_id, None)
             raise
-        if not waiter.wait(timeout):
-            child.pending.pop(request_id, None)
-            child.stop(ErrorCode.TIMEOUT, f"{method} did not answer within {timeout:g} s; "
-                       f"the algorithm process (pid {child.pid}) was stopped")
+        try:
+            if not waiter.wait(timeout):
+                child.pending.pop(request_id, None)
+                child.stop(ErrorCode.TIMEOUT, f"{method} did not answer within {timeout:g} s; "
+                           f"the algorithm process (pid {child.pid}) was stopped")
+        finally:
+            child.calling = None
         round_trip = (time.perf_counter() - started) * 1000.0
         frame = waiter.frame
         if frame is None:
@@ -471,14 +499,19 @@ class Runner:
                 f"the algorithm process (pid {child.pid}) {child.exit_description()} during {method}")
             return CallResult(method, "ERROR", message, str(code), round_trip_ms=round_trip)
         if frame["type"] == "error":
-            return CallResult(method, "ERROR", str(frame.get("message") or "protocol error"),
-                              str(frame.get("error_code") or ErrorCode.PROTOCOL_ERROR), round_trip_ms=round_trip)
+            return CallResult(method, "ERROR", _text(frame.get("message")) or "protocol error",
+                              str(_known_code(frame.get("error_code") or ErrorCode.PROTOCOL_ERROR)),
+                              round_trip_ms=round_trip)
+        problem = _malformed_result(frame, method)
+        if problem is not None:  # a hostile or broken adapter: this call fails, the process goes on serving
+            self._note(f"[runner] bad result frame from pid {child.pid}: {problem}")
+            return CallResult(method, "ERROR", f"the algorithm process (pid {child.pid}) sent a result frame "
+                              f"that breaks protocol v1: {problem}", str(ErrorCode.PROTOCOL_ERROR),
+                              round_trip_ms=round_trip)
         if frame.get("exiting"):  # a FatalError: the adapter leaves right after this result
             child.stop(grace=self.kill_after)
-        data = frame.get("data")
-        return CallResult(method, str(frame.get("status")), str(frame.get("message") or ""),
-                          frame.get("error_code"), data if isinstance(data, dict) else {},
-                          frame.get("latency_ms"), round_trip)
+        return CallResult(method, frame["status"], frame.get("message") or "", frame.get("error_code"),
+                          frame.get("data") or {}, frame.get("latency_ms"), round_trip)
 
     # -- processes --------------------------------------------------------------------------
 
@@ -577,6 +610,32 @@ class Runner:
 
     def _note(self, text: str) -> None:
         self._tail.append(text)
+
+
+def _malformed_result(frame: Mapping[str, Any], method: str) -> str | None:
+    """What is wrong with a ``result`` frame's fields (CONTRACT.md section 5), or None."""
+    if frame["type"] != "result":
+        return f"a {_clip(frame['type'])} frame answered the call; expected result or error"
+    if frame.get("method") != method:
+        return f"method {_clip(frame.get('method'))} answers a {method} call"
+    if frame.get("status") not in ("OK", "ERROR"):
+        return f"status {_clip(frame.get('status'))}; expected \"OK\" or \"ERROR\""
+    checks = (("message", (str, type(None))), ("error_code", (str, type(None))), ("data", (dict, type(None))),
+              ("latency_ms", (int, float, type(None))))
+    for key, kinds in checks:
+        value = frame.get(key)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            return f"{key} is {_clip(value)}; expected {' or '.join(k.__name__ for k in kinds)}"
+    return None
+
+
+def _clip(value: Any, limit: int = 120) -> str:
+    """``repr(value)`` cut to one short line: a hostile frame can be 16 MiB."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = f"<a {type(value).__name__} nested too deeply>"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _text(value: Any) -> str | None:

@@ -23,7 +23,8 @@ def test_the_no_fit_hint_for_the_sdk_pasted_makes_the_lock_work(tmp_path: Path, 
     env = {"PIP_INDEX_URL": factory_index.url}
     failed = procvision("lock", tmp_path / "old-board", cache=tmp_path / "cache", env=env)
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
-    assert "procvision_algorithm_sdk-0.3.2-py3-none-any.whl: version 0.3.2 is outside >=1.0" in failed.stderr
+    assert "error: no version of procvision-algorithm-sdk matches 'procvision-algorithm-sdk>=1.0' (target " \
+        "cp310-manylinux_2_17_x86_64): the newest that exist are 0.3.2" in failed.stderr
     hint = re.search(r"as `procvision init` does: (procvision init --sdk-only .+)$", failed.stderr, re.M).group(1)
     pasted = subprocess.run(hint.replace("procvision ", f"{sys.executable} -m procvision_build ", 1),
                             shell=True, cwd=tmp_path, env=clean_env(tmp_path / "cache", env), capture_output=True,

@@ -26,7 +26,8 @@ def test_init_install_validate_run_in_a_python_310_venv(tmp_path: Path, python_f
     installed = run(python, "-m", "pip", "install", "procvision-build")
     assert installed.returncode == 0, installed.stdout + installed.stderr
 
-    created = run(procvision, "init", "line-7")
+    # A target the wheelhouse has wheels for, so that the README's build line can run offline.
+    created = run(procvision, "init", "line-7", "--target", "manylinux_2_17_x86_64:3.10")
     assert created.returncode == 0, created.stderr
     project = tmp_path / "line-7"
 
@@ -60,3 +61,21 @@ def test_init_install_validate_run_in_a_python_310_venv(tmp_path: Path, python_f
     data = json.loads(result.stdout)["data"]
     assert data["result_status"] == "NG" and data["ng_reason"] == "too dark"
     assert data["defect_rects"] == [{"x": 0, "y": 0, "width": 160, "height": 120, "label": "dark"}]
+
+    # The README's build line, pasted as it is in the project (procvision-build is on no index here).
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    [build_line] = [line.split("#")[0].strip() for line in readme.splitlines() if line.startswith("procvision build")]
+    built = subprocess.run(build_line, shell=True, capture_output=True, text=True, env=shell_env, cwd=project,
+                           timeout=600)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert sorted(path.suffix for path in (project / "dist").iterdir()) == [".whl", ".zip"]
+
+    # The frontend route the README gives: `pip install build`, then `python -m build --no-isolation`.
+    assert "`pip install build`, then `python -m build --no-isolation`" in readme
+    for command in ("pip install build", "python -m build --no-isolation"):
+        pasted = subprocess.run(command, shell=True, capture_output=True, text=True, env=shell_env, cwd=project,
+                                timeout=600)
+        assert pasted.returncode == 0, command + "\n" + pasted.stdout + pasted.stderr
+    outputs = {path.name for path in (project / "dist").iterdir()}
+    assert {name for name in outputs if name.endswith((".tar.gz", ".whl"))} == {
+        "line_7-0.1.0.tar.gz", "line_7-0.1.0-py3-none-any.whl"}

@@ -76,3 +76,24 @@ def test_runner_and_adapter_on_python310(python_for, site_packages_310, tmp_path
         "hang": "1005", "exit": "1009", "after": "OK", "reset": [1, 2, 1],
         "start": ["setup", "procvision_missing_lazy_dependency", True],
     }
+
+
+def test_a_frame_of_digits_is_refused_at_once_on_python310(python_for, site_packages_310) -> None:
+    """3.10 has no int digit limit: converting 15 million digits would take hours; the codec refuses first."""
+    code = textwrap.dedent('''
+        import time
+        from procvision_algorithm_sdk import protocol
+        payload = b'{"type":"ping","request_id":' + b"9" * 15_000_000 + b"}"
+        started = time.monotonic()
+        try:
+            protocol.decode(payload)
+        except protocol.ProtocolError as error:
+            print(round(time.monotonic() - started, 1), error)
+    ''')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(SDK), str(site_packages_310)])
+    done = subprocess.run([str(python_for("3.10")), "-s", "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    seconds, message = done.stdout.strip().split(" ", 1)
+    assert float(seconds) < 5 and "an integer of 15000000 digits (at most 4300)" in message

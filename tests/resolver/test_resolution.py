@@ -99,8 +99,8 @@ def test_a_name_no_index_knows_is_named_with_where_it_was_looked_for(pins) -> No
     with pytest.raises(ResolutionError) as caught:
         pins(["mm-app", "no-such-project>=1"], "win_amd64", "3.10")
     message = str(caught.value)
+    assert message.startswith("no project named no-such-project is on the configured indexes and find-links")
     assert "no-such-project is required as the project -> 'no-such-project>=1'" in message
-    assert "no files for no-such-project exist in the configured indexes and find-links" in message
 
 
 def test_yanked_releases_are_skipped_unless_pinned_exactly(pins) -> None:

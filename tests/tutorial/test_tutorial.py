@@ -10,7 +10,6 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -49,8 +48,7 @@ def test_the_tutorial_works_as_written(tmp_path: Path, python_for, factory_index
     env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv), PIP_CONFIG_FILE=os.devnull,
                PIP_INDEX_URL=factory_index.url, PIP_FIND_LINKS=str(wheelhouse), PIP_DISABLE_PIP_VERSION_CHECK="1",
                PROCVISION_CACHE_DIR=str(tmp_path / "cache"))
-    board = np.full((480, 640, 3), 25, np.uint8)  # a dark part: the scaffolded algorithm says NG, too dark
-    Image.fromarray(board).save(work / "part.png")
+    # part.png is the tutorial's own: its command makes it (a dark part, which the scaffolded algorithm finds NG)
 
     outputs: dict[str, subprocess.CompletedProcess] = {}
     for kind, step in steps(TUTORIAL.read_text(encoding="utf-8")):
@@ -74,6 +72,7 @@ def test_the_tutorial_works_as_written(tmp_path: Path, python_for, factory_index
     [run] = [done for command, done in outputs.items() if command.startswith("procvision run")]
     assert json.loads(run.stdout)["data"]["ng_reason"] == "too dark"
     assert (work / "overlay.png").is_file()
+    assert Image.open(work / "part.png").size == (640, 480)
     binding = json.loads((work / "procvision-root" / "active" / "p001.json").read_text())
     assert binding["version"] == "0.1.0" and binding["previous"]["version"] == "0.2.0"  # rolled back
     assert (work / "procvision-root" / "board_check-0.1.0").is_dir()
