@@ -39,7 +39,7 @@ def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if needed) across processes; blocks until free."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
-        if os.name == "nt":
+        if sys.platform == "win32":  # not os.name: mypy checks each branch as its platform sees it
             import msvcrt
 
             handle.seek(0)
