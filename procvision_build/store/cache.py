@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping, Protocol, TypeVar
 
@@ -258,7 +259,7 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> None:
         target.write(chunk)
 
 
-def parse_max_age(headers: Mapping[str, str]) -> float | None:
+def parse_max_age(headers: Mapping[str, str] | Message) -> float | None:
     """Seconds a response may be reused without asking the server, from Cache-Control."""
     control = (headers.get("Cache-Control") or "").lower()
     if "no-store" in control or "no-cache" in control:
