@@ -80,7 +80,9 @@ class ImageWriter:
             meta.update(width=width, height=height, color_space="RGB", encoding=encoding or detected,
                         size=len(data))
             segment = self._acquire(len(data))
-            segment.buf[: len(data)] = data
+            buffer = segment.buf
+            assert buffer is not None  # None only once closed; this one is just acquired
+            buffer[: len(data)] = data
             return SharedImage(segment, meta, self._give_back)
         array, space = _as_image_array(image, color_space)
         meta.update(width=int(array.shape[1]), height=int(array.shape[0]), color_space=space, encoding="raw")
