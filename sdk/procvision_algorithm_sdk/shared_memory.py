@@ -87,7 +87,7 @@ class ImageWriter:
         array, space = _as_image_array(image, color_space)
         meta.update(width=int(array.shape[1]), height=int(array.shape[0]), color_space=space, encoding="raw")
         segment = self._acquire(array.nbytes)
-        view = np.ndarray(array.shape, dtype=np.uint8, buffer=segment.buf)
+        view: np.ndarray = np.ndarray(array.shape, dtype=np.uint8, buffer=segment.buf)
         np.copyto(view, array)
         del view  # a segment cannot be closed while a view of its buffer exists
         return SharedImage(segment, meta, self._give_back)
