@@ -67,8 +67,8 @@ def metadata_member(names: Iterable[str], filename: str) -> str | None:
     candidates = [name for name in names if _METADATA_MEMBER.match(name)]
     if len(candidates) > 1:  # vendored dist-infos: keep the one of this project
         project = project_of(filename)
-        candidates = [name for name in candidates
-                      if canonicalize_name(_METADATA_MEMBER.match(name).group(1).rsplit("-", 1)[0]) == project]
+        candidates = [name for name in candidates if (member := _METADATA_MEMBER.match(name))
+                      and canonicalize_name(member.group(1).rsplit("-", 1)[0]) == project]
     return candidates[0] if len(candidates) == 1 else None
 
 

@@ -60,6 +60,8 @@ def jobs() -> list[Job]:
     listed += [Job(f"pytest-{v}-quick", v, pytest(v, "-m", "not slow"), 10) for v in QUICK]
     listed.append(Job(f"pytest-{COMMANDS[0]}-commands", COMMANDS[0],
                       pytest(f"{COMMANDS[0]}-commands", "-m", "slow", *COMMANDS[1]), 20))
+    listed += [Job(f"mypy-{platform}", FULL[0], ("-m", "mypy", "--platform", platform), 5)
+               for platform in ("linux", "win32")]
     listed.append(Job("lint-imports", FULL[0], ("-c", "from importlinter.cli import lint_imports_command as c; c()"), 1))
     return sorted(listed, key=lambda job: -job.weight)
 

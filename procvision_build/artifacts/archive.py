@@ -11,7 +11,7 @@ import shutil
 import time
 import zipfile
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO, Mapping, Protocol
 
 # Used when SOURCE_DATE_EPOCH is unset, so builds are reproducible by default (2020-02-02,
 # the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
@@ -32,10 +32,18 @@ def normalized_mode(path: Path) -> int:
     return 0o755 if os.stat(path).st_mode & 0o111 else 0o644
 
 
+class ZipSink(Protocol):
+    """What zipfile writes an archive into: a file, or a stream that only writes (sizes go in data descriptors)."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+
+
 class ZipWriter:
     """A zip whose bytes depend only on the entries given: fixed time, modes, compression."""
 
-    def __init__(self, stream: IO[bytes], epoch: int) -> None:
+    def __init__(self, stream: ZipSink, epoch: int) -> None:
         self._zip = zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED)
         self._date_time = time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
         self.names: list[str] = []

@@ -16,7 +16,7 @@ def _people(people: tuple[Person, ...]) -> tuple[str | None, str | None]:
     """PEP 621: names alone go to ``Author``; anyone with an email goes to ``Author-email``."""
     names = [p.name for p in people if p.name and not p.email]
     emails = [f"{p.name} <{p.email}>" if p.name else p.email for p in people if p.email]
-    return (", ".join(names) or None, ", ".join(emails) or None)  # type: ignore[arg-type]
+    return (", ".join(names) or None, ", ".join(emails) or None)
 
 
 def _with_extra(requirement: Requirement, extra: str) -> str:

@@ -34,15 +34,15 @@ def validate_bundle(path: Path) -> Report:
         target = _target(bundle)
         header = {"bundle": str(path), "target": target.key if target else "unknown"}
         checks = [_paths(bundle), _structure(bundle), _manifest(bundle, target)]
-        dependent: list[tuple[str, Callable[[], Check]]] = [
-            ("wheel tags", lambda: _tags(bundle, target)),
-            ("hashes", lambda: _hashes(bundle)),
-            ("locked wheels", lambda: _completeness(bundle)),
-            ("assets", lambda: _assets(bundle)),
-            ("sdk", lambda: _sdk(bundle)),
+        dependent: list[tuple[str, Callable[[Target], Check]]] = [  # run with the bundle's target
+            ("wheel tags", lambda known: _tags(bundle, known)),
+            ("hashes", lambda _: _hashes(bundle)),
+            ("locked wheels", lambda _: _completeness(bundle)),
+            ("assets", lambda _: _assets(bundle)),
+            ("sdk", lambda _: _sdk(bundle)),
         ]
         for name, check in dependent:
-            checks.append(check() if bundle.manifest is not None and target is not None
+            checks.append(check(target) if bundle.manifest is not None and target is not None
                           else Check(name, SKIPPED, "needs a readable manifest with a target"))
         return Report(header, tuple(checks))
     finally:
@@ -173,8 +173,8 @@ def _assets(bundle: Bundle) -> Check:
 
 
 def _sdk(bundle: Bundle) -> Check:
-    versions = [parse_wheel(name)[0] for name in bundle.wheels()
-                if project_of(name) == SDK_NAME and parse_wheel(name) is not None]
+    versions = [parsed[0] for name in bundle.wheels()
+                if project_of(name) == SDK_NAME and (parsed := parse_wheel(name)) is not None]
     if not versions:
         return _failed("sdk", ErrorCode.INVALID_BUNDLE, [f"no {SDK_NAME} wheel"], "the runtime is missing")
     try:

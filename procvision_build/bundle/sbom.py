@@ -62,7 +62,7 @@ def render_sbom(config: ProjectConfig, target: TargetSpec, wheels: Sequence[Reso
             component["licenses"] = licenses
         component["properties"] = [{"name": "procvision:wheel", "value": f"wheels/{wheel.filename}"}]
         components.append(component)
-    algorithm = {"type": "application", "bom-ref": f"{purl(config.name, config.version)}#algorithm",
+    algorithm: dict[str, Any] = {"type": "application", "bom-ref": f"{purl(config.name, config.version)}#algorithm",
                  "name": config.name, "version": config.version}
     if config.license_expression:
         algorithm["licenses"] = [{"expression": config.license_expression}]

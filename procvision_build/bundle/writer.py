@@ -31,6 +31,9 @@ class _HashingStream:
     def flush(self) -> None:
         self._stream.flush()
 
+    def close(self) -> None:
+        """zipfile never closes a stream it was given; the file's owner (atomic_output) does."""
+
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
@@ -39,7 +42,7 @@ def write_bundle(path: Path, members: Sequence[Member], epoch: int) -> str:
     """``members`` into the zip at ``path`` (written to a temporary name, then renamed); returns its sha256."""
     with atomic_output(path) as file:
         stream = _HashingStream(file)
-        archive = ZipWriter(stream, epoch)  # type: ignore[arg-type]
+        archive = ZipWriter(stream, epoch)
         for member in sorted(members, key=lambda m: m.name):
             if isinstance(member.content, Path):
                 if member.stored:

@@ -160,7 +160,7 @@ def _read_step(check: Checks, value: Any, key: str, seen: set[int]) -> StepSpec 
         param = _read_param(check, item, f"{key}.params[{position}]", keys)
         if param is not None:
             params.append(param)
-    if len(check.messages) > problems:
+    if len(check.messages) > problems or not is_int(index) or name is None:  # (each of those is a problem)
         return None
     return StepSpec(index, name, description, tuple(params))
 

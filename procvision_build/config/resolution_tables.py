@@ -90,7 +90,7 @@ def _read_target(check: Checks, value: Any, key: str) -> TargetSpec | None:
                 check.problem(f"{key}.markers.{name}", "a string", marker_value)
             else:
                 markers[name] = marker_value
-    if len(check.messages) > problems:
+    if len(check.messages) > problems or platform is None or python is None:  # (each of those is a problem)
         return None
     return TargetSpec(platform, python, implementation, abi or "", markers)
 

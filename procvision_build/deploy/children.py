@@ -17,6 +17,8 @@ _job_handle: Any = None
 
 
 def _linux_death_signal() -> Callable[[], None] | None:
+    if sys.platform == "win32":  # mypy then checks the rest as POSIX sees it (start() calls this on Linux only)
+        return None
     try:
         import ctypes
 
@@ -39,6 +41,8 @@ def _windows_job() -> Any:
     global _job_handle
     if _job_handle is not None:
         return _job_handle
+    if sys.platform != "win32":  # mypy then checks the rest as Windows sees it (start() calls this on Windows only)
+        return None
     import ctypes
     from ctypes import wintypes
 
@@ -54,7 +58,7 @@ def _windows_job() -> Any:
                     ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
                     ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
     kernel32.CreateJobObjectW.restype = wintypes.HANDLE
     kernel32.CreateJobObjectW.argtypes = [ctypes.c_void_p, wintypes.LPCWSTR]
     kernel32.SetInformationJobObject.argtypes = [wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD]
@@ -75,12 +79,12 @@ def start(command: Sequence[str], **options: Any) -> subprocess.Popen:
     if sys.platform.startswith("linux"):
         options.setdefault("preexec_fn", _linux_death_signal())
     process = subprocess.Popen(list(command), **options)
-    if os.name == "nt":
+    if sys.platform == "win32":
         try:
             job = _windows_job()
             if job is not None:
                 kernel32, handle = job
-                kernel32.AssignProcessToJobObject(handle, int(process._handle))  # type: ignore[attr-defined]
+                kernel32.AssignProcessToJobObject(handle, int(process._handle))  # type: ignore[attr-defined]  # Popen's private Windows handle is not in typeshed
         except (OSError, AttributeError, ValueError):
             pass  # an older Windows refusing nested jobs: the child just is not tied to us
     return process

@@ -115,8 +115,10 @@ def remove_tree(path: Path) -> None:
         import shutil
 
         # onexc replaced onerror in 3.12 (onerror warns there); the handler takes either.
-        handler = {"onexc" if sys.version_info >= (3, 12) else "onerror": _writable_then_retry}
-        retry_on_windows(lambda: shutil.rmtree(path, **handler))
+        if sys.version_info >= (3, 12):
+            retry_on_windows(lambda: shutil.rmtree(path, onexc=_writable_then_retry))
+        else:
+            retry_on_windows(lambda: shutil.rmtree(path, onerror=_writable_then_retry))
 
 
 def rename(source: Path, target: Path) -> None:

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from . import __version__, children
 from .bundle_files import adapter_command
@@ -42,7 +42,7 @@ class Hello:
     seconds: float
 
 
-def _read_frame(stream: BinaryIO) -> dict[str, Any] | None:
+def _read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
@@ -129,7 +129,8 @@ class _Adapter:
             thread.join(1.0)
         for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
             try:
-                stream.close()  # type: ignore[union-attr]
+                if stream is not None:
+                    stream.close()
             except OSError:
                 pass
         return code

@@ -37,7 +37,8 @@ class Interpreter:
 
 
 def running_interpreter() -> Interpreter:
-    return Interpreter(sys.implementation.name, tuple(sys.version_info[:3]), sys.executable,  # type: ignore[arg-type]
+    version = (sys.version_info.major, sys.version_info.minor, sys.version_info.micro)
+    return Interpreter(sys.implementation.name, version, sys.executable,
                        hasattr(sys, "gettotalrefcount"), bool(sysconfig.get_config_var("Py_GIL_DISABLED")))
 
 
@@ -47,13 +48,15 @@ def describe_platform() -> str:
     libc = glibc_version()
     if libc:
         text += f" glibc {libc[0]}.{libc[1]}"
-    elif sys.platform.startswith("linux") and musl_version():
-        text += " musl {}.{}".format(*musl_version())  # type: ignore[str-format]
+    elif sys.platform.startswith("linux") and (musl := musl_version()):
+        text += f" musl {musl[0]}.{musl[1]}"
     return text
 
 
 def glibc_version() -> tuple[int, int] | None:
     """The C library's version on glibc Linux (``os.confstr``), else None."""
+    if sys.platform == "win32":  # no os.confstr there
+        return None
     try:
         found = os.confstr("CS_GNU_LIBC_VERSION") or ""
     except (AttributeError, OSError, ValueError):
@@ -92,10 +95,10 @@ def platform_problem(tag: str) -> str | None:
         return None if here == _WINDOWS[tag] else f"it needs {_WINDOWS[tag]} Windows, this is {here}"
     legacy = re.match(r"^(manylinux1|manylinux2010|manylinux2014)_(.+)$", tag)
     many = re.match(r"^manylinux_(\d+)_(\d+)_(.+)$", tag)
-    if legacy or many:
-        needed = _LEGACY_MANYLINUX[legacy[1]] if legacy else (int(many[1]), int(many[2]))  # type: ignore[index]
-        arch = legacy[2] if legacy else many[3]  # type: ignore[index]
-        return _linux_problem(arch) or _libc_problem("glibc", needed, glibc_version())
+    if legacy:
+        return _linux_problem(legacy[2]) or _libc_problem("glibc", _LEGACY_MANYLINUX[legacy[1]], glibc_version())
+    if many:
+        return _linux_problem(many[3]) or _libc_problem("glibc", (int(many[1]), int(many[2])), glibc_version())
     musl = re.match(r"^musllinux_(\d+)_(\d+)_(.+)$", tag)
     if musl:
         return _linux_problem(musl[3]) or _libc_problem("musl", (int(musl[1]), int(musl[2])), musl_version())

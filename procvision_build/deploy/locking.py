@@ -22,7 +22,7 @@ _WINDOWS_LOCK_OFFSET = 1 << 20
 
 
 def _try_lock(handle: int) -> bool:
-    if os.name == "nt":
+    if sys.platform == "win32":  # not os.name: mypy checks each branch as its platform sees it
         import msvcrt
 
         os.lseek(handle, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)
@@ -41,7 +41,7 @@ def _try_lock(handle: int) -> bool:
 
 
 def _unlock(handle: int) -> None:
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         os.lseek(handle, _WINDOWS_LOCK_OFFSET, os.SEEK_SET)

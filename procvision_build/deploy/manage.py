@@ -121,7 +121,8 @@ def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> dic
         by_name: dict[str, list[InstalledVersion]] = defaultdict(list)
         for version in root.installed():
             by_name[canonical_name(version.name)].append(version)
-        removed, kept = [], []
+        removed: list[InstalledVersion] = []
+        kept: list[InstalledVersion] = []
         for versions in by_name.values():
             newest_first = sorted(versions, key=lambda v: version_key(v.version), reverse=True)
             for rank, version in enumerate(newest_first):

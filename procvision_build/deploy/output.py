@@ -46,7 +46,7 @@ class Output:
     def error(self, error: DeployError) -> None:
         """The error that ends the command: ``error [2003]: ...`` and its detail lines, or one JSON record."""
         if self.json:
-            record = {"event": "error", "code": None if error.code is None else str(error.code),
+            record: dict[str, Any] = {"event": "error", "code": None if error.code is None else str(error.code),
                       "message": error.message}
             if error.detail:
                 record["detail"] = list(error.detail)

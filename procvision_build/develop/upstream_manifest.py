@@ -194,7 +194,8 @@ def _param(param: Any, where: str, findings: list[Finding]) -> dict[str, Any]:
     if not isinstance(param, dict):
         findings.append(Finding(where, f"{show(param)} is not a param table", "write it as { key = ..., type = ... }"))
         return {}
-    fields = {_PARAM_KEY_NAMES.get(key, key): value for key, value in param.items() if value is not None}
+    table: dict[str, Any] = param  # a JSON object: its keys are strings
+    fields = {_PARAM_KEY_NAMES.get(key, key): value for key, value in table.items() if value is not None}
     if "key" not in fields and isinstance(fields.get("name"), str):
         fields["key"] = fields.pop("name")
     elif "name" in fields and "description" not in fields:

@@ -97,7 +97,7 @@ def read_interface(root: Path, entry_point: str) -> tuple[str | None, list[Findi
     module, _, cls = entry_point.partition(":")
     path = module_file(root, module) if module else None
     classes = {node.name: node for node in _classes(path)} if path else {}
-    if cls not in classes:
+    if path is None or cls not in classes:
         return None, [Finding(f"{module or 'entry point'}: {cls or '?'}", "class not found in the source, so its "
                               "interface was not checked", "run procvision validate once the project is "
                               "installed: it imports the class and calls it")]
@@ -136,9 +136,9 @@ def read_interface(root: Path, entry_point: str) -> tuple[str | None, list[Findi
     return interface, findings
 
 
-def _methods(node: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> dict[str, ast.FunctionDef]:
+def _methods(node: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef]:
     """The class's methods, with those of its bases defined in the same module underneath."""
-    methods: dict[str, ast.FunctionDef] = {}
+    methods: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
     for base in reversed(node.bases):
         if _base_name(base) in classes and classes[_base_name(base)] is not node:
             methods.update(_methods(classes[_base_name(base)], classes))
@@ -147,7 +147,7 @@ def _methods(node: ast.ClassDef, classes: dict[str, ast.ClassDef]) -> dict[str, 
     return methods
 
 
-def _parameters(function: ast.FunctionDef) -> tuple[str, ...]:
+def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
     """The parameter names after ``self``."""
     arguments = function.args
     return tuple(arg.arg for arg in [*arguments.posonlyargs, *arguments.args][1:])

@@ -80,7 +80,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
         for future in not_done:
             future.cancel()
         wait(not_done)  # let transfers already running finish cleanly before raising
-    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    errors = [exception for f in futures if not f.cancelled() and (exception := f.exception()) is not None]
     if errors:
         # An integrity failure matters most; otherwise the first failure stands for all.
         errors.sort(key=lambda error: error.code != "2008" if isinstance(error, ProcvisionError) else True)

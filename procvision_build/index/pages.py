@@ -6,7 +6,7 @@ import hashlib
 import html.parser
 import json
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, TypedDict
 from urllib.parse import unquote, urljoin, urlsplit
 
 from procvision_build.distributions import project_of
@@ -18,6 +18,13 @@ from procvision_build.store.cache import CachedResponse
 
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 ACCEPT_PAGE = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
+
+# One entry of a PEP 691 page's "files" (PEP 700 adds size); a malformed one fails in _parse_json.
+_FileEntry = TypedDict("_FileEntry", {
+    "filename": str, "url": str, "hashes": Mapping[str, str], "requires-python": "str | None",
+    "yanked": "bool | str", "size": int, "core-metadata": "bool | Mapping[str, str]",
+    "dist-info-metadata": "bool | Mapping[str, str]",
+}, total=False)
 
 
 def parse_page(body: bytes, content_type: str, base_url: str, origin: str) -> list[Link]:
@@ -36,16 +43,16 @@ def _parse_json(body: bytes, base_url: str, origin: str) -> list[Link]:
                                "The index may not follow PEP 691; report it to its owner") from None
 
 
-def _json_link(entry: Mapping[str, object], base_url: str, origin: str) -> Link:
+def _json_link(entry: _FileEntry, base_url: str, origin: str) -> Link:
     yanked = entry.get("yanked", False)
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
     return Link(
         filename=str(entry["filename"]),
         url=CREDENTIALS.strip(urljoin(base_url, str(entry["url"])).split("#", 1)[0]),
-        hashes=dict(entry.get("hashes") or {}),  # type: ignore[call-overload]
+        hashes=dict(entry.get("hashes") or {}),
         requires_python=str(entry.get("requires-python") or "") or None,
         yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
-        size=entry.get("size"),  # type: ignore[arg-type]
+        size=entry.get("size"),
         metadata_hashes=None if metadata is False else (dict(metadata) if isinstance(metadata, dict) else {}),
         origin=origin,
     )

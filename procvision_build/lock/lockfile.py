@@ -197,7 +197,7 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
             continue
         out.append("wheels = [")
         for filename in sorted(entry["files"]):
-            wheel: LockedWheel = entry["files"][filename]
+            wheel = entry["files"][filename]
             fields = [f"name = {toml_value(filename)}"]
             fields.append(f"path = {toml_value(wheel.source)}" if wheel.source_kind == "wheel" else f"url = {toml_value(wheel.url)}")
             if wheel.size is not None:

@@ -69,11 +69,11 @@ def wheels_for_targets(config: ProjectConfig, targets: Sequence[Target | TargetS
         reasons = stale or _why_not_usable(lock, None, target.key)
         if lock is not None and not reasons:
             reasons = _local_changes(lock, local, only=target.key)
-        if reasons:
+        if reasons or lock is None:  # (no lock always has a reason)
             unresolved.append((target, reasons))
         else:
             ui.debug(f"{target.key}: using {LOCK_NAME}")
-            chosen[target.key] = lock.targets[target.key]  # type: ignore[union-attr]
+            chosen[target.key] = lock.targets[target.key]
     if unresolved and locked:
         reasons = list(dict.fromkeys(reason for _, found in unresolved for reason in found))
         raise LockError(f"{Path(config.root) / LOCK_NAME} cannot be used with --locked: " + "; ".join(reasons)
@@ -113,7 +113,7 @@ def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool 
         lock = None
     if check:
         reasons = ["there is no lock yet"] if lock is None else stale_reasons(lock, inputs)
-        if not reasons and check_local_sources:
+        if not reasons and check_local_sources and lock is not None:
             reasons = _local_changes(lock, _local_sources(config, cache, ui))
         if reasons:
             raise LockError(f"{path} is stale: " + "; ".join(reasons) + ". Run `procvision lock` to update it.")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from procvision_build.index.links import Finder, Link
     from procvision_build.resolve.resolver import _Candidate, _Req, _Version
 
-PYTHON = "<python>"  # the identifier of a wheel's own Requires-Python, as pip models it
+PYTHON = NormalizedName("<python>")  # the identifier of a wheel's own Requires-Python, as pip models it
 NEWEST_SHOWN = 5  # versions named when none matches
 FILES_SHOWN = 40  # files listed per project with -v
 LARGE_POOL = 20_000  # more names than this to compare with: only those sharing the first or last character

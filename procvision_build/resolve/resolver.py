@@ -106,7 +106,7 @@ class _Candidate:
 
 @dataclass(frozen=True, eq=False)
 class _Req:
-    name: NormalizedName | str
+    name: NormalizedName
     extras: frozenset[NormalizedName]
     specifier: SpecifierSet
     text: str
@@ -216,13 +216,13 @@ class _Provider(AbstractProvider):
     def identify(self, requirement_or_candidate: _Req | _Candidate) -> str:
         return _identify(requirement_or_candidate.name, requirement_or_candidate.extras)
 
-    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):  # type: ignore[override]
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
         pinned = any(info.requirement.pinned for info in information[identifier])
         causes = {self.identify(cause.requirement) for cause in backtrack_causes}
         # The Python check first (one candidate), then pins, then what backtracking points at.
         return (identifier != PYTHON, not pinned, identifier not in causes, identifier)
 
-    def find_matches(self, identifier, requirements, incompatibilities):  # type: ignore[override]
+    def find_matches(self, identifier, requirements, incompatibilities):
         reqs: list[_Req] = list(requirements[identifier])
         excluded_versions = {c.version for c in incompatibilities[identifier]}
         name = reqs[0].name
@@ -231,7 +231,7 @@ class _Provider(AbstractProvider):
         if name == PYTHON:
             python = Version(self.target.python)
             if all(req.specifier.contains(python, prereleases=True) for req in reqs):
-                return [_Candidate(PYTHON, python, frozenset(), None)]  # type: ignore[arg-type]
+                return [_Candidate(PYTHON, python, frozenset(), None)]
             return []
         extras = reqs[0].extras
         allow_pre = any(spec.prereleases for req in reqs for spec in req.specifier if spec.prereleases)

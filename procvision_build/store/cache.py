@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import IO, Iterable, Iterator, Mapping, Protocol, TypeVar
 
@@ -39,7 +40,7 @@ def file_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (created if needed) across processes; blocks until free."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
-        if os.name == "nt":
+        if sys.platform == "win32":  # not os.name: mypy checks each branch as its platform sees it
             import msvcrt
 
             handle.seek(0)
@@ -258,7 +259,7 @@ def _copy(source: IO[bytes], target: IO[bytes]) -> None:
         target.write(chunk)
 
 
-def parse_max_age(headers: Mapping[str, str]) -> float | None:
+def parse_max_age(headers: Mapping[str, str] | Message) -> float | None:
     """Seconds a response may be reused without asking the server, from Cache-Control."""
     control = (headers.get("Cache-Control") or "").lower()
     if "no-store" in control or "no-cache" in control:

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Hashable
 
-IS_WINDOWS = sys.platform == "win32"
+IS_WINDOWS = sys.platform == "win32"  # branches test sys.platform itself: mypy checks each as its platform sees it
 
 
 def open_segment(name: str) -> tuple[mmap.mmap, Hashable] | None:
@@ -18,14 +18,14 @@ def open_segment(name: str) -> tuple[mmap.mmap, Hashable] | None:
     registers the segment with the resource tracker, so a reader can neither unlink
     it nor cause a "leaked shared_memory" warning (before 3.13 there is no ``track=False``).
     """
-    if IS_WINDOWS:
+    if sys.platform == "win32":
         return _open_segment_windows(name)
     return _open_segment_posix(name)
 
 
 def segment_identity(name: str) -> Hashable | None:
     """What identifies the segment now behind ``name`` (None: gone, or not knowable here)."""
-    if IS_WINDOWS:
+    if sys.platform == "win32":
         return None  # a Windows section has no cheap identity: callers map it afresh
     fd = _shm_open_readonly(name)
     if fd is None:
@@ -37,6 +37,8 @@ def segment_identity(name: str) -> Hashable | None:
 
 
 def _shm_open_readonly(name: str) -> int | None:
+    if sys.platform == "win32":  # mypy then checks the rest as POSIX sees it
+        raise AssertionError("POSIX only")
     import _posixshmem  # CPython's own binding, the one SharedMemory uses
 
     path = name if name.startswith("/") else "/" + name
@@ -46,12 +48,14 @@ def _shm_open_readonly(name: str) -> int | None:
         return None
 
 
-def _posix_identity(fd: int) -> Hashable:
+def _posix_identity(fd: int) -> tuple[int, int, int]:
     status = os.fstat(fd)
     return (status.st_dev, status.st_ino, status.st_size)
 
 
 def _open_segment_posix(name: str) -> tuple[mmap.mmap, Hashable] | None:
+    if sys.platform == "win32":  # mypy then checks the rest as POSIX sees it
+        raise AssertionError("POSIX only")
     fd = _shm_open_readonly(name)
     if fd is None:
         return None
@@ -65,6 +69,8 @@ def _open_segment_posix(name: str) -> tuple[mmap.mmap, Hashable] | None:
 
 
 def _open_segment_windows(name: str) -> tuple[mmap.mmap, Hashable] | None:  # pragma: no cover - Windows
+    if sys.platform != "win32":  # mypy then checks the rest as Windows sees it
+        raise AssertionError("Windows only")
     import _winapi
 
     try:
@@ -100,12 +106,14 @@ def detach_stdio() -> tuple[int, int]:
     finally:
         os.close(null)
     os.dup2(2, 1)
-    if IS_WINDOWS:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         _detach_stdio_windows(frames_in, frames_out)
     return frames_in, frames_out
 
 
 def _detach_stdio_windows(frames_in: int, frames_out: int) -> None:  # pragma: no cover - Windows
+    if sys.platform != "win32":  # mypy then checks the rest as Windows sees it
+        raise AssertionError("Windows only")
     import ctypes
     import msvcrt
 
@@ -126,7 +134,7 @@ def _detach_stdio_windows(frames_in: int, frames_out: int) -> None:  # pragma: n
 
 def child_popen_options() -> dict:
     """``subprocess.Popen`` options that let ``terminate_process``/``kill_process`` reach the whole child tree."""
-    if IS_WINDOWS:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         import subprocess
 
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
@@ -146,7 +154,7 @@ def kill_process(process) -> None:
 def _signal_process(process, hard: bool) -> None:
     if process.poll() is not None:
         return  # reaped: its pid may already belong to someone else
-    if IS_WINDOWS:  # pragma: no cover - Windows
+    if sys.platform == "win32":  # pragma: no cover - Windows
         try:
             process.kill() if hard else process.terminate()
         except OSError:

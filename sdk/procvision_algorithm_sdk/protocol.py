@@ -11,7 +11,7 @@ import math
 import re
 import struct
 import threading
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
 
@@ -177,7 +177,7 @@ def write_frame(stream: BinaryIO, message: dict[str, Any], max_bytes: int = MAX_
 class FrameWriter:
     """Whole frames onto one stream from any number of threads (the adapter's and the runner's sending side)."""
 
-    def __init__(self, stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> None:
+    def __init__(self, stream: IO[bytes], max_bytes: int = MAX_FRAME_BYTES) -> None:
         self._stream = stream
         self._max = max_bytes
         self._lock = threading.Lock()
@@ -197,7 +197,7 @@ class FrameWriter:
         return True
 
 
-def _write_all(stream: BinaryIO, frame: bytes) -> None:
+def _write_all(stream: IO[bytes], frame: bytes) -> None:
     data = memoryview(frame)
     while data:
         written = stream.write(data)

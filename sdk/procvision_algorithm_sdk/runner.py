@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import IO, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -132,10 +132,22 @@ class _Waiter:
         return False
 
 
+def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
+    """One of the child's standard streams, all three opened as pipes (so never None)."""
+    assert stream is not None
+    return stream
+
+
+def _raw_pipe(stream: IO[bytes] | None) -> io.RawIOBase:
+    """A pipe from the child, unbuffered as ``bufsize=0`` opens it (a FileIO), to buffer once ourselves."""
+    assert isinstance(stream, io.RawIOBase)
+    return stream
+
+
 class _Child:
     """One adapter process and the threads that read its stdout and stderr and ping it."""
 
-    def __init__(self, runner: "Runner", process: subprocess.Popen) -> None:
+    def __init__(self, runner: "Runner", process: subprocess.Popen[bytes]) -> None:
         self.runner = runner
         self.process = process
         self.pid = process.pid
@@ -146,7 +158,7 @@ class _Child:
         self.stopping = threading.Event()
         self.unkillable = False  # it outlived a kill: nobody waits for it again
         self.calling: Any = None  # the request_id of the call in flight: a bad frame fails that call
-        self._out = protocol.FrameWriter(process.stdin, runner.max_frame_bytes)
+        self._out = protocol.FrameWriter(_pipe(process.stdin), runner.max_frame_bytes)
         self._threads = [
             threading.Thread(target=self._read_frames, name=f"procvision-frames-{self.pid}", daemon=True),
             threading.Thread(target=self._read_stderr, name=f"procvision-stderr-{self.pid}", daemon=True),
@@ -169,7 +181,7 @@ class _Child:
         return waiter
 
     def _read_frames(self) -> None:
-        stream = io.BufferedReader(self.process.stdout, 1 << 16)  # one read() per frame, not two
+        stream = io.BufferedReader(_raw_pipe(self.process.stdout), 1 << 16)  # one read() per frame, not two
         try:
             while True:
                 try:
@@ -229,7 +241,7 @@ class _Child:
             waiter.deliver(answer)
 
     def _read_stderr(self) -> None:
-        stream = io.BufferedReader(self.process.stderr, 1 << 16)  # a raw pipe's readline reads byte by byte
+        stream = io.BufferedReader(_raw_pipe(self.process.stderr), 1 << 16)  # a raw pipe's readline reads byte by byte
         for raw in iter(stream.readline, b""):
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             record = None
@@ -292,7 +304,7 @@ class _Child:
                                (self.process.stderr, stderr)):
             if reader is None or not reader.is_alive():
                 try:
-                    stream.close()
+                    _pipe(stream).close()
                 except (OSError, ValueError):
                     pass
         return self.process.returncode
@@ -591,7 +603,7 @@ class Runner:
                 if waiter.frame is not None and waiter.frame.get("status") != "OK":
                     self._note(f"[runner] shutdown answered {waiter.frame}")
         try:
-            child.process.stdin.close()  # end of input: an adapter that missed the shutdown tears down too
+            _pipe(child.process.stdin).close()  # end of input: an adapter that missed the shutdown tears down too
         except (OSError, ValueError):
             pass
         return child.stop(grace=self.kill_after)

@@ -80,12 +80,14 @@ class ImageWriter:
             meta.update(width=width, height=height, color_space="RGB", encoding=encoding or detected,
                         size=len(data))
             segment = self._acquire(len(data))
-            segment.buf[: len(data)] = data
+            buffer = segment.buf
+            assert buffer is not None  # None only once closed; this one is just acquired
+            buffer[: len(data)] = data
             return SharedImage(segment, meta, self._give_back)
         array, space = _as_image_array(image, color_space)
         meta.update(width=int(array.shape[1]), height=int(array.shape[0]), color_space=space, encoding="raw")
         segment = self._acquire(array.nbytes)
-        view = np.ndarray(array.shape, dtype=np.uint8, buffer=segment.buf)
+        view: np.ndarray = np.ndarray(array.shape, dtype=np.uint8, buffer=segment.buf)
         np.copyto(view, array)
         del view  # a segment cannot be closed while a view of its buffer exists
         return SharedImage(segment, meta, self._give_back)
