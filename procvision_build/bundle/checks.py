@@ -32,7 +32,7 @@ ORDER = (ZIP, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, S
 # The fields procvision build always writes; the installer needs fewer, the platform needs them all.
 _MANIFEST_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", "required_assets",
                     "default_config", "sdk_version", "target")
-_SUMMARY = {ZIP: "damaged members", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
+_SUMMARY = {ZIP: "members that do not read back intact", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
             TAGS: "wheels for another Python or platform", HASHES: "wheels that are not the ones locked",
             ASSETS: "declared assets are missing", SDK: ""}
 _HINT = {

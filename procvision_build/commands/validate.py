@@ -58,16 +58,19 @@ def render(report, ui: UI) -> None:
         subject = " ".join(f"{value}" if key in ("project", "bundle") else f"({key}: {value})"
                            for key, value in report.header.items())
         print(f"validating {subject}", file=out)
-    for check in report.checks:
+    # a failing check shows its contract code, as the installer does: "error [2008]"
+    statuses = [f"{check.status} [{check.code}]" if check.code and check.status == "error" else check.status
+                for check in report.checks]
+    width = max([8, *map(len, statuses)])
+    for check, status in zip(report.checks, statuses):
         if ui.quiet and check.status != "error":
             continue
-        status = f"{check.status} [{check.code}]" if check.code and check.status == "error" else check.status
-        print(f"  {status:<8} {check.name:<{_WIDTH}} {check.message}", file=out)
+        print(f"  {status:<{width}} {check.name:<{_WIDTH}} {check.message}", file=out)
         for detail in check.details:
             for line in detail.splitlines():
-                print(f"  {'':<8} {'':<{_WIDTH}}   {line}", file=out)
+                print(f"  {'':<{width}} {'':<{_WIDTH}}   {line}", file=out)
         if check.hint and check.status in ("error", "warning"):
-            print(f"  {'':<8} {'':<{_WIDTH}} hint: {check.hint}", file=out)
+            print(f"  {'':<{width}} {'':<{_WIDTH}} hint: {check.hint}", file=out)
     if not ui.quiet:
         verdict = "passed" if report.ok else "failed"
         print(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)", file=out)
