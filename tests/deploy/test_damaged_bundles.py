@@ -4,9 +4,11 @@ never a traceback. CASES is the corpus: add a (name, mutate, code) row to extend
 
 from __future__ import annotations
 
+import io
 import json
 import struct
 import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -25,8 +27,6 @@ Mutate = Callable[[bytes], bytes]
 
 
 def _infos(data: bytes) -> list[zipfile.ZipInfo]:
-    import io
-
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return archive.infolist()
 
@@ -77,6 +77,15 @@ def flip_central(test: Callable[[str], bool], field: int) -> Mutate:
     return lambda data: _changed(data, _central_entry(data, test) + field, lambda b: b ^ 0x01)
 
 
+def flip_central_name(test: Callable[[str], bool]) -> Mutate:
+    """The last byte of a member's name in the central directory flipped: it no longer matches its local header."""
+    def mutate(data: bytes) -> bytes:
+        entry = _central_entry(data, test)
+        name_length = struct.unpack("<H", data[entry + 28:entry + 30])[0]
+        return _changed(data, entry + 46 + name_length - 1, lambda b: b ^ 0x01)
+    return mutate
+
+
 def truncate(fraction: float) -> Mutate:
     return lambda data: data[:int(len(data) * fraction)]
 
@@ -84,12 +93,8 @@ def truncate(fraction: float) -> Mutate:
 def appended(name: str, raw_name: bytes | None = None) -> Mutate:
     """A member added at the end; ``raw_name`` then replaces its name's bytes as stored (same length)."""
     def mutate(data: bytes) -> bytes:
-        import io
-
         buffer = io.BytesIO(data)
         with zipfile.ZipFile(buffer, "a") as archive:
-            import warnings
-
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "Duplicate name": that is the point
                 archive.writestr(name, b"{}\n")
@@ -128,6 +133,8 @@ CASES: list[tuple[str, Mutate, str]] = [
     ("CRC-32 of manifest.json in the central directory", flip_central(_manifest, 16), "2001"),
     ("CRC-32 of a wheel in the central directory", flip_central(_wheel, 16), "2008"),
     ("header offset of an asset in the central directory", flip_central(_asset, 42), "2001"),
+    ("name of an asset in the central directory", flip_central_name(_asset), "2001"),
+    ("name of a wheel in the central directory", flip_central_name(_wheel), "2001"),
     ("truncated at 1%", truncate(0.01), "2001"),
     ("truncated at 50%", truncate(0.5), "2001"),
     ("truncated in the central directory", lambda data: data[:-40], "2001"),
