@@ -1,188 +1,215 @@
-"""``procvision validate BUNDLE.zip``: every check a bundle must pass before it goes to the factory, all at once."""
+"""``procvision validate BUNDLE.zip``: the installer's own findings (``deploy.bundle``), every one at once, plus the
+checks only a build machine can make: wheel tags against the target, the SDK line, the lock against the wheels.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import sys
+from collections import defaultdict
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
-from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from procvision_build.deploy.bundle_files import MAIN_MEMBER, MANIFEST, PYLOCK, REQUIREMENTS, SBOM, WHEELS_DIR
-from procvision_build.bundle.reader import Bundle, BundleError, open_bundle
-from procvision_build.deploy.members import unsafe_reason
-from procvision_build.deploy.requirements import parse_requirements
 from procvision_build.config.model import TargetSpec
 from procvision_build.config.rules import SDK_NAME
+from procvision_build.deploy.bundle import (ASSETS, HASHES, LOCKED_WHEELS, MANIFEST, PATHS, STRUCTURE, ZIP, Bundle,
+                                            Finding)
+from procvision_build.deploy.bundle_files import MAIN_MEMBER, PYLOCK, REQUIREMENTS, WHEELS_DIR
 from procvision_build.deploy.codes import ErrorCode
+from procvision_build.deploy.errors import DeployError
 from procvision_build.distributions import parse_wheel, project_of
 from procvision_build.reports import ERROR, OK, SKIPPED, Check, Report
 from procvision_build.resolve.targets import Target, target_from_spec
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+TAGS, SDK = "wheel tags", "sdk"
+ORDER = (ZIP, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
+# The fields procvision build always writes; the installer needs fewer, the platform needs them all.
 _MANIFEST_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", "required_assets",
                     "default_config", "sdk_version", "target")
+_SUMMARY = {ZIP: "members that do not read back intact", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
+            TAGS: "wheels for another Python or platform", HASHES: "wheels that are not the ones locked",
+            ASSETS: "declared assets are missing", SDK: ""}
+_HINT = {
+    ZIP: "the file was damaged in a copy; copy it again from the build, or build it again",
+    PATHS: "an installer refuses these before writing anything; build the bundle again",
+    STRUCTURE: "a bundle holds __main__.py and {name}-{version}/ with manifest.json, pylock.toml, requirements.txt, "
+               "sbom.cdx.json, wheels/ and the assets",
+    MANIFEST: "build the bundle with procvision build",
+    TAGS: "resolve for the bundle's target again: procvision lock, then procvision build",
+    HASHES: "a file was damaged or swapped after the build; do not ship this bundle, build it again",
+    LOCKED_WHEELS: "build the bundle again; never edit one by hand",
+    ASSETS: "build the bundle again; never edit one by hand",
+    SDK: "take the SDK from its source: [tool.procvision.sources] or procvision-build's own",
+}
 
 
 def validate_bundle(path: Path) -> Report:
     """Every check of the bundle at ``path``; a check that cannot run (no manifest) is skipped, not hidden."""
     try:
-        bundle = open_bundle(path)
-    except BundleError as error:
-        return Report({"bundle": str(path)}, (Check("zip", ERROR, str(error), code=error.code),))
-    try:
+        bundle = Bundle.read(path)
+    except DeployError as error:  # no such file
+        return Report({"bundle": str(path)}, (Check(ZIP, ERROR, str(error), code=str(ErrorCode.INVALID_BUNDLE)),))
+    with bundle:
+        if bundle.archive is None:
+            return Report({"bundle": str(path)}, (_check(ZIP, bundle.findings, ""),))
         target = _target(bundle)
-        header = {"bundle": str(path), "target": target.key if target else "unknown"}
-        checks = [_paths(bundle), _structure(bundle), _manifest(bundle, target)]
-        dependent: list[tuple[str, Callable[[Target], Check]]] = [  # run with the bundle's target
-            ("wheel tags", lambda known: _tags(bundle, known)),
-            ("hashes", lambda _: _hashes(bundle)),
-            ("locked wheels", lambda _: _completeness(bundle)),
-            ("assets", lambda _: _assets(bundle)),
-            ("sdk", lambda _: _sdk(bundle)),
-        ]
-        for name, check in dependent:
-            checks.append(check(target) if bundle.manifest is not None and target is not None
-                          else Check(name, SKIPPED, "needs a readable manifest with a target"))
-        return Report(header, tuple(checks))
-    finally:
-        bundle.close()
+        findings = bundle.findings + _manifest_fields(bundle, target) + _lock(bundle) + _sdk(bundle)
+        findings += _tags(bundle, target) if target is not None else []
+        grouped: dict[str, list[Finding]] = defaultdict(list)
+        for finding in findings:
+            grouped[finding.check].append(finding)
+        checks = []
+        for name in ORDER:
+            if name == TAGS and target is None or name in (ASSETS, MANIFEST) and bundle.manifest is None \
+                    and not grouped[name]:
+                checks.append(Check(name, SKIPPED, "needs a readable manifest with a target"))
+            else:
+                checks.append(_check(name, grouped[name], _passed(name, bundle, target)))
+        return Report({"bundle": str(path), "target": target.key if target else "unknown"}, tuple(checks))
 
 
-def _failed(name: str, code: ErrorCode, problems: list[str], summary: str, hint: str = "") -> Check:
-    return Check(name, ERROR, f"{summary}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1
-                                                            else ""), hint, tuple(problems), str(code))
+def _check(name: str, findings: list[Finding], passed: str) -> Check:
+    """One line of the report: ok, or the first problem (and how many more) with the code of the first."""
+    if not findings:
+        return Check(name, OK, passed)
+    first = findings[0]
+    summary = _SUMMARY.get(name, "locked wheels are missing" if first.code == ErrorCode.WHEELS_MISSING
+                           else "wheels nobody locked")
+    more = f" (and {len(findings) - 1} more)" if len(findings) > 1 else ""
+    return Check(name, ERROR, (f"{summary}: " if summary else "") + first.problem + more, _HINT[name],
+                 tuple(finding.problem for finding in findings), str(first.code))
+
+
+def _passed(name: str, bundle: Bundle, target: Target | None) -> str:
+    wheels = _wheel_files(bundle)
+    manifest = bundle.manifest.data if bundle.manifest is not None else {}
+    return {
+        ZIP: f"{len(bundle.digests)} members read back intact (CRC-32)",
+        PATHS: f"{len(bundle.infos())} members, every path relative, none a link or a duplicate",
+        STRUCTURE: f"{MAIN_MEMBER} and {bundle.directory}/ with the lock, requirements.txt and the SBOM",
+        MANIFEST: f"{manifest.get('name')} {manifest.get('version')}, {len(manifest.get('supported_pids') or [])} "
+                  f"PID(s), {len(manifest.get('steps') or [])} step(s), for {target.key if target else '?'}",
+        TAGS: f"every wheel fits {target.key if target else '?'}",
+        HASHES: f"{len(wheels)} wheels match {PYLOCK} and {REQUIREMENTS}",
+        LOCKED_WHEELS: f"every locked wheel present, none unlisted ({len(wheels)})",
+        ASSETS: f"{len(bundle.manifest.asset_paths()) if bundle.manifest else 0} declared asset path(s) present",
+        SDK: f"{SDK_NAME} {', '.join(str(version) for version in _sdk_versions(bundle))}",
+    }[name]
+
+
+def _finding(check: str, code: ErrorCode, problem: str) -> Finding:
+    return Finding(check, code, problem, problem)
+
+
+def _wheel_files(bundle: Bundle) -> dict[str, str]:
+    """Wheel file name -> member, for every file in ``wheels/``."""
+    prefix = bundle.member(WHEELS_DIR) + "/"
+    return {info.filename[len(prefix):]: info.filename for info in bundle.infos()
+            if bundle.directory and info.filename.startswith(prefix) and not info.is_dir()}
 
 
 def _target(bundle: Bundle) -> Target | None:
-    described = (bundle.manifest or {}).get("target")
-    if not isinstance(described, dict):
+    target = bundle.manifest.target if bundle.manifest is not None else None
+    if target is None:
         return None
     try:
-        return target_from_spec(TargetSpec(str(described["platform"]), str(described["python"]),
-                                           str(described.get("implementation", "cp")), str(described.get("abi", ""))))
-    except (KeyError, ValueError, Exception):  # an unknown platform is reported by the manifest check
+        return target_from_spec(TargetSpec(target.platform, target.python, target.implementation, target.abi))
+    except Exception:  # an unknown platform is reported by the manifest check
         return None
 
 
-def _paths(bundle: Bundle) -> Check:
-    problems = [f"{info.filename}: {reason}" for info in bundle.infos if (reason := unsafe_reason(info))]
-    problems += [f"{name}: stored {count} times" for name, count in Counter(bundle.names()).items() if count > 1]
-    if problems:
-        return _failed("paths", ErrorCode.INVALID_BUNDLE, problems, "unsafe members",
-                       "an installer refuses these before writing anything; build the bundle again")
-    return Check("paths", OK, f"{len(bundle.infos)} members, every path relative, none a link or a duplicate")
-
-
-def _structure(bundle: Bundle) -> Check:
-    expected = [MAIN_MEMBER] + [f"{bundle.folder}/{name}" for name in (PYLOCK, REQUIREMENTS, SBOM)]
-    problems = [f"{name} is missing" for name in expected if bundle.folder and name not in bundle.names()]
-    if not bundle.folder:
-        problems.insert(0, "no single {name}-{version}/ folder at the top of the zip")
-    try:
-        parse_requirements(bundle.text(REQUIREMENTS) or "")
-    except ValueError as error:  # the installer reads it with the same function
-        problems.append(f"{REQUIREMENTS}: {error}")
-    if problems:
-        return _failed("structure", ErrorCode.INVALID_BUNDLE, problems, "not laid out as a bundle",
-                       "a bundle holds __main__.py and {name}-{version}/ with manifest.json, pylock.toml, "
-                       "requirements.txt, sbom.cdx.json, wheels/ and the assets")
-    return Check("structure", OK, f"{MAIN_MEMBER} and {bundle.folder}/ with the lock, requirements.txt and the SBOM")
-
-
-def _manifest(bundle: Bundle, target: Target | None) -> Check:
+def _manifest_fields(bundle: Bundle, target: Target | None) -> list[Finding]:
+    """What the writer always writes, beyond what the installer needs; a target this tool knows."""
     if bundle.manifest is None:
-        return Check("manifest", ERROR, bundle.manifest_problem or f"no {MANIFEST}",
-                     "build the bundle with procvision build", code=str(ErrorCode.MANIFEST_MISSING))
-    manifest = bundle.manifest
-    problems = [f"'{key}' is missing" for key in _MANIFEST_FIELDS if key not in manifest]
-    expected_folder = f"{str(canonicalize_name(str(manifest.get('name', '')))).replace('-', '_')}-{manifest.get('version')}"
-    if "name" in manifest and "version" in manifest and bundle.folder != expected_folder:
-        problems.append(f"the folder is {bundle.folder}/, but the manifest names {expected_folder}")
-    if "target" in manifest and target is None:
-        problems.append(f"'target' is not a target this tool understands: {manifest['target']!r}")
-    if problems:
-        return _failed("manifest", ErrorCode.MANIFEST_MISSING, problems, f"{MANIFEST} is incomplete")
-    return Check("manifest", OK, f"{manifest['name']} {manifest['version']}, {len(manifest['supported_pids'])} "
-                 f"PID(s), {len(manifest['steps'])} step(s), for {target.key if target else '?'}")
+        return []
+    data = bundle.manifest.data
+    found = [_finding(MANIFEST, ErrorCode.MANIFEST_MISSING, f"'{key}' is missing")
+             for key in _MANIFEST_FIELDS if key not in data]
+    if target is None:
+        found.append(_finding(MANIFEST, ErrorCode.MANIFEST_MISSING,
+                              f"'target' is not a target this tool understands: {data.get('target')!r}"))
+    return found
 
 
-def _tags(bundle: Bundle, target: Target) -> Check:
-    problems = []
-    for filename in bundle.wheels():
+def _tags(bundle: Bundle, target: Target) -> list[Finding]:
+    found = []
+    for filename in sorted(_wheel_files(bundle)):
         parsed = parse_wheel(filename)
         if parsed is None:
-            problems.append(f"{filename}: not a wheel file name")
+            found.append(_finding(TAGS, ErrorCode.INVALID_BUNDLE, f"{filename}: not a wheel file name"))
         elif target.tag_rank(parsed[2]) is None:
-            problems.append(f"{filename}: its tags do not fit {target.key} ({target.describe()})")
-    if problems:
-        return _failed("wheel tags", ErrorCode.INVALID_BUNDLE, problems, "wheels for another Python or platform",
-                       "resolve for the bundle's target again: procvision lock, then procvision build")
-    return Check("wheel tags", OK, f"every wheel fits {target.key}")
+            found.append(_finding(TAGS, ErrorCode.INVALID_BUNDLE,
+                                  f"{filename}: its tags do not fit {target.key} ({target.describe()})"))
+    return found
 
 
-def _hashes(bundle: Bundle) -> Check:
-    wheels = bundle.wheels()
-    requirements = bundle.requirements()
-    locked = bundle.locked_wheels()
-    problems = []
-    for filename, info in sorted(wheels.items()):
-        actual = bundle.sha256(info)
-        pinned = requirements.get(str(project_of(filename) or ""))
-        if pinned is not None and pinned[1] != actual:
-            problems.append(f"{filename}: sha256 {actual}, {REQUIREMENTS} says {pinned[1]}")
-        in_lock = locked.get(f"{WHEELS_DIR}/{filename}")
-        if in_lock is not None and in_lock != actual:
-            problems.append(f"{filename}: sha256 {actual}, {PYLOCK} says {in_lock}")
-    if problems:
-        return _failed("hashes", ErrorCode.INTEGRITY_ERROR, problems, "wheels that are not the ones locked",
-                       "a file was damaged or swapped after the build; do not ship this bundle, build it again")
-    return Check("hashes", OK, f"{len(wheels)} wheels match {PYLOCK} and {REQUIREMENTS}")
+def _locked_wheels(bundle: Bundle) -> dict[str, str] | None:
+    """``pylock.toml``'s wheels: file name in ``wheels/`` -> sha256; None when it is not UTF-8 TOML."""
+    text = bundle.text(PYLOCK)
+    if text is None:
+        return None
+    try:
+        document: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return None
+    found: dict[str, str] = {}
+    for package in _dicts(document.get("packages")):
+        for wheel in _dicts(package.get("wheels")):
+            hashes = wheel.get("hashes")
+            sha256 = str(hashes.get("sha256", "")) if isinstance(hashes, dict) else ""
+            found[str(wheel.get("path", "")).removeprefix(f"{WHEELS_DIR}/")] = sha256
+    return found
 
 
-def _completeness(bundle: Bundle) -> Check:
-    wheels = bundle.wheels()
-    locked = {path.removeprefix(f"{WHEELS_DIR}/") for path in bundle.locked_wheels()}
-    required = bundle.requirements()
-    present = {str(project_of(name)) for name in wheels}
-    missing = sorted(locked - set(wheels)) + sorted(f"{name}=={version} (from {REQUIREMENTS})"
-                                                    for name, (version, _) in required.items() if name not in present)
-    unlisted = sorted(set(wheels) - locked) + sorted(f"{name} (not in {REQUIREMENTS})" for name in present - set(required))
-    if bundle.lock() is None:
-        return Check("locked wheels", ERROR, f"{PYLOCK} is missing or not valid TOML", code=str(ErrorCode.INVALID_BUNDLE))
-    if missing:
-        return _failed("locked wheels", ErrorCode.WHEELS_MISSING, [f"{name} is locked but absent" for name in missing],
-                       "locked wheels are missing", "build the bundle again; never edit one by hand")
-    if unlisted:
-        return _failed("locked wheels", ErrorCode.INVALID_BUNDLE, [f"{name} is in wheels/ but not locked"
-                                                                  for name in unlisted], "wheels nobody locked")
-    return Check("locked wheels", OK, f"every locked wheel present, none unlisted ({len(wheels)})")
+def _dicts(value: object) -> list[dict[str, Any]]:
+    """The tables of a TOML array of tables; nothing for anything else (a lock edited by hand)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _assets(bundle: Bundle) -> Check:
-    manifest = bundle.manifest or {}
-    declared = {path for table in manifest.get("required_assets", {}).values() for path in table.values()}
-    declared |= set(manifest.get("default_config", {}).values())
-    names = set(bundle.names())
-    problems = [f"{path} is declared but absent" for path in sorted(declared)
-                if f"{bundle.folder}/{path}" not in names
-                and not any(name.startswith(f"{bundle.folder}/{path}/") for name in names)]
-    if problems:
-        return _failed("assets", ErrorCode.INVALID_BUNDLE, problems, "declared assets are missing")
-    return Check("assets", OK, f"{len(declared)} declared asset path(s) present")
+def _lock(bundle: Bundle) -> list[Finding]:
+    """``pylock.toml`` against the wheels: each hash (2008), each locked wheel present (2004), none unlisted."""
+    if not bundle.directory:
+        return []
+    if bundle.member(PYLOCK) not in bundle.digests:
+        return []  # missing (the structure check) or damaged (the zip check)
+    locked = _locked_wheels(bundle)
+    if locked is None:
+        return [_finding(LOCKED_WHEELS, ErrorCode.INVALID_BUNDLE, f"{PYLOCK} is not valid UTF-8 TOML")]
+    wheels = _wheel_files(bundle)
+    found = []
+    for filename, member in sorted(wheels.items()):
+        actual = bundle.digests.get(member)
+        if actual is not None and filename in locked and locked[filename] != actual:
+            found.append(_finding(HASHES, ErrorCode.INTEGRITY_ERROR,
+                                  f"{filename}: sha256 {actual}, {PYLOCK} says {locked[filename]}"))
+    found += [_finding(LOCKED_WHEELS, ErrorCode.WHEELS_MISSING, f"{filename} is locked but absent")
+              for filename in sorted(set(locked) - set(wheels))]
+    found += [_finding(LOCKED_WHEELS, ErrorCode.INVALID_BUNDLE, f"{filename} is in wheels/ but not locked")
+              for filename in sorted(set(wheels) - set(locked))]
+    return found
 
 
-def _sdk(bundle: Bundle) -> Check:
-    versions = [parsed[0] for name in bundle.wheels()
-                if project_of(name) == SDK_NAME and (parsed := parse_wheel(name)) is not None]
+def _sdk_versions(bundle: Bundle) -> list[Version]:
+    return [parsed[0] for name in _wheel_files(bundle)
+            if project_of(name) == SDK_NAME and (parsed := parse_wheel(name)) is not None]
+
+
+def _sdk(bundle: Bundle) -> list[Finding]:
+    versions = _sdk_versions(bundle)
     if not versions:
-        return _failed("sdk", ErrorCode.INVALID_BUNDLE, [f"no {SDK_NAME} wheel"], "the runtime is missing")
+        return [_finding(SDK, ErrorCode.INVALID_BUNDLE, f"the runtime is missing: no {SDK_NAME} wheel")]
     try:
         ours = all(version >= Version("1.0") for version in versions)
     except InvalidVersion:
         ours = False
     if not ours:
-        return _failed("sdk", ErrorCode.INVALID_BUNDLE, [f"{SDK_NAME} {versions[0]} is the unrelated upstream 0.x line"],
-                       "the SDK is not procvision's 1.x line",
-                       "take the SDK from its source: [tool.procvision.sources] or procvision-build's own")
-    return Check("sdk", OK, f"{SDK_NAME} {versions[0]}")
+        return [_finding(SDK, ErrorCode.INVALID_BUNDLE,
+                         f"the SDK is not procvision's 1.x line: {SDK_NAME} {versions[0]} is the unrelated "
+                         "upstream 0.x line")]
+    return []

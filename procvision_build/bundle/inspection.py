@@ -5,57 +5,86 @@ Both return plain data (the ``--json`` records documented in docs/cli.md); the c
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from procvision_build.deploy.bundle_files import REQUIRED_FILES, WHEELS_DIR
-from procvision_build.bundle.reader import Bundle, BundleError, open_bundle
+from procvision_build.deploy.bundle import Bundle
+from procvision_build.deploy.bundle_files import REQUIRED_FILES, SBOM, WHEELS_DIR
 from procvision_build.deploy.codes import ErrorCode
+from procvision_build.deploy.errors import DeployError
 from procvision_build.distributions import parse_wheel, project_of
+from procvision_build.errors import ProcvisionError
 from procvision_build.files import sha256_of
+
+
+class BundleError(ProcvisionError):
+    """A bundle the installer would refuse (damaged, incomplete, altered): the installer's line and code."""
+
+    def __init__(self, message: str, code: ErrorCode) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def inspect_bundle(path: Path) -> dict[str, Any]:
     """The bundle's target, algorithm, PIDs, steps, packages (version, size, sha256, license), assets, totals."""
-    bundle = open_bundle(path)
     try:
-        if bundle.manifest is None:
-            raise BundleError(f"{path}: {bundle.manifest_problem}", ErrorCode.MANIFEST_MISSING)
-        manifest = bundle.manifest
-        licenses = bundle.licenses()
+        bundle = Bundle.checked(path)
+    except DeployError as error:
+        raise BundleError(error.message, error.code or ErrorCode.INVALID_BUNDLE) from None
+    with bundle:
+        assert bundle.manifest is not None
+        manifest = bundle.manifest.data
+        licenses = _licenses(bundle)
         packages = []
-        for filename, info in sorted(bundle.wheels().items()):
-            parsed = parse_wheel(filename)
-            name = str(project_of(filename) or filename)
-            packages.append({"name": name, "version": str(parsed[0]) if parsed else "", "file": filename,
-                             "size": info.file_size, "sha256": bundle.sha256(info),
+        for wheel in sorted(bundle.wheels(), key=lambda wheel: wheel.filename):
+            parsed = parse_wheel(wheel.filename)
+            name = str(project_of(wheel.filename) or wheel.filename)
+            packages.append({"name": name, "version": str(parsed[0]) if parsed else "", "file": wheel.filename,
+                             "size": wheel.size, "sha256": bundle.digests[wheel.member],
                              "license": licenses.get(name, "")})
-        assets = [{"path": path_, "size": info.file_size, "sha256": bundle.sha256(info)}
-                  for path_, info in sorted(_assets(bundle).items())]
-        target = dict(manifest.get("target") or {})
+        assets = [{"path": relative, "size": size, "sha256": bundle.digests[bundle.member(relative)]}
+                  for relative, size in sorted(_assets(bundle).items())]
         return {
             "bundle": str(path), "size": path.stat().st_size, "sha256": sha256_of(path),
             "name": manifest.get("name"), "version": manifest.get("version"),
             "description": manifest.get("description", ""),
-            "target": target, "sdk_version": manifest.get("sdk_version"),
+            "target": dict(manifest.get("target") or {}), "sdk_version": manifest.get("sdk_version"),
             "pids": list(manifest.get("supported_pids", [])), "steps": list(manifest.get("steps", [])),
             "packages": packages, "assets": assets,
             "totals": {"packages": len(packages), "wheel_bytes": sum(p["size"] for p in packages),
                        "assets": len(assets), "asset_bytes": sum(a["size"] for a in assets)},
         }
-    finally:
-        bundle.close()
 
 
-def _assets(bundle: Bundle) -> dict[str, Any]:
-    """Project-relative asset path -> member: everything in the folder but the fixed files and the wheels."""
-    prefix = f"{bundle.folder}/"
-    return {info.filename[len(prefix):]: info for info in bundle.infos
+def _assets(bundle: Bundle) -> dict[str, int]:
+    """Project-relative asset path -> size: everything in the folder but the fixed files and the wheels."""
+    prefix = f"{bundle.directory}/"
+    return {info.filename[len(prefix):]: info.file_size for info in bundle.infos()
             if info.filename.startswith(prefix) and not info.is_dir()
             and info.filename[len(prefix):] not in REQUIRED_FILES
             and not info.filename[len(prefix):].startswith(f"{WHEELS_DIR}/")}
+
+
+def _licenses(bundle: Bundle) -> dict[str, str]:
+    """Package name -> license, as the SBOM records it ('' when it records none)."""
+    try:
+        document = json.loads(bundle.text(SBOM) or "{}")
+    except ValueError:
+        return {}
+    found = {}
+    for component in _dicts(document.get("components") if isinstance(document, dict) else None):
+        names = [str(item.get("expression") or (_dicts([item.get("license")]) or [{}])[0].get("name", ""))
+                 for item in _dicts(component.get("licenses"))]
+        found[str(component.get("name", "")).lower()] = " AND ".join(filter(None, names))
+    return found
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    """The objects of a JSON array; nothing for anything else (an SBOM edited by hand)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def diff_bundles(old: Path, new: Path) -> dict[str, Any]:

@@ -21,9 +21,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
                     "pre_execute and execute for each PID and step on an image, validating every return. "
                     "Advice (a long message or ng_reason) is a warning. Exit status 0 without errors, 1 with. "
                     "The algorithm's dependencies must be importable in this interpreter (pip install --no-build-isolation -e DIR). "
-                    "Given a BUNDLE.zip, check the bundle instead: safe paths (2001), the manifest (2002), wheels "
-                    "that fit its target, hashes against the lock (2008), every locked wheel present (2004) and none "
-                    "unlisted, the assets, and the SDK from the 1.x line; every problem at once.")
+                    "Given a BUNDLE.zip, check the bundle instead: every check the installer makes (an intact zip, "
+                    "safe paths, the manifest, the wheels against requirements.txt, hashes, the assets), then wheels "
+                    "that fit its target, the lock, and the SDK from the 1.x line; every problem at once, each with "
+                    "its code (2001, 2002, 2004, 2008).")
     parser.add_argument("project", nargs="?", default=".", metavar="DIR|BUNDLE.zip",
                         help="the project directory (default: .), or a bundle to check before it ships")
     parser.add_argument("--image", type=Path, metavar="FILE",
@@ -57,15 +58,19 @@ def render(report, ui: UI) -> None:
         subject = " ".join(f"{value}" if key in ("project", "bundle") else f"({key}: {value})"
                            for key, value in report.header.items())
         print(f"validating {subject}", file=out)
-    for check in report.checks:
+    # a failing check shows its contract code, as the installer does: "error [2008]"
+    statuses = [f"{check.status} [{check.code}]" if check.code and check.status == "error" else check.status
+                for check in report.checks]
+    width = max([8, *map(len, statuses)])
+    for check, status in zip(report.checks, statuses):
         if ui.quiet and check.status != "error":
             continue
-        print(f"  {check.status:<8} {check.name:<{_WIDTH}} {check.message}", file=out)
+        print(f"  {status:<{width}} {check.name:<{_WIDTH}} {check.message}", file=out)
         for detail in check.details:
             for line in detail.splitlines():
-                print(f"  {'':<8} {'':<{_WIDTH}}   {line}", file=out)
+                print(f"  {'':<{width}} {'':<{_WIDTH}}   {line}", file=out)
         if check.hint and check.status in ("error", "warning"):
-            print(f"  {'':<8} {'':<{_WIDTH}} hint: {check.hint}", file=out)
+            print(f"  {'':<{width}} {'':<{_WIDTH}} hint: {check.hint}", file=out)
     if not ui.quiet:
         verdict = "passed" if report.ok else "failed"
         print(f"{verdict}: {report.errors} error(s), {report.warnings} warning(s)", file=out)

@@ -1,26 +1,52 @@
-"""Reading a bundle: its manifest, its member names, its wheels against requirements.txt, then extraction.
+"""The one reader of a bundle zip: ``Bundle.read`` judges it whole and keeps every finding (member names,
+structure, manifest, locked wheels, hashes, assets, damaged members), each with its contract code.
 
-Every check here runs before anything is written; ``extract`` hashes the wheels again as it writes them.
+The installer stops at the first finding (``Bundle.open``, then ``check``); ``procvision validate`` lists
+them all and adds the build-side checks. Nothing is written until ``extract``, which hashes the wheels again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-import shutil
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import Iterator
 
 from . import bundle_files as layout
 from .codes import ErrorCode
 from .errors import DeployError, UsageError
 from .manifest import Manifest, parse_manifest
-from .members import first_unsafe
+from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
 
 _MANIFEST_MEMBER = re.compile(r"^([^/]+)/" + re.escape(layout.MANIFEST) + "$")
+
+#: What zipfile raises for a damaged member or directory: a bad CRC-32 or header (BadZipFile), a cut stream
+#: (EOFError), a broken deflate stream (zlib.error), a bad name (UnicodeDecodeError, a ValueError), a bad
+#: record (struct.error), an unknown compression (NotImplementedError). An OSError is the disk's.
+DAMAGE = (zipfile.BadZipFile, EOFError, zlib.error, ValueError, struct.error, NotImplementedError)
+
+# The checks a finding belongs to (``procvision validate`` prints one line per check).
+ZIP, PATHS, STRUCTURE, MANIFEST, LOCKED_WHEELS, HASHES, ASSETS = (
+    "zip", "paths", "structure", "manifest", "locked wheels", "hashes", "assets")
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a bundle: its check, its contract code, the installer's line and the short problem."""
+
+    check: str
+    code: ErrorCode
+    message: str  # the one line the installer prints; names the bundle and what to do
+    problem: str  # the same, short, as ``validate`` lists it under its check
+
+    def error(self) -> DeployError:
+        return DeployError(self.message, self.code)
 
 
 @dataclass(frozen=True)
@@ -34,49 +60,63 @@ class BundleWheel:
 
 
 class Bundle:
-    """An open bundle zip; ``Bundle.open`` has read and checked its manifest."""
+    """A bundle zip, read whole by ``Bundle.read``: its version directory, manifest, pinned wheels, the sha256
+    of every member that reads back intact, and every finding in the order the installer meets them."""
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile, directory: str, manifest: Manifest) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.archive = archive
-        self.directory = directory  # "{dist}-{version}"
-        self.manifest = manifest
+        self.archive: zipfile.ZipFile | None = None  # None: not a readable zip (the first finding says why)
+        self.directory = ""  # "{dist}-{version}"; "" when the bundle has no single one
+        self.manifest: Manifest | None = None  # None: missing or unusable (a finding says which)
+        self.pins: list[PinnedWheel] | None = None  # None: requirements.txt missing or unusable
+        self.findings: list[Finding] = []
+        self.digests: dict[str, str] = {}  # member -> sha256, for every member read intact
+        self._wheels: list[BundleWheel] = []
+        self._read_members: set[str] = set()  # read already, intact or not: one finding per damaged member
+        self._opening = 0  # findings[:_opening] leave no usable manifest
+
+    @classmethod
+    def read(cls, path: Path) -> "Bundle":
+        """Open and judge ``path``; the findings say what is wrong. Only a missing file raises (UsageError)."""
+        if not path.exists():
+            raise UsageError(f"{path}: no such bundle file")
+        bundle = cls(path)
+        try:
+            bundle._read()
+        except BaseException:
+            bundle.close()
+            raise
+        return bundle
 
     @classmethod
     def open(cls, path: Path) -> "Bundle":
-        """Open ``path``: 2001 when it is no zip, 2002 without a manifest, 2001 when the manifest is unusable."""
+        """``read``, raising the first finding that leaves no usable manifest: 2001 no zip, 2002 no manifest,
+        2001 an unusable one; ``check`` raises the rest."""
+        bundle = cls.read(path)
+        if bundle._opening:
+            bundle.close()
+            raise bundle.findings[0].error()
+        return bundle
+
+    @classmethod
+    def checked(cls, path: Path) -> "Bundle":
+        """``read``, raising the first finding: what the installer would refuse, before its interpreter check."""
+        bundle = cls.open(path)
         try:
-            archive = zipfile.ZipFile(path)
-        except FileNotFoundError:
-            raise UsageError(f"{path}: no such bundle file") from None
-        except (zipfile.BadZipFile, OSError, ValueError) as error:
-            raise DeployError(f"{path} is not a readable zip ({error}); copy the bundle again",
-                              ErrorCode.INVALID_BUNDLE) from None
-        try:
-            directories = sorted({match[1] for match in map(_MANIFEST_MEMBER.match, archive.namelist())
-                                  if match and match[1] != layout.PACKAGE_NAME})
-            if not directories:
-                raise DeployError(f"{path.name} has no {{name}}-{{version}}/{layout.MANIFEST}: it is not a "
-                                  "procvision bundle, or a damaged one", ErrorCode.MANIFEST_MISSING)
-            if len(directories) > 1:
-                raise DeployError(f"{path.name} holds several version directories ({', '.join(directories)}); "
-                                  "a bundle holds one", ErrorCode.INVALID_BUNDLE)
-            member = f"{directories[0]}/{layout.MANIFEST}"
-            try:
-                manifest = parse_manifest(_read(archive, member, path), need_target=True)
-            except ValueError as error:
-                raise DeployError(f"{path.name}: {member} is unusable: {error}", ErrorCode.INVALID_BUNDLE) from None
-            expected = layout.version_directory(manifest.name, manifest.version)
-            if directories[0] != expected:
-                raise DeployError(f"{path.name}: the version directory is {directories[0]!r} but its manifest "
-                                  f"names {manifest.name} {manifest.version} ({expected!r})", ErrorCode.INVALID_BUNDLE)
+            bundle.check()
         except BaseException:
-            archive.close()
+            bundle.close()
             raise
-        return cls(path, archive, directories[0], manifest)
+        return bundle
+
+    def check(self) -> None:
+        """Raise the first finding (the installer's verdict)."""
+        if self.findings:
+            raise self.findings[0].error()
 
     def close(self) -> None:
-        self.archive.close()
+        if self.archive is not None:
+            self.archive.close()
 
     def __enter__(self) -> "Bundle":
         return self
@@ -84,80 +124,225 @@ class Bundle:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _member(self, relative: str) -> str:
+    def wheels(self) -> list[BundleWheel]:
+        """Each wheel under ``wheels/`` that ``requirements.txt`` pins, with its pin."""
+        return list(self._wheels)
+
+    def member(self, relative: str) -> str:
+        """``relative`` inside the version directory: ``{dist}-{version}/relative``."""
         return f"{self.directory}/{relative}"
 
-    def check_members(self) -> None:
-        """2001 for an unsafe or duplicate member name, a missing required file or a missing declared asset."""
-        unsafe = first_unsafe(self.archive.infolist())
-        if unsafe:
-            raise DeployError(f"{self.path.name}: refusing member {unsafe[0]!r}: {unsafe[1]}; nothing was written. "
-                              "Ask for a bundle made by procvision-build", ErrorCode.INVALID_BUNDLE)
-        names = set(self.archive.namelist())
-        for relative in layout.REQUIRED_FILES + tuple(self.manifest.asset_paths()):
-            if self._member(relative) not in names:
-                raise DeployError(f"{self.path.name} lacks {self._member(relative)}; rebuild the bundle",
-                                  ErrorCode.INVALID_BUNDLE)
-
-    def pins(self) -> list[PinnedWheel]:
-        member = self._member(layout.REQUIREMENTS)
+    def text(self, relative: str) -> str | None:
+        """A member of the version directory as UTF-8 text; None when it is absent, damaged or not UTF-8."""
+        if self.archive is None:
+            return None
         try:
-            return parse_requirements(_read(self.archive, member, self.path).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise DeployError(f"{self.path.name}: {member}: {error}", ErrorCode.INVALID_BUNDLE) from None
+            return self.archive.read(self.member(relative)).decode("utf-8")
+        except (KeyError, *DAMAGE):
+            return None
 
-    def wheels(self) -> list[BundleWheel]:
-        """Each wheel with its pin: 2001 for a wheel that no line pins, 2004 for a pin without its wheel."""
-        prefix = self._member(layout.WHEELS_DIR) + "/"
-        pins = {pin.key: pin for pin in self.pins()}
-        found: list[BundleWheel] = []
-        for info in self.archive.infolist():
+    def infos(self) -> list[zipfile.ZipInfo]:
+        return self.archive.infolist() if self.archive is not None else []
+
+    # -- reading, in the order the installer meets the findings ---------------------------
+
+    def _add(self, check: str, code: ErrorCode, message: str, problem: str) -> None:
+        self.findings.append(Finding(check, code, message, problem))
+
+    def _read(self) -> None:
+        try:
+            self.archive = zipfile.ZipFile(self.path)
+        except FileNotFoundError:
+            raise UsageError(f"{self.path}: no such bundle file") from None
+        except (*DAMAGE, OSError) as error:
+            self._add(ZIP, ErrorCode.INVALID_BUNDLE, f"{self.path} is not a readable zip ({error}); copy the "
+                      "bundle again", f"not a readable zip ({error}); copy or build the bundle again")
+            self._opening = len(self.findings)
+            return
+        infos = self.archive.infolist()
+        if infos and min(info.header_offset for info in infos) != 0:
+            # zipfile took the end record of a zip inside (a wheel): this one was cut short, or is no bundle
+            self._add(ZIP, ErrorCode.INVALID_BUNDLE, f"{self.path} is not a readable zip (its own end record is "
+                      "missing: it was cut short); copy the bundle again",
+                      "not a readable zip (its own end record is missing: it was cut short); copy or build the "
+                      "bundle again")
+            self._opening = len(self.findings)
+            self.archive.close()
+            self.archive = None
+            return
+        self._read_manifest(infos)
+        self._opening = len(self.findings)
+        for name, reason in unsafe_members(infos):
+            self._add(PATHS, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: refusing member {name!r}: {reason}; "
+                      "nothing was written. Ask for a bundle made by procvision-build", f"{name}: {reason}")
+        if self.directory:
+            self._check_files({info.filename for info in infos})
+            self._check_wheels(infos)
+        self._check_intact(infos)
+
+    def _read_manifest(self, infos: list[zipfile.ZipInfo]) -> None:
+        names = [info.filename for info in infos]
+        directories = sorted({match[1] for match in map(_MANIFEST_MEMBER.match, names)
+                              if match and match[1] != layout.PACKAGE_NAME})
+        if not directories:
+            tops = sorted({name.split("/")[0] for name in names if "/" in name} - {layout.PACKAGE_NAME, "", ".", ".."})
+            self.directory = tops[0] if len(tops) == 1 else ""  # the other checks still look inside it
+            self._add(MANIFEST, ErrorCode.MANIFEST_MISSING, f"{self.path.name} has no {{name}}-{{version}}/"
+                      f"{layout.MANIFEST}: it is not a procvision bundle, or a damaged one",
+                      f"no {{name}}-{{version}}/{layout.MANIFEST} in the bundle (top folders: "
+                      f"{', '.join(tops) or 'none'})")
+            return
+        if len(directories) > 1:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name} holds several version directories "
+                      f"({', '.join(directories)}); a bundle holds one",
+                      f"several version directories ({', '.join(directories)}); a bundle holds one")
+            return
+        self.directory = directories[0]
+        member = self.member(layout.MANIFEST)
+        raw = self._read_member(member, MANIFEST, ErrorCode.INVALID_BUNDLE)
+        if raw is None:
+            return
+        try:
+            manifest = parse_manifest(raw, need_target=True)
+        except ValueError as error:
+            self._add(MANIFEST, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {member} is unusable: {error}",
+                      f"{member} is unusable: {error}")
+            return
+        expected = layout.version_directory(manifest.name, manifest.version)
+        if self.directory != expected:
+            self._add(MANIFEST, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: the version directory is "
+                      f"{self.directory!r} but its manifest names {manifest.name} {manifest.version} ({expected!r})",
+                      f"the folder is {self.directory}/, but the manifest names {expected}")
+        self.manifest = manifest
+
+    def _check_files(self, names: set[str]) -> None:
+        """The fixed files, then every declared asset: a file, or a folder holding at least one file."""
+        for relative in layout.REQUIRED_FILES:
+            if relative != layout.MANIFEST and self.member(relative) not in names:  # no manifest: its own check
+                self._missing(STRUCTURE, relative, f"{self.member(relative)} is missing")
+        for relative in self.manifest.asset_paths() if self.manifest is not None else []:
+            folder = self.member(relative.rstrip("/")) + "/"
+            if self.member(relative) not in names and not any(name.startswith(folder) and name != folder
+                                                               for name in names):
+                self._missing(ASSETS, relative, f"{relative} is declared but absent")
+        if layout.MAIN_MEMBER not in names:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name} lacks {layout.MAIN_MEMBER} (the "
+                      "installer); rebuild the bundle", f"{layout.MAIN_MEMBER} is missing")
+
+    def _missing(self, check: str, relative: str, problem: str) -> None:
+        self._add(check, ErrorCode.INVALID_BUNDLE, f"{self.path.name} lacks {self.member(relative)}; rebuild the "
+                  "bundle", problem)
+
+    def _check_wheels(self, infos: list[zipfile.ZipInfo]) -> None:
+        """Each wheel against its pin: 2001 not a wheel or not pinned, 2004 a pin without its wheel, 2008 a hash."""
+        member = self.member(layout.REQUIREMENTS)
+        if member not in {info.filename for info in infos}:
+            return  # a missing file is the structure check's
+        raw = self._read_member(member, STRUCTURE, ErrorCode.INVALID_BUNDLE)
+        if raw is None:
+            return
+        try:
+            self.pins = parse_requirements(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {member}: {error}",
+                      f"{layout.REQUIREMENTS}: {error}")
+            return
+        prefix = self.member(layout.WHEELS_DIR) + "/"
+        pins = {pin.key: pin for pin in self.pins}
+        for info in infos:
             if not info.filename.startswith(prefix) or info.filename == prefix:
                 continue
             filename = info.filename[len(prefix):]
             try:
                 name, version = wheel_name_version(filename)
             except ValueError:
-                raise DeployError(f"{self.path.name}: {info.filename} is not a wheel; {prefix} holds only the "
-                                  "locked wheels", ErrorCode.INVALID_BUNDLE) from None
+                self._add(LOCKED_WHEELS, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {info.filename} is not a "
+                          f"wheel; {prefix} holds only the locked wheels", f"{filename} is not a wheel")
+                continue
             pin = pins.get(name)
             if pin is None or pin.version.lower() != version.lower():
-                raise DeployError(f"{self.path.name}: {info.filename} is not pinned in {layout.REQUIREMENTS}; "
-                                  "the bundle was changed after it was built", ErrorCode.INVALID_BUNDLE)
-            found.append(BundleWheel(filename, info.filename, pin, info.file_size))
-        missing = sorted(set(pins) - {wheel.pin.key for wheel in found})
-        if missing:
-            wanted = ", ".join(f"{pins[key].name}=={pins[key].version}" for key in missing)
-            raise DeployError(f"{self.path.name}: {layout.REQUIREMENTS} pins {wanted} but {prefix} has no wheel "
-                              "for it; rebuild the bundle", ErrorCode.WHEELS_MISSING)
-        return found
+                self._add(LOCKED_WHEELS, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {info.filename} is not "
+                          f"pinned in {layout.REQUIREMENTS}; the bundle was changed after it was built",
+                          f"{filename} is in wheels/ but not pinned in {layout.REQUIREMENTS}")
+                continue
+            self._wheels.append(BundleWheel(filename, info.filename, pin, info.file_size))
+        missing = sorted(set(pins) - {wheel.pin.key for wheel in self._wheels})
+        wanted = ", ".join(f"{pins[key].name}=={pins[key].version}" for key in missing)
+        for key in missing:
+            self._add(LOCKED_WHEELS, ErrorCode.WHEELS_MISSING, f"{self.path.name}: {layout.REQUIREMENTS} pins "
+                      f"{wanted} but {prefix} has no wheel for it; rebuild the bundle",
+                      f"{pins[key].name}=={pins[key].version} is pinned in {layout.REQUIREMENTS} but absent")
+        for wheel in self._wheels:
+            digest = self._digest(wheel.member, HASHES, ErrorCode.INTEGRITY_ERROR)
+            if digest is not None and digest != wheel.pin.sha256:
+                self._add(HASHES, ErrorCode.INTEGRITY_ERROR, self._mismatch(wheel, digest),
+                          f"{wheel.filename}: sha256 {digest}, {layout.REQUIREMENTS} says {wheel.pin.sha256}")
 
-    def check_wheels(self) -> list[BundleWheel]:
-        """Every wheel's sha256 against its pin (2008); returns the wheels."""
-        wheels = self.wheels()
-        for wheel in wheels:
-            digest = hashlib.sha256()
-            with self._open_wheel(wheel) as stream:
-                for chunk in iter(lambda: stream.read(1 << 20), b""):
+    def _check_intact(self, infos: list[zipfile.ZipInfo]) -> None:
+        """Every member not read yet must read back intact (CRC-32, deflate stream): 2008 a wheel, else 2001."""
+        wheels = self.member(layout.WHEELS_DIR) + "/" if self.directory else None
+        for info in infos:
+            if info.is_dir() or info.flag_bits & 0x1 or info.filename in self._read_members:
+                continue  # an encrypted member is refused by the paths check
+            if wheels and info.filename.startswith(wheels):
+                self._digest(info, HASHES, ErrorCode.INTEGRITY_ERROR)
+            else:
+                self._digest(info, ZIP, ErrorCode.INVALID_BUNDLE)
+
+    def _read_member(self, member: str, check: str, code: ErrorCode) -> bytes | None:
+        """A small member's bytes (its digest kept); None, with a finding, when it is damaged."""
+        assert self.archive is not None
+        self._read_members.add(member)
+        try:
+            data = self.archive.read(member)
+        except DAMAGE as error:
+            self._damaged(member, check, code, error)
+            return None
+        self.digests[member] = hashlib.sha256(data).hexdigest()
+        return data
+
+    def _digest(self, member: str | zipfile.ZipInfo, check: str, code: ErrorCode) -> str | None:
+        """A member's sha256, streamed (kept in ``digests``); None, with a finding, when it is damaged."""
+        assert self.archive is not None
+        name = member.filename if isinstance(member, zipfile.ZipInfo) else member
+        self._read_members.add(name)
+        digest = hashlib.sha256()
+        try:
+            with self.archive.open(member) as stream:
+                for chunk in iter(lambda: stream.read(_CHUNK), b""):
                     digest.update(chunk)
-            self._check_digest(wheel, digest.hexdigest())
-        return wheels
+        except DAMAGE as error:
+            self._damaged(name, check, code, error)
+            return None
+        self.digests[name] = digest.hexdigest()
+        return self.digests[name]
+
+    def _damaged(self, member: str, check: str, code: ErrorCode, error: BaseException) -> None:
+        self._add(check, code, _damage_line(self.path, member, error), f"{member}: damaged ({error})")
+
+    def _mismatch(self, wheel: BundleWheel, digest: str) -> str:
+        return (f"{self.path.name}: {wheel.member} has sha256 {digest}, but {layout.REQUIREMENTS} pins "
+                f"{wheel.pin.sha256}; the bundle is damaged or was altered: copy it again from the build")
+
+    # -- writing ----------------------------------------------------------------------
 
     def required_bytes(self, wheels: list[BundleWheel]) -> int:
         """A lower bound of the disk an install takes: the version directory plus the wheels unpacked."""
+        assert self.archive is not None
         total = sum(info.file_size for info in self.archive.infolist()
                     if info.filename.startswith(self.directory + "/"))
         for wheel in wheels:
             try:
                 with self.archive.open(wheel.member) as stream, zipfile.ZipFile(stream) as inner:
                     total += sum(info.file_size for info in inner.infolist())
-            except (zipfile.BadZipFile, OSError, ValueError):
+            except (*DAMAGE, OSError):
                 total += 2 * wheel.size
         return total
 
     def extract(self, destination: Path) -> None:
         """Write the version directory into ``destination`` (created), hashing every wheel again."""
-        wheels = {wheel.member: wheel for wheel in self.wheels()}
+        assert self.archive is not None
+        wheels = {wheel.member: wheel for wheel in self._wheels}
         prefix = self.directory + "/"
         destination.mkdir()
         for info in self.archive.infolist():
@@ -169,68 +354,24 @@ class Bundle:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             wheel = wheels.get(info.filename)
-            if wheel is None:
-                with self._open_member(info.filename) as source, open(target, "xb") as sink:
-                    shutil.copyfileobj(source, sink, 1 << 20)
-                continue
+            code = ErrorCode.INVALID_BUNDLE if wheel is None else ErrorCode.INTEGRITY_ERROR
             digest = hashlib.sha256()
-            with self._open_wheel(wheel) as source, open(target, "xb") as sink:
-                for chunk in iter(lambda: source.read(1 << 20), b""):
+            with open(target, "xb") as sink:
+                for chunk in self._chunks(info, code):
                     digest.update(chunk)
                     sink.write(chunk)
-            self._check_digest(wheel, digest.hexdigest())
+            if wheel is not None and digest.hexdigest() != wheel.pin.sha256:
+                raise DeployError(self._mismatch(wheel, digest.hexdigest()), ErrorCode.INTEGRITY_ERROR)
 
-    def _check_digest(self, wheel: BundleWheel, digest: str) -> None:
-        if digest != wheel.pin.sha256:
-            raise DeployError(f"{self.path.name}: {wheel.member} has sha256 {digest}, but {layout.REQUIREMENTS} "
-                              f"pins {wheel.pin.sha256}; the bundle is damaged or was altered: copy it again "
-                              "from the build", ErrorCode.INTEGRITY_ERROR)
-
-    def _open_wheel(self, wheel: BundleWheel) -> "_CheckedStream":
-        return _CheckedStream(self, wheel.member, ErrorCode.INTEGRITY_ERROR)
-
-    def _open_member(self, member: str) -> "_CheckedStream":
-        return _CheckedStream(self, member, ErrorCode.INVALID_BUNDLE)
-
-
-class _CheckedStream:
-    """A member opened for reading; a damaged member (bad CRC, bad header) becomes a DeployError with ``code``.
-
-    An OSError is the disk's, not the zip's, and passes through.
-    """
-
-    _DAMAGE = (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError)
-
-    def __init__(self, bundle: Bundle, member: str, code: ErrorCode) -> None:
-        self.bundle, self.member, self.code = bundle, member, code
-        self.stream: IO[bytes] | None = None
-
-    def __enter__(self) -> "_CheckedStream":
+    def _chunks(self, info: zipfile.ZipInfo, code: ErrorCode) -> Iterator[bytes]:
+        """A member's bytes; a damaged member (changed since ``read``) becomes a DeployError with ``code``."""
+        assert self.archive is not None
         try:
-            self.stream = self.bundle.archive.open(self.member)
-        except self._DAMAGE as error:
-            raise self._damaged(error) from None
-        return self
-
-    def read(self, size: int = -1) -> bytes:
-        assert self.stream is not None
-        try:
-            return self.stream.read(size)
-        except self._DAMAGE as error:
-            raise self._damaged(error) from None
-
-    def _damaged(self, error: BaseException) -> DeployError:
-        return DeployError(f"{self.bundle.path.name}: {self.member} is damaged ({error}); copy the bundle again "
-                           "from the build", self.code)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.stream is not None:
-            self.stream.close()
+            with self.archive.open(info) as stream:
+                yield from iter(lambda: stream.read(_CHUNK), b"")
+        except DAMAGE as error:
+            raise DeployError(_damage_line(self.path, info.filename, error), code) from None
 
 
-def _read(archive: zipfile.ZipFile, member: str, path: Path) -> bytes:
-    try:
-        return archive.read(member)
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as error:
-        raise DeployError(f"{path.name}: {member} is damaged ({error}); copy the bundle again",
-                          ErrorCode.INVALID_BUNDLE) from None
+def _damage_line(path: Path, member: str, error: BaseException) -> str:
+    return f"{path.name}: {member} is damaged ({error}); copy the bundle again from the build"

@@ -36,7 +36,7 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
     started = time.monotonic()
     with Bundle.open(bundle_path) as bundle:
         manifest = bundle.manifest
-        assert manifest.target is not None
+        assert manifest is not None and manifest.target is not None  # Bundle.open raised otherwise
         problems = target_problems(manifest.target)
         if problems:
             if any(problem.startswith("the platform") for problem in problems):
@@ -48,8 +48,8 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
             raise DeployError(f"{bundle.path.name} needs {manifest.target.describe()}, but this is "
                               f"{running_interpreter().describe()}: {'; '.join(problems)}. {todo}",
                               ErrorCode.INCOMPATIBLE_PYTHON)
-        bundle.check_members()
-        wheels = bundle.check_wheels()
+        bundle.check()  # names, files, assets, wheels against their pins and hashes, intact members
+        wheels = bundle.wheels()
         out.progress(f"checked {bundle.path.name}: {manifest.name} {manifest.version} for "
                      f"{manifest.target.describe()}, {len(wheels)} wheel(s) match {layout.REQUIREMENTS}")
         created = _make_directories(root.path)
@@ -72,6 +72,7 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
 def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force: bool,
                     out: Output) -> dict[str, Any]:
     manifest = bundle.manifest
+    assert manifest is not None
     final = root.version_dir(manifest.name, manifest.version)
     temporary = root.temporary_dir(manifest.name, manifest.version)
     if os.path.lexists(temporary):
@@ -163,6 +164,7 @@ def _check_moved_venv(final: Path) -> None:
 
 def _facts(bundle: Bundle, pip: str, handshake_seconds: float) -> dict[str, Any]:
     interpreter = running_interpreter()
+    assert bundle.manifest is not None
     digest = hashlib.sha256()
     with open(bundle.path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):

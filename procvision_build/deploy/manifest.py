@@ -40,13 +40,9 @@ class Manifest:
         return [step for step in self.data.get("steps") or [] if isinstance(step, dict)]
 
     def asset_paths(self) -> list[str]:
-        """Every declared asset path (``required_assets`` of each PID and ``default_config``)."""
-        paths: list[str] = []
+        """Every declared asset path (``required_assets`` of each PID and ``default_config``): a file or a folder."""
         tables = list((self.data.get("required_assets") or {}).values()) + [self.data.get("default_config") or {}]
-        for table in tables:
-            if isinstance(table, dict):
-                paths += [path for path in table.values() if isinstance(path, str)]
-        return sorted(set(paths))
+        return sorted({path for table in tables for path in table.values()})
 
 
 def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
@@ -67,9 +63,24 @@ def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
     pids = data.get("supported_pids")
     if not isinstance(pids, list) or not pids or not all(isinstance(pid, str) and pid for pid in pids):
         raise ValueError("'supported_pids' must be a non-empty list of strings")
+    _check_asset_tables(data)
     target = data.get("target")
     if target is None and not need_target:
         return Manifest(data["name"], data["version"], tuple(pids), None, data)
     if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in TARGET_FIELDS):
         raise ValueError(f"'target' must be an object with string fields {', '.join(TARGET_FIELDS)}")
     return Manifest(data["name"], data["version"], tuple(pids), Target(*(target[key] for key in TARGET_FIELDS)), data)
+
+
+def _check_asset_tables(data: dict[str, Any]) -> None:
+    """``required_assets`` maps each PID to {name: path}, ``default_config`` is {name: path}; both optional."""
+    default = data.get("default_config")
+    if default is not None and not _is_path_table(default):
+        raise ValueError("'default_config' must be an object of asset names to paths (strings)")
+    required = data.get("required_assets")
+    if required is not None and not (isinstance(required, dict) and all(map(_is_path_table, required.values()))):
+        raise ValueError("'required_assets' must be an object of PIDs to objects of asset names to paths (strings)")
+
+
+def _is_path_table(table: object) -> bool:
+    return isinstance(table, dict) and all(isinstance(path, str) and path for path in table.values())

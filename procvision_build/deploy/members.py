@@ -1,6 +1,8 @@
 """Which zip member names are safe to extract anywhere: no absolute paths, no ``..``, no links, no tricks.
 
-A name is checked as Windows and POSIX would both read it, so a bundle that is safe here is safe on the factory PC.
+A name is checked as stored (``orig_filename``: zipfile cuts ``filename`` at a NUL and turns backslashes into
+slashes on Windows) and as Windows and POSIX would both read it, so a bundle that is safe here is safe on the
+factory PC.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ _RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?
 
 def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
     """Why this member must not be extracted, or None when it is a plain relative file or directory."""
-    name = info.filename
+    name = info.orig_filename
     if not name:
         return "it has an empty name"
     if any(ord(character) < 32 for character in name):
@@ -48,26 +50,35 @@ def unsafe_reason(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def first_unsafe(infos: Iterable[zipfile.ZipInfo]) -> tuple[str, str] | None:
-    """(member name, reason) of the first unsafe or duplicate member, else None.
+def unsafe_members(infos: Iterable[zipfile.ZipInfo]) -> list[tuple[str, str]]:
+    """(member name as stored, reason) of every unsafe or duplicate member, in zip order, then shadowed parents.
 
     Duplicates count as Windows and macOS see them: the same name up to case and Unicode normalization.
     """
+    found: list[tuple[str, str]] = []
     seen: dict[str, str] = {}
     files: set[str] = set()
     for info in infos:
         reason = unsafe_reason(info)
         if reason:
-            return info.filename, reason
-        key = unicodedata.normalize("NFC", info.filename.rstrip("/")).casefold()
+            found.append((info.orig_filename, reason))
+            continue
+        key = unicodedata.normalize("NFC", info.orig_filename.rstrip("/")).casefold()
         if key in seen:
-            return info.filename, f"it appears twice in the zip (also as {seen[key]!r})"
-        seen[key] = info.filename
+            found.append((info.orig_filename, f"it appears twice in the zip (also as {seen[key]!r})"))
+            continue
+        seen[key] = info.orig_filename
         if not info.is_dir():
             files.add(key)
     for key, name in seen.items():
         parts = key.split("/")
         for depth in range(1, len(parts)):
             if "/".join(parts[:depth]) in files:
-                return name, f"its parent {'/'.join(name.split('/')[:depth])!r} is a file in the zip"
-    return None
+                found.append((name, f"its parent {'/'.join(name.split('/')[:depth])!r} is a file in the zip"))
+                break
+    return found
+
+
+def first_unsafe(infos: Iterable[zipfile.ZipInfo]) -> tuple[str, str] | None:
+    """(member name, reason) of the first unsafe or duplicate member, else None."""
+    return next(iter(unsafe_members(infos)), None)

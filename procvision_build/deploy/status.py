@@ -69,8 +69,9 @@ def _lines(fields: dict[str, Any], wheels: list[dict[str, str]]) -> list[str]:
 
 
 def bundle_info(path: Path) -> tuple[dict[str, Any], list[str]]:
-    """What a bundle holds, from its manifest and requirements.txt (no hashing)."""
-    with Bundle.open(path) as bundle:
+    """What a bundle holds, from its manifest and requirements.txt, once the bundle passes the installer's checks."""
+    with Bundle.checked(path) as bundle:
+        assert bundle.manifest is not None
         fields = _manifest_fields(bundle.manifest)
         wheels = [{"file": wheel.filename, "name": wheel.pin.name, "version": wheel.pin.version,
                    "sha256": wheel.pin.sha256} for wheel in bundle.wheels()]

@@ -24,9 +24,12 @@ _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 def is_bundle(archive: Path) -> bool:
     """A bundle holds more than the stub and the package (its version directory); the root tool holds only those."""
-    with zipfile.ZipFile(archive) as opened:
-        return any(name != layout.MAIN_MEMBER and not name.startswith(layout.PACKAGE_PREFIX)
-                   for name in opened.namelist())
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            return any(name != layout.MAIN_MEMBER and not name.startswith(layout.PACKAGE_PREFIX)
+                       for name in opened.namelist())
+    except (zipfile.BadZipFile, ValueError, EOFError):
+        return True  # a damaged bundle that Python could still start: the bundle reader says what is wrong (2001)
 
 
 def tool_files() -> list[tuple[str, bytes]]:

@@ -90,10 +90,10 @@ def _interpreter_problems(installed: InstalledVersion) -> list[str]:
 
 def verify_bundle(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Every check ``install`` makes on the bundle itself (names, files, hashes), writing nothing."""
-    with Bundle.open(path) as bundle:
-        bundle.check_members()
-        wheels = bundle.check_wheels()
+    with Bundle.checked(path) as bundle:
+        wheels = bundle.wheels()
         manifest = bundle.manifest
+        assert manifest is not None
     record = {"command": "verify", "bundle": str(path), "ok": True, "name": manifest.name,
               "version": manifest.version, "wheels": len(wheels)}
     return record, [f"{path.name}: ok ({manifest.name} {manifest.version}, {len(wheels)} wheel(s) match their "

@@ -167,7 +167,7 @@ def _algorithm_checks(config: ProjectConfig, runtime: Any, pids: list[str], imag
 def _assets_check(config: ProjectConfig) -> Check:
     assert config.algorithm is not None
     paths = config.algorithm.asset_paths()
-    missing = [path for path in paths if not (config.root / path).is_file()]
+    missing = [path for path in paths if not (config.root / path).exists()]  # a file, or a model folder
     if missing:
         return Check("assets", ERROR, f"{len(missing)} declared asset file(s) missing", "add the files or fix "
                      "[tool.procvision.assets]", tuple(str(config.root / path) for path in missing))

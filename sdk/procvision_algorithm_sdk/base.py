@@ -63,14 +63,15 @@ class BaseAlgorithm(abc.ABC):
         return self._manifest
 
     def asset_path(self, name: str, pid: str | None = None) -> Path:
-        """Path of the asset ``name`` declared for ``pid`` (or under ``default``); 1003 when absent."""
+        """Path of the asset ``name`` declared for ``pid`` (or under ``default``): a file, or a folder (a model
+        with its external data); 1003 when absent."""
         per_pid = self.manifest.get("required_assets", {}).get(pid or "", {})
         relative = per_pid.get(name) or self.manifest.get("default_config", {}).get(name)
         if relative is None:
             raise RecoverableError(f"no asset {name!r} declared for pid {pid!r} or as default",
                                    ErrorCode.MODEL_NOT_FOUND)
         path = self.root_dir / relative
-        if not path.is_file():
+        if not (path.is_file() or path.is_dir()):
             raise RecoverableError(f"asset {name!r} is missing: {path}", ErrorCode.MODEL_NOT_FOUND)
         return path
 
