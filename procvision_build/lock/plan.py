@@ -20,6 +20,7 @@ from procvision_build.index.links import Link
 from procvision_build.index.pipconfig import index_sources
 from procvision_build.lock.lockfile import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs,
                                             read_lock, render_lock, stale_reasons, write_lock)
+from procvision_build.resolve.index_pins import PinnedFinder, pins_for_target
 from procvision_build.resolve.local_sources import LocalSources
 from procvision_build.resolve.targets import Target, target_from_spec
 from procvision_build.store.cache import Cache
@@ -138,7 +139,8 @@ def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool 
 
 
 def project_inputs(config: ProjectConfig) -> LockInputs:
-    return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root))
+    return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root),
+                       index=config.index)
 
 
 def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI, cache: Cache, isolated: bool = False,
@@ -155,11 +157,14 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI,
 
         finder = IndexClient(index_sources(config.index, isolated=isolated), cache, ui)
     local = local or _local_sources(config, cache, ui)
+    pins = config.index.pins if config.index is not None else {}
     results = []
     for target in targets:
         ui.info(f"resolving for {target.key} ({target.describe()})")
+        pinned = pins_for_target(pins, target)
+        routed = PinnedFinder(finder, pinned) if pinned else finder  # type: ignore[arg-type]
         try:
-            resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
+            resolution = resolve([str(d) for d in config.dependencies], target, routed, local=local,
                                  local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
         except ResolutionError as error:
             if SDK_NAME not in error.unsatisfied or SDK_NAME in local.names:
