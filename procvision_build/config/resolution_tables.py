@@ -296,7 +296,7 @@ def _index_url(check: Checks, value: Any, key: str, *, flat: bool) -> str | None
 
 def _read_shorthand(check: Checks, table: dict[str, Any], prefix: str) -> tuple[NamedIndex, ...]:
     """The ``[tool.procvision.index]`` table (url, extra-urls, find-links), read as uv reads pip's options:
-    find-links first, then the extra indexes, then ``url`` as the default index."""
+    find-links (flat indexes, always added), the extra indexes, then ``url`` as the default index."""
     check.unknown_keys(table, ("url", "extra-urls", "find-links"), prefix)
     found: list[NamedIndex] = []
     for position, item in enumerate(check.string_list(table.get("find-links", []), f"{prefix}.find-links") or ()):

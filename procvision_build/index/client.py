@@ -59,9 +59,10 @@ class IndexClient:
 
     def links(self, name: str, index: str | None = None) -> list[Link]:
         """Every file (wheels and sdists) for a project, cached per run: from the named ``index`` alone
-        (a pinned package), else from the indexes in priority order, explicit ones left out. With the
-        "first-index" strategy the first index that has the project is the only one asked for it; with
-        "unsafe-best-match" all are merged. A filename seen twice keeps its first link."""
+        (a pinned package), else from the indexes that are not explicit. Flat indexes (find-links) are
+        always added, as pip and uv add them; among simple indexes, "first-index" asks them in priority
+        order and stops at the first that has the project, "unsafe-best-match" merges them all.
+        A filename seen twice keeps its first link (flat indexes first, then the others in order)."""
         canonical = str(canonicalize_name(name))
         with self._lock:
             if (canonical, index) in self._links:
@@ -73,18 +74,20 @@ class IndexClient:
                                        f"declare it as [[tool.procvision.index]] name = {index!r}")
         else:
             asked = [entry for entry in self.indexes if not entry.explicit]
-        unique: dict[str, Link] = {}
+        found = [link for entry in asked if entry.flat
+                 for link in self._find_links(entry.url) if project_of(link.filename) == canonical]
         for entry in asked:
             if entry.flat:
-                found = [link for link in self._find_links(entry.url) if project_of(link.filename) == canonical]
-            else:
-                found = self._index_links(entry.url, canonical)
-            for link in found:
-                unique.setdefault(link.filename, link)
-            if found and self.strategy == "first-index":
+                continue
+            listed = self._index_links(entry.url, canonical)
+            found += listed
+            if listed and self.strategy == "first-index":
                 self.ui.debug(f"{canonical}: from {CREDENTIALS.shown(entry.url)} (index {entry.name!r}); "
                               "later indexes are not asked for it")
                 break
+        unique: dict[str, Link] = {}
+        for link in found:
+            unique.setdefault(link.filename, link)
         result = list(unique.values())
         with self._lock:
             self._links[(canonical, index)] = result

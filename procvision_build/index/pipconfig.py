@@ -42,8 +42,8 @@ class IndexSources:
 
     @classmethod
     def pip_style(cls, index_urls: Sequence[str], find_links: Sequence[str] = (), **options: Any) -> "IndexSources":
-        """pip's options read as uv reads them: find-links, then the extra indexes, then the main one
-        (``index_urls[0]``) last."""
+        """pip's options read as uv reads them: find-links (flat, always added), the extra indexes, then the
+        main one (``index_urls[0]``) last."""
         main, extras = (index_urls[0], index_urls[1:]) if index_urls else (None, ())
         indexes = [NamedIndex(f"pip-find-links-{n}", entry, flat=True) for n, entry in enumerate(find_links, 1)]
         indexes += [NamedIndex(f"pip-extra-{n}", url) for n, url in enumerate(extras, 1)]

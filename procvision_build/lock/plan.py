@@ -41,6 +41,7 @@ class ResolvedWheel:
     sha256: str
     path: Path
     url: str | None  # None for a wheel built from a local source directory
+    index: str | None = None  # the simple index that listed it (no credentials); None for flat and local sources
 
 
 def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, locked: bool, ui: UI, cache: Cache,
@@ -261,7 +262,7 @@ def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: UI,
                 raise LockError(f"the local source {wheel.source} now builds {path.name}, but {LOCK_NAME} "
                                 f"expects {wheel.filename}; run `procvision lock`")
         result.append(ResolvedWheel(name=wheel.name, version=wheel.version, filename=wheel.filename,
-                                    sha256=sha256, path=path, url=wheel.url))
+                                    sha256=sha256, path=path, url=wheel.url, index=wheel.index))
     return sorted(result, key=lambda w: w.name)
 
 

@@ -88,13 +88,13 @@ def test_several_indexes_and_find_links_merge_or_the_first_wins(serve, cache, wh
     assert {link.filename for link in as_url} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz"}
     # a project on no index at all is simply empty
     assert client.links("absent") == []
-    # first-index (the default): the first source that has the project is the only one asked for it
+    # first-index (the default): the first index that has the project is the only one asked for it (the extra
+    # indexes come before the main one); find-links are added to it, as pip and uv add them
     first = client_for(one.url, two.url, local_index.as_uri(), cache=cache, find_links=(str(flat),))
-    assert {link.filename for link in first.links("alpha")} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz"}
-    first = client_for(one.url, two.url, local_index.as_uri(), cache=cache)  # extra indexes before the main one
-    assert {link.filename for link in first.links("alpha")} == {"alpha-1.0-py3-none-any.whl",
+    assert {link.filename for link in first.links("alpha")} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz",
+                                                                "alpha-1.0-py3-none-any.whl",
                                                                 "alpha-3.0-py3-none-any.whl"}
-    assert first.links("alpha")[0].index == two.url
+    assert {link.index for link in first.links("alpha")} == {None, two.url}  # a flat index is not a simple one
 
 
 def test_flat_find_links_page_with_http_links(serve, cache, wheels, tmp_path):

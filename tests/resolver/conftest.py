@@ -31,9 +31,7 @@ class Universe:
     cache_root: Path
 
     def finder(self) -> IndexClient:
-        # pip's rule, so the index's wheels and the folder's sdist of one project are both seen (the explainer
-        # tests read every file); first-index has tests of its own (test_index_routing.py).
-        sources = IndexSources.pip_style((self.index.url,), (str(self.find_links),), strategy="unsafe-best-match")
+        sources = IndexSources.pip_style((self.index.url,), (str(self.find_links),))
         return IndexClient(sources, Cache(self.cache_root), UI(quiet=True))
 
 

@@ -48,6 +48,7 @@ class Indexes:
     first: str  # file:// URL
     cuda: str  # file:// URL
     cuda_http: IndexServer
+    flat: Path  # the folder behind "first", as a find-links folder
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def indexes(tmp_path_factory: pytest.TempPathFactory):
     servers = [IndexServer(public).start(), IndexServer(acme, IndexOptions(credentials=ACME)).start(),
                IndexServer(cuda).start()]
     yield Indexes(servers[0], servers[1], write_file_index(first, root / "first-simple").as_uri(),
-                  write_file_index(cuda, root / "cuda-simple").as_uri(), servers[2])
+                  write_file_index(cuda, root / "cuda-simple").as_uri(), servers[2], first)
     for server in servers:
         server.stop()
 
@@ -195,6 +196,19 @@ def test_a_marker_routed_cuda_index_serves_windows_only(indexes, pip_env, tmp_pa
     assert ("torch", "2.5.1+cu121", cuda) in versions and ("torch", "2.5.1", indexes.public.url) in versions
 
 
+def test_a_flat_index_adds_its_files_and_serves_alone_what_is_pinned_to_it(indexes, pip_env, tmp_path) -> None:
+    flat = f'[[tool.procvision.index]]\nname = "folder"\nurl = "{indexes.flat}"\nformat = "flat"\n'
+    project = write_project(tmp_path / "pj", flat, ["dupe-pkg"], targets=(LINUX,))
+    data = lock(project, tmp_path / "cache")  # find-links are added to the index that serves it: the highest wins
+    assert chosen(data)["cp310-manylinux_2_17_x86_64"]["dupe-pkg"] == "dupe_pkg-99.0.0-py3-none-any.whl"
+    project = write_project(tmp_path / "pj2", flat + '\n[tool.procvision.sources]\ndupe-pkg = { index = "folder" }\n',
+                            ["dupe-pkg"], targets=(LINUX,))
+    data = lock(project, tmp_path / "cache")
+    assert chosen(data)["cp310-manylinux_2_17_x86_64"]["dupe-pkg"] == "dupe_pkg-1.0.0-py3-none-any.whl"
+    [package] = [p for p in data["packages"] if p["name"] == "dupe-pkg"]
+    assert "index" not in package and package["wheels"][0]["url"].startswith("file://")  # not a simple index
+
+
 def test_a_changed_index_or_pin_makes_the_lock_stale_naming_the_change(indexes, pip_env, tmp_path) -> None:
     entry = index_entry("first", indexes.first)
     project = write_project(tmp_path / "pj", entry, ["dupe-pkg"], targets=(LINUX,))
@@ -266,6 +280,12 @@ def test_the_cuda_build_reaches_the_windows_bundle_only_with_its_label_everywher
         with zipfile.ZipFile(bundle) as archive:
             names = archive.namelist()
             sbom = json.loads(archive.read(next(n for n in names if n.endswith("sbom.cdx.json"))))
+            bundle_lock = tomllib.loads(archive.read(next(n for n in names if n.endswith("/pylock.toml"))).decode())
+        Pylock.from_dict(bundle_lock).validate()
+        packages = {p["name"]: p for p in bundle_lock["packages"]}
+        assert packages["torch"]["version"] == torch
+        assert packages["torch"]["index"] == (indexes.cuda if bundle == win else indexes.public.url)
+        assert "index" not in packages["procvision-algorithm-sdk"]  # a local source: no index
         assert any(n.endswith(f"torch-{torch}-cp310-cp310-{'win_amd64' if bundle == win else 'manylinux_2_17_x86_64'}.whl")
                    for n in names)
         [component] = [c for c in sbom["components"] if c["name"] == "torch"]
