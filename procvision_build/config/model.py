@@ -85,6 +85,7 @@ class NamedIndex:
     explicit: bool = False  # asked only for the packages pinned to it
     default: bool = False  # replaces pip's index as the last one asked
     flat: bool = False  # format = "flat": a find-links folder or page of links, not a simple index
+    declared: str | None = None  # a folder as pyproject.toml writes it (relative): the lock records this
 
     @property
     def env_name(self) -> str:
@@ -95,7 +96,7 @@ class NamedIndex:
         """"name = url explicit default flat", without credentials: how the lock records the index."""
         flags = [flag for flag, on in (("explicit", self.explicit), ("default", self.default), ("flat", self.flat))
                  if on]
-        return " ".join([f"{self.name} = {without_userinfo(self.url)}", *flags])
+        return " ".join([f"{self.name} = {self.declared or without_userinfo(self.url)}", *flags])
 
 
 @dataclass(frozen=True)

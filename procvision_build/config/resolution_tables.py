@@ -241,7 +241,7 @@ def _read_named(check: Checks, value: Any, key: str) -> NamedIndex | None:
         return None
     problems = len(check.messages)
     check.unknown_keys(table, ("name", "url", "explicit", "default", "format"), key)
-    name = url = None
+    name = url = declared = None
     if "name" not in table:
         check.missing(f"{key}.name", "a name like \"pytorch\" (letters, digits, -, _ and .)")
     else:
@@ -256,6 +256,7 @@ def _read_named(check: Checks, value: Any, key: str) -> NamedIndex | None:
         check.missing(f"{key}.url", "an http://, https:// or file:// URL" + (" or a folder" if fmt == "flat" else ""))
     else:
         url = _index_url(check, table["url"], f"{key}.url", flat=fmt == "flat")
+        declared = table["url"] if url is not None and url != table["url"] else None
     flags = {}
     for flag in ("explicit", "default"):
         flags[flag] = table.get(flag, False)
@@ -266,7 +267,7 @@ def _read_named(check: Checks, value: Any, key: str) -> NamedIndex | None:
                       "an explicit index serves its pinned packages only, so it cannot be the default one")
     if len(check.messages) > problems or name is None or url is None:
         return None
-    return NamedIndex(name, url, bool(flags["explicit"]), bool(flags["default"]), fmt == "flat")
+    return NamedIndex(name, url, bool(flags["explicit"]), bool(flags["default"]), fmt == "flat", declared)
 
 
 def _check_names(check: Checks, indexes: Sequence[NamedIndex], prefix: str) -> None:
@@ -289,7 +290,8 @@ def _index_url(check: Checks, value: Any, key: str, *, flat: bool) -> str | None
     if re.match(r"^(https?|file)://", url):
         return url
     if flat and "://" not in url:
-        return str((check.root / url).resolve())  # a folder, relative to the project like every path here
+        # A folder, relative to the project like every path here (the lock records it as written).
+        return str((check.root / url).resolve())
     check.problem(key, "an http://, https:// or file:// URL" + (" or a folder" if flat else ""), url)
     return None
 
@@ -302,7 +304,8 @@ def _read_shorthand(check: Checks, table: dict[str, Any], prefix: str) -> tuple[
     for position, item in enumerate(check.string_list(table.get("find-links", []), f"{prefix}.find-links") or ()):
         url = _index_url(check, item, f"{prefix}.find-links[{position}]", flat=True)
         if url is not None:
-            found.append(NamedIndex(f"find-links-{position + 1}", url, flat=True))
+            found.append(NamedIndex(f"find-links-{position + 1}", url, flat=True,
+                                    declared=item if url != item else None))
     for position, item in enumerate(check.string_list(table.get("extra-urls", []), f"{prefix}.extra-urls") or ()):
         url = _index_url(check, item, f"{prefix}.extra-urls[{position}]", flat=False)
         if url is not None:

@@ -207,6 +207,11 @@ def test_a_flat_index_adds_its_files_and_serves_alone_what_is_pinned_to_it(index
     assert chosen(data)["cp310-manylinux_2_17_x86_64"]["dupe-pkg"] == "dupe_pkg-1.0.0-py3-none-any.whl"
     [package] = [p for p in data["packages"] if p["name"] == "dupe-pkg"]
     assert "index" not in package and package["wheels"][0]["url"].startswith("file://")  # not a simple index
+    # a folder relative to the project is recorded as written: the lock does not depend on where the tree is
+    write_project(project, flat.replace(str(indexes.flat), "wheels"), [], targets=(LINUX,))
+    config = load_config(project)
+    assert config.index.indexes[0].url == str(project / "wheels")
+    assert config.index.lock_entries() == ("folder = wheels flat (priority 1)",)
 
 
 def test_a_changed_index_or_pin_makes_the_lock_stale_naming_the_change(indexes, pip_env, tmp_path) -> None:
