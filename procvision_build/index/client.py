@@ -55,6 +55,16 @@ class IndexClient:
         self._flat_pages: dict[str, list[Link]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        """The simple indexes asked for a package that is not pinned, in priority order (no credentials)."""
+        return tuple(index.url for index in self.indexes if not index.flat and not index.explicit)
+
+    @property
+    def find_links(self) -> tuple[str, ...]:
+        """The flat indexes (find-links) added for a package that is not pinned."""
+        return tuple(index.url for index in self.indexes if index.flat and not index.explicit)
+
     # -- listing ---------------------------------------------------------------
 
     def links(self, name: str, index: str | None = None) -> list[Link]:

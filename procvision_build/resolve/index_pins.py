@@ -40,3 +40,8 @@ class PinnedFinder:
 
     def metadata(self, link: "Link") -> bytes:
         return self.client.metadata(link)
+
+    def project_names(self) -> list[str] | None:
+        """The projects the client's indexes list, when it can tell (close names for a misspelled one)."""
+        names = getattr(self.client, "project_names", None)
+        return names() if names is not None else None
