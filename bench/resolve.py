@@ -123,7 +123,7 @@ from procvision_build.lock.plan import lock_project, wheels_for_target
 from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 started = time.perf_counter()
-project = BenchProject(Path(sys.argv[2]), IndexSpec(url=sys.argv[3]))
+project = BenchProject(Path(sys.argv[2]), IndexSpec.single(sys.argv[3]))
 cache, ui = Cache(Path(sys.argv[1])), UI(quiet=True)
 mode = sys.argv[5]
 targets = project.targets if not mode.startswith("one:") else [project.targets[int(mode[4:])]]

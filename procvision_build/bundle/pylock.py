@@ -17,7 +17,10 @@ def render_bundle_lock(target: Target, wheels: Sequence["ResolvedWheel"], *, req
         out.append(f"requires-python = {toml_value(requires_python)}")
     out.append(f"created-by = {toml_value(CREATED_BY)}")
     for wheel in sorted(wheels, key=lambda w: (w.name, w.filename)):
-        out += ["", "[[packages]]", f"name = {toml_value(wheel.name)}", f"version = {toml_value(wheel.version)}", "wheels = ["]
+        out += ["", "[[packages]]", f"name = {toml_value(wheel.name)}", f"version = {toml_value(wheel.version)}"]
+        if wheel.index:  # PEP 751: where the package can be found, whenever it is known
+            out.append(f"index = {toml_value(wheel.index)}")
+        out.append("wheels = [")
         out.append(f"    {{ name = {toml_value(wheel.filename)}, path = {toml_value('wheels/' + wheel.filename)}, "
                    f"size = {wheel.path.stat().st_size}, hashes = {{ sha256 = {toml_value(wheel.sha256)} }} }},")
         out.append("]")

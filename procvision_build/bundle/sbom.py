@@ -7,6 +7,7 @@ import time
 import uuid
 import zipfile
 from typing import Any, Sequence
+from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
@@ -18,8 +19,9 @@ from procvision_build.version import __version__
 
 
 def purl(name: str, version: str) -> str:
-    """The package URL of a Python package: ``pkg:pypi/numpy@2.2.6`` (name normalized, as the purl spec asks)."""
-    return f"pkg:pypi/{canonicalize_name(name)}@{version}"
+    """The package URL of a Python package: ``pkg:pypi/numpy@2.2.6`` (name normalized, as the purl spec asks);
+    a local version keeps its label, percent-encoded: ``pkg:pypi/torch@2.5.1%2Bcu121``."""
+    return f"pkg:pypi/{canonicalize_name(name)}@{quote(version, safe='')}"
 
 
 def wheel_licenses(wheel: ResolvedWheel, store: MetadataStore) -> list[dict[str, Any]]:

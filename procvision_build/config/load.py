@@ -14,7 +14,7 @@ from procvision_build.config.resolution_tables import read_index, read_sources, 
 from procvision_build.errors import ConfigError, ProjectNotFound
 from procvision_build.files import read_toml
 
-PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets", "sources", "index")
+PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets", "sources", "index", "index-strategy")
 
 
 def load_config(project_dir: Path, *, check_sources: bool = True) -> ProjectConfig:
@@ -74,9 +74,8 @@ def _read_document(check: Checks, data: dict[str, Any]) -> ProjectConfig | None:
         check.unknown_keys(procvision, PROCVISION_KEYS, "tool.procvision")
         algorithm = read_algorithm(check, procvision, fields)
         fields["targets"] = read_targets(check, procvision.get("targets", []), fields.get("requires_python"))
-        fields["sources"] = read_sources(check, procvision.get("sources", {}))
-        if "index" in procvision:
-            fields["index"] = read_index(check, procvision["index"])
+        fields["sources"], pins = read_sources(check, procvision.get("sources", {}))
+        fields["index"] = read_index(check, procvision.get("index"), procvision.get("index-strategy"), pins)
 
     backend = tool.get("procvision-build") if isinstance(tool, dict) else None
     if backend is not None:

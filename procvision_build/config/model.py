@@ -5,9 +5,11 @@ Every later stage (targets, resolution, fetch, artifacts) trusts these objects a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -71,13 +73,76 @@ class SourceSpec:
     declared: str | None = None  # the path as pyproject.toml writes it: the lock records this, wherever the tree is
 
 
+INDEX_STRATEGIES = ("first-index", "unsafe-best-match")
+
+
+@dataclass(frozen=True)
+class NamedIndex:
+    """One ``[[tool.procvision.index]]`` entry, with uv's keys and meaning."""
+
+    name: str
+    url: str  # http(s):// or file:// (a flat index may also be an absolute folder); may carry user:password@
+    explicit: bool = False  # asked only for the packages pinned to it
+    default: bool = False  # replaces pip's index as the last one asked
+    flat: bool = False  # format = "flat": a find-links folder or page of links, not a simple index
+    declared: str | None = None  # a folder as pyproject.toml writes it (relative): the lock records this
+
+    @property
+    def env_name(self) -> str:
+        """``PROCVISION_INDEX_<env_name>_USERNAME``: upper-cased, anything not alphanumeric as ``_`` (as uv)."""
+        return re.sub(r"[^A-Z0-9]", "_", self.name.upper())
+
+    def describe(self) -> str:
+        """"name = url explicit default flat", without credentials: how the lock records the index."""
+        flags = [flag for flag, on in (("explicit", self.explicit), ("default", self.default), ("flat", self.flat))
+                 if on]
+        return " ".join([f"{self.name} = {self.declared or without_userinfo(self.url)}", *flags])
+
+
+@dataclass(frozen=True)
+class IndexPin:
+    """``[tool.procvision.sources] NAME = { index = "...", marker = "..." }``: where NAME comes from."""
+
+    index: str
+    marker: str | None = None  # PEP 508, evaluated per target; None: every target
+
+
 @dataclass(frozen=True)
 class IndexSpec:
-    """``[tool.procvision.index]``; empty means: take pip's configuration."""
+    """The project's indexes, in priority order as listed (``default`` ones last), its pins and strategy.
 
-    url: str | None = None
-    extra_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
+    No entries means: pip's configuration, as ``index_sources`` reads it."""
+
+    indexes: tuple[NamedIndex, ...] = ()
+    strategy: str = "first-index"  # or "unsafe-best-match" (pip's rule: every index merged, highest wins)
+    pins: Mapping[str, tuple[IndexPin, ...]] = field(default_factory=dict)  # canonical name -> its entries
+
+    @classmethod
+    def single(cls, url: str) -> "IndexSpec":
+        """One index that replaces pip's (the shorthand ``[tool.procvision.index] url = ...``)."""
+        return cls((NamedIndex("main", url, default=True),))
+
+    def ordered(self) -> tuple[NamedIndex, ...]:
+        """Priority order: as listed, the ``default`` index last."""
+        return tuple(sorted(self.indexes, key=lambda index: index.default))
+
+    def named(self, name: str) -> NamedIndex | None:
+        return next((index for index in self.indexes if index.name == name), None)
+
+    def lock_entries(self) -> tuple[str, ...]:
+        """What a lock depends on here: each index in priority order, and a strategy other than the default."""
+        entries = [f"{index.describe()} (priority {position})" for position, index in enumerate(self.ordered(), 1)]
+        if self.strategy != INDEX_STRATEGIES[0]:
+            entries.append(f"index-strategy = {self.strategy}")
+        return tuple(entries)
+
+
+def without_userinfo(url: str) -> str:
+    """``https://user:pw@host/x`` -> ``https://host/x``: what may be written to a lock or a log."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -195,7 +260,7 @@ class ProjectConfig:
     algorithm: AlgorithmSpec | None = None
     targets: tuple[TargetSpec, ...] = ()
     sources: Mapping[str, SourceSpec] = field(default_factory=dict)  # canonical name -> source
-    index: IndexSpec | None = None  # None: no [tool.procvision.index] table
+    index: IndexSpec | None = None  # None: no [[tool.procvision.index]], no index pins, no index-strategy
     ship_wheels: tuple[Path, ...] = ()  # [tool.procvision-build] ship-wheels: projects whose wheels the wheel carries
 
     @property

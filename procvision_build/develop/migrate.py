@@ -7,7 +7,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from procvision_build.config.load import load_config
 from procvision_build.develop.own_sdk import copy_own_sdk
@@ -15,6 +15,7 @@ from procvision_build.develop.upstream import (
     Finding,
     Target,
     read_dependencies,
+    read_indexes,
     read_json,
     read_targets,
     requires_python,
@@ -86,7 +87,8 @@ def plan_migration(directory: Path) -> Migration:
     project["requires-python"] = requires_python(targets)
     project.update({key: tables.project[key] for key in extra})
     project["dependencies"] = dependencies
-    text = render(project, entry_point, tables, targets)
+    indexes = read_indexes(root / "requirements.txt")
+    text = render(project, entry_point, tables, targets, indexes)
     carried = {"name": project["name"], "version": project.get("version"), "entry_point": entry_point,
                "supported_pids": tables.supported_pids, "steps": len(tables.steps),
                "params": sum(len(step["params"]) for step in tables.steps),
@@ -150,7 +152,8 @@ def _explained(finding: Finding, covered: list[str]) -> bool:
 # -- the text of pyproject.toml ------------------------------------------------------------------------------
 
 
-def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, targets: list[Target]) -> str:
+def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, targets: list[Target],
+           indexes: Sequence[dict[str, Any]] = ()) -> str:
     """``[build-system]``, ``[project]`` and ``[tool.procvision]``, in the order docs/pyproject.md shows them."""
     lines = ["# Written by `procvision migrate` from an upstream (SDK 0.x) project;",
              "# manifest.json is generated from this file now.", "",
@@ -174,6 +177,8 @@ def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, ta
     for target in targets:
         lines += ["", "[[tool.procvision.targets]]"] + [f"{name} = {inline(value)}"
                                                          for name, value in target.table().items()]
+    for index in indexes:  # requirements.txt's index options, in priority order (docs/indexes.md)
+        lines += ["", "[[tool.procvision.index]]"] + [f"{name} = {inline(value)}" for name, value in index.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -19,7 +19,7 @@ from packaging.utils import canonicalize_name
 from procvision_build.config.checks import show
 from procvision_build.config.rules import SDK_NAME, default_abi, parse_python
 from procvision_build.errors import UsageError
-from procvision_build.index.credentials import redact_url
+from procvision_build.index.credentials import redact_url, split_credentials
 
 SDK_REQUIREMENT = f"{SDK_NAME}>=1.0"  # our line; the public index's 0.x is the upstream SDK
 UPSTREAM_PLATFORM, UPSTREAM_PYTHON = "win_amd64", "3.10"  # what `procvision-cli package` used when unset
@@ -27,6 +27,8 @@ FACTORY_TARGETS = (("win_amd64", "3.10"), ("manylinux_2_17_x86_64", "3.10"))
 _COMMENT = re.compile(r"(^|\s+)#.*$")  # pip's rule: a '#' at the start or after whitespace
 _OPTION_START = re.compile(r"\s+(?=--)")  # where a requirement's own options (--hash=...) begin
 _INDEX_OPTIONS = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host")
+_CARRIED_INDEX_OPTIONS = {"-i": "-i", "--index-url": "-i", "--extra-index-url": "--extra-index-url",
+                          "-f": "-f", "--find-links": "-f"}  # option -> its kind
 _FILE_OPTIONS = ("-r", "--requirement", "-c", "--constraint")
 _ENV_HINTS = {"python_runtime": "nothing to do: a bundle installs into a venv made by the target's own Python",
               "auto_freeze": "nothing to do: procvision build never freezes an environment"}
@@ -157,10 +159,16 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 def _option_finding(where: str, line: str) -> Finding:
     option, _, value = line.replace("=", " ", 1).partition(" ")
     value = value.strip()
+    if option in _CARRIED_INDEX_OPTIONS:
+        bare, user, _ = split_credentials(value)
+        return Finding(where, f"{option} {redact_url(value)} carried as a [[tool.procvision.index]] entry"
+                       + (" without its credentials" if user is not None else ""),
+                       "give credentials in PROCVISION_INDEX_<NAME>_USERNAME and _PASSWORD (NAME: the entry's "
+                       "name, upper-cased); pin private packages to their index (docs/indexes.md)"
+                       if user is not None else "nothing to do; see docs/indexes.md to pin packages to it")
     if option in _INDEX_OPTIONS:
-        return Finding(where, f"{option} {redact_url(value)} not carried (an index is not a dependency)",
-                       "keep it in pip's configuration (pip config set global.index-url ...), or write it "
-                       "under [tool.procvision.index] (url, extra-urls, find-links) without credentials")
+        return Finding(where, f"{option} {redact_url(value)} not carried", "nothing to do: the indexes are "
+                       "[[tool.procvision.index]] entries; https needs no trusted host")
     if option in _FILE_OPTIONS:
         return Finding(where, f"{option} {value}: that file was not read",
                        "copy its requirements into project.dependencies")
@@ -169,6 +177,23 @@ def _option_finding(where: str, line: str) -> Finding:
                        "[tool.procvision.sources] name = { path = \"...\" } and into project.dependencies")
     return Finding(where, f"pip option {line} not carried", "bundles install binary wheels with pip's "
                    "defaults; nothing to do")
+
+
+def read_indexes(path: Path) -> list[dict[str, Any]]:
+    """The index options of ``requirements.txt`` as ``[[tool.procvision.index]]`` tables, in priority order
+    (as uv reads pip's options: find-links, then the extra indexes, then the main one); no credentials."""
+    if not path.is_file():
+        return []
+    found: dict[str, list[str]] = {"-f": [], "--extra-index-url": [], "-i": []}
+    for _, line in _logical_lines(read_text(path)):
+        option, _, value = line.replace("=", " ", 1).partition(" ")
+        if option in _CARRIED_INDEX_OPTIONS and value.strip():
+            found[_CARRIED_INDEX_OPTIONS[option]].append(split_credentials(value.strip())[0])
+    tables: list[dict[str, Any]] = [{"name": f"find-links-{n}", "url": url, "format": "flat"}
+                                    for n, url in enumerate(found["-f"], 1)]
+    tables += [{"name": f"extra-{n}", "url": url} for n, url in enumerate(found["--extra-index-url"], 1)]
+    tables += [{"name": "main", "url": url, "default": True} for url in found["-i"][-1:]]  # pip: the last one
+    return tables
 
 
 def read_targets(path: Path) -> tuple[list[Target], list[Finding]]:

@@ -60,8 +60,8 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     of this run has registered them (a build from a lock file)."""
     http = Http.for_sources(sources) if sources is not None else Http()
     if sources is not None:
-        for url in (*sources.index_urls, *sources.find_links):
-            CREDENTIALS.strip(url)
+        for index in sources.indexes:
+            CREDENTIALS.register_index(index)
     found, missing = cache.wheels.partition(links)
     if offline:
         remote = [link.filename for link in missing if not link.is_local]

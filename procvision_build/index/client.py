@@ -10,13 +10,15 @@ from __future__ import annotations
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import canonicalize_name
 
+from procvision_build.config.model import NamedIndex
 from procvision_build.distributions import project_of
-from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
+from procvision_build.errors import IndexConfigError, IndexUnavailable, NotInCache, ProcvisionError
 from procvision_build.files import path_from_file_url
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.index.links import Link
@@ -31,6 +33,13 @@ from procvision_build.store.checked import check_hashes
 if TYPE_CHECKING:
     from procvision_build.ui import UI
 
+def _location(index: NamedIndex) -> str:
+    """The index's URL without credentials (remembered for its host), or a flat index's absolute folder."""
+    if "://" in index.url or index.url.startswith("file:"):
+        return CREDENTIALS.register_index(index)
+    return str(Path(index.url).expanduser().resolve())
+
+
 class IndexClient:
     """Lists a project's files across indexes and find-links, and reads wheels' METADATA."""
 
@@ -39,36 +48,60 @@ class IndexClient:
         self.ui = ui
         self.offline = offline
         self.http = Http.for_sources(sources)
-        self.index_urls = tuple(CREDENTIALS.strip(url) for url in sources.index_urls)
-        # A relative folder is pip's: relative to the working directory now. Resolved here, because an
-        # in-process build of a local source changes the working directory while pages are fetched.
-        self.find_links = tuple(CREDENTIALS.strip(entry) if "://" in entry or entry.startswith("file:")
-                                else str(Path(entry).expanduser().resolve()) for entry in sources.find_links)
-        self._links: dict[str, list[Link]] = {}
+        self.strategy = sources.strategy
+        # Credentials are remembered per index and taken out of the URLs. A relative folder is pip's:
+        # relative to the working directory now (an in-process build of a local source changes it later).
+        self.indexes = tuple(replace(index, url=_location(index)) for index in sources.indexes)
+        self._links: dict[tuple[str, str | None], list[Link]] = {}
         self._flat_pages: dict[str, list[Link]] = {}
         self._lock = threading.Lock()
 
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        """The simple indexes asked for a package that is not pinned, in priority order (no credentials)."""
+        return tuple(index.url for index in self.indexes if not index.flat and not index.explicit)
+
+    @property
+    def find_links(self) -> tuple[str, ...]:
+        """The flat indexes (find-links) added for a package that is not pinned."""
+        return tuple(index.url for index in self.indexes if index.flat and not index.explicit)
+
     # -- listing ---------------------------------------------------------------
 
-    def links(self, name: str) -> list[Link]:
-        """Every file (wheels and sdists) for a project across all indexes and find-links, cached per run.
-
-        Find-links come first, then the indexes in order; a filename seen twice keeps its first link."""
+    def links(self, name: str, index: str | None = None) -> list[Link]:
+        """Every file (wheels and sdists) for a project, cached per run: from the named ``index`` alone
+        (a pinned package), else from the indexes that are not explicit. Flat indexes (find-links) are
+        always added, as pip and uv add them; among simple indexes, "first-index" asks them in priority
+        order and stops at the first that has the project, "unsafe-best-match" merges them all.
+        A filename seen twice keeps its first link (flat indexes first, then the others in order)."""
         canonical = str(canonicalize_name(name))
         with self._lock:
-            if canonical in self._links:
-                return list(self._links[canonical])
-        found: list[Link] = []
-        for entry in self.find_links:
-            found += [link for link in self._find_links(entry) if project_of(link.filename) == canonical]
-        for index_url in self.index_urls:
-            found += self._index_links(index_url, canonical)
+            if (canonical, index) in self._links:
+                return list(self._links[(canonical, index)])
+        if index is not None:
+            asked = [entry for entry in self.indexes if entry.name == index]
+            if not asked:
+                raise IndexConfigError(f"{canonical} is pinned to the index {index!r}, which is not declared; "
+                                       f"declare it as [[tool.procvision.index]] name = {index!r}")
+        else:
+            asked = [entry for entry in self.indexes if not entry.explicit]
+        found = [link for entry in asked if entry.flat
+                 for link in self._find_links(entry.url) if project_of(link.filename) == canonical]
+        for entry in asked:
+            if entry.flat:
+                continue
+            listed = self._index_links(entry.url, canonical)
+            found += listed
+            if listed and self.strategy == "first-index":
+                self.ui.debug(f"{canonical}: from {CREDENTIALS.shown(entry.url)} (index {entry.name!r}); "
+                              "later indexes are not asked for it")
+                break
         unique: dict[str, Link] = {}
         for link in found:
             unique.setdefault(link.filename, link)
         result = list(unique.values())
         with self._lock:
-            self._links[canonical] = result
+            self._links[(canonical, index)] = result
         return list(result)
 
     def _index_links(self, index_url: str, canonical: str) -> list[Link]:
@@ -79,7 +112,8 @@ class IndexClient:
             page = self._page(page_url)
         if page is None:
             return []
-        links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url))
+        links = parse_page(page.body, page.content_type, page.url, origin=CREDENTIALS.shown(index_url),
+                           index=index_url)
         return [link for link in links if project_of(link.filename) == canonical]
 
     def project_names(self) -> list[str] | None:
@@ -147,7 +181,8 @@ class IndexClient:
         if response.status in (401, 403):
             raise IndexUnavailable(
                 CREDENTIALS.shown(url), f"the server refused access (HTTP {response.status})",
-                "Give credentials in the index URL (https://user:password@host/...) or in ~/.netrc")
+                "Give credentials in PROCVISION_INDEX_<NAME>_USERNAME and _PASSWORD for a named index, "
+                "in the index URL (https://user:password@host/...) or in ~/.netrc")
         if response.status != 200:
             raise IndexUnavailable(CREDENTIALS.shown(url), f"the server answered HTTP {response.status}", NETWORK_HINT)
         page = CachedResponse(response.url, response.body, response.headers.get("Content-Type", ""),

@@ -1,7 +1,7 @@
 """Credentials in index URLs: split out once, masked in every message, sent only to their own host.
 
-One process-wide registry (from index URLs' userinfo, else ``~/.netrc``), so URLs handed
-around (links, locks, messages) never carry secrets.
+One process-wide registry (from a named index's ``PROCVISION_INDEX_<NAME>_*`` variables, index URLs'
+userinfo, else ``~/.netrc``), so URLs handed around (links, locks, messages) never carry secrets.
 """
 
 from __future__ import annotations
@@ -10,7 +10,10 @@ import base64
 import netrc
 import os
 import threading
+from typing import Mapping
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from procvision_build.config.model import NamedIndex
 
 
 def split_credentials(url: str) -> tuple[str, str | None, str | None]:
@@ -34,11 +37,13 @@ def redact_url(url: str) -> str:
 
 
 class _Credentials:
-    """Basic-auth credentials per host: from index URLs' userinfo, else ~/.netrc. Process-wide,
-    so files listed by an index (often on the same host, without userinfo) are fetched with them."""
+    """Basic-auth credentials per index: from a named index's environment variables, index URLs' userinfo,
+    else ~/.netrc. Process-wide, so files listed by an index (often elsewhere on the same host, without
+    userinfo) are fetched with them. A URL gets the credentials of the longest index URL it starts with;
+    elsewhere on that host, the host's credentials if all its indexes share them; never another host's."""
 
     def __init__(self) -> None:
-        self._by_netloc: dict[str, tuple[str, str]] = {}
+        self._by_netloc: dict[str, dict[str, tuple[str, str]]] = {}  # netloc -> path prefix -> (user, password)
         self._lock = threading.Lock()
         self._netrc: dict[str, netrc.netrc | None] = {}  # by path: $NETRC may change between runs
 
@@ -46,17 +51,45 @@ class _Credentials:
         """Remember the credentials inside ``url`` and return it without them."""
         bare, user, password = split_credentials(url)
         if user is not None:
-            with self._lock:
-                self._by_netloc[urlsplit(bare).netloc.lower()] = (unquote(user), unquote(password or ""))
+            self.remember(bare, unquote(user), unquote(password or ""))
         return bare
+
+    def remember(self, url: str, user: str, password: str) -> None:
+        """Send (user, password) to ``url`` and everything under it."""
+        parts = urlsplit(url)
+        with self._lock:
+            self._by_netloc.setdefault(parts.netloc.lower(), {})[parts.path.rstrip("/") + "/"] = (user, password)
+
+    def register_index(self, index: NamedIndex, env: Mapping[str, str] | None = None) -> str:
+        """A named index's URL without credentials; its credentials remembered, from
+        ``PROCVISION_INDEX_<NAME>_USERNAME`` / ``_PASSWORD`` when set, else from the URL itself."""
+        bare = self.strip(index.url)
+        env = os.environ if env is None else env
+        variable = f"PROCVISION_INDEX_{index.env_name}"
+        user, password = env.get(f"{variable}_USERNAME"), env.get(f"{variable}_PASSWORD")
+        if (user or password) and "://" in bare and not bare.startswith("file:"):
+            self.remember(bare, user or "", password or "")
+        return bare
+
+    def _find(self, url: str) -> tuple[str, str] | None:
+        parts = urlsplit(url)
+        with self._lock:
+            known = self._by_netloc.get(parts.netloc.lower())
+            if not known:
+                return None
+            path = parts.path if parts.path.endswith("/") else parts.path + "/"
+            prefixes = [prefix for prefix in known if path.startswith(prefix)]
+            if prefixes:
+                return known[max(prefixes, key=len)]
+            distinct = set(known.values())
+            return distinct.pop() if len(distinct) == 1 else None
 
     def shown(self, url: str) -> str:
         """``url`` for a message: the user name we send, if any, with the password masked."""
         parts = urlsplit(url)
         if "@" in parts.netloc:
             return redact_url(url)
-        with self._lock:
-            found = self._by_netloc.get(parts.netloc.lower())
+        found = self._find(url)
         if not found:
             return url
         userinfo = f"{quote(found[0], safe='')}:x" if found[1] else "x"
@@ -64,8 +97,7 @@ class _Credentials:
 
     def header(self, url: str) -> str | None:
         parts = urlsplit(url)
-        with self._lock:
-            found = self._by_netloc.get(parts.netloc.lower())
+        found = self._find(url)
         if found is None and parts.hostname:
             found = self._from_netrc(parts.hostname)
         if found is None:

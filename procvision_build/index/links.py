@@ -21,6 +21,7 @@ class Link:
     size: int | None
     metadata_hashes: Mapping[str, str] | None  # PEP 658/714: not None => url + ".metadata" exists
     origin: str  # the index URL or folder, for messages (redacted)
+    index: str | None = None  # the simple index (URL, no credentials) that lists it; None for find-links
 
     @property
     def sha256(self) -> str | None:
@@ -39,7 +40,8 @@ class Link:
 
 
 class Finder(Protocol):
-    """Where files and their metadata come from: ``IndexClient``, or ``LocalSources`` for local sources."""
+    """Where files and their metadata come from: ``IndexClient`` (through the target's index pins),
+    or ``LocalSources`` for local sources."""
 
     def links(self, name: str) -> list[Link]: ...
 

@@ -27,23 +27,24 @@ _FileEntry = TypedDict("_FileEntry", {
 }, total=False)
 
 
-def parse_page(body: bytes, content_type: str, base_url: str, origin: str) -> list[Link]:
-    """Links from a PEP 691 JSON page or a PEP 503 HTML page (whichever the server sent)."""
+def parse_page(body: bytes, content_type: str, base_url: str, origin: str, index: str | None = None) -> list[Link]:
+    """Links from a PEP 691 JSON page or a PEP 503 HTML page (whichever the server sent); ``index`` is the
+    simple index the page belongs to (None for a page of find-links)."""
     if content_type.split(";")[0].strip().lower() == JSON_TYPE:
-        return _parse_json(body, base_url, origin)
-    return _parse_html(body.decode("utf-8", "replace"), base_url, origin)
+        return _parse_json(body, base_url, origin, index)
+    return _parse_html(body.decode("utf-8", "replace"), base_url, origin, index)
 
 
-def _parse_json(body: bytes, base_url: str, origin: str) -> list[Link]:
+def _parse_json(body: bytes, base_url: str, origin: str, index: str | None) -> list[Link]:
     try:
-        return [_json_link(entry, base_url, origin) for entry in json.loads(body)["files"]]
+        return [_json_link(entry, base_url, origin, index) for entry in json.loads(body)["files"]]
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise IndexUnavailable(CREDENTIALS.shown(base_url), f"the JSON index page is malformed "
                                f"({type(error).__name__}: {error})",
                                "The index may not follow PEP 691; report it to its owner") from None
 
 
-def _json_link(entry: _FileEntry, base_url: str, origin: str) -> Link:
+def _json_link(entry: _FileEntry, base_url: str, origin: str, index: str | None) -> Link:
     yanked = entry.get("yanked", False)
     metadata = entry.get("core-metadata", entry.get("dist-info-metadata", False))
     return Link(
@@ -55,6 +56,7 @@ def _json_link(entry: _FileEntry, base_url: str, origin: str) -> Link:
         size=entry.get("size"),
         metadata_hashes=None if metadata is False else (dict(metadata) if isinstance(metadata, dict) else {}),
         origin=origin,
+        index=index,
     )
 
 
@@ -73,7 +75,7 @@ class _Anchors(html.parser.HTMLParser):
                 self.anchors.append(found)
 
 
-def _parse_html(text: str, base_url: str, origin: str) -> list[Link]:
+def _parse_html(text: str, base_url: str, origin: str, index: str | None) -> list[Link]:
     parser = _Anchors()
     parser.feed(text)
     base = urljoin(base_url, parser.base) if parser.base else base_url
@@ -98,6 +100,7 @@ def _parse_html(text: str, base_url: str, origin: str) -> list[Link]:
             size=None,
             metadata_hashes=_metadata_attribute(metadata),
             origin=origin,
+            index=index,
         ))
     return links
 

@@ -1,4 +1,4 @@
-"""Where packages come from: ``[tool.procvision.index]``, else pip's own configuration.
+"""Where packages come from: ``[[tool.procvision.index]]``, else pip's own configuration.
 
 pip's order is followed: configuration files (global, user, site, then the file
 named by ``PIP_CONFIG_FILE``), sections ``[global]`` then ``[install]``/``[download]``,
@@ -16,9 +16,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping, Sequence
 
-from procvision_build.config.model import IndexSpec
+from procvision_build.config.model import IndexSpec, NamedIndex
 from procvision_build.errors import IndexConfigError
 
 DEFAULT_TIMEOUT = 15.0
@@ -32,41 +32,66 @@ _FALSE = {"0", "false", "no", "off", "n", "f", ""}
 
 @dataclass(frozen=True)
 class IndexSources:
-    """The indexes and find-links locations of one run, in the order they are consulted."""
+    """The indexes of one run, in priority order, with how a project is looked up across them."""
 
-    index_urls: tuple[str, ...]  # the main index first, then extra indexes (credentials may be inside URLs)
-    find_links: tuple[str, ...]  # folders, file:// URLs or URLs of flat pages
+    indexes: tuple[NamedIndex, ...]  # priority order; URLs may carry credentials
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
     cert: str | None = None  # a CA bundle for https (pip's ``cert``); None: the system's
+    strategy: str = "first-index"  # or "unsafe-best-match": every index merged (pip's rule)
+
+    @classmethod
+    def pip_style(cls, index_urls: Sequence[str], find_links: Sequence[str] = (), **options: Any) -> "IndexSources":
+        """pip's options read as uv reads them: find-links (flat, always added), the extra indexes, then the
+        main one (``index_urls[0]``) last."""
+        main, extras = (index_urls[0], index_urls[1:]) if index_urls else (None, ())
+        indexes = [NamedIndex(f"pip-find-links-{n}", entry, flat=True) for n, entry in enumerate(find_links, 1)]
+        indexes += [NamedIndex(f"pip-extra-{n}", url) for n, url in enumerate(extras, 1)]
+        if main is not None:
+            indexes.append(NamedIndex("pip", main, default=True))
+        return cls(tuple(indexes), **options)
+
+    @property
+    def index_urls(self) -> tuple[str, ...]:
+        return tuple(index.url for index in self.indexes if not index.flat)
+
+    @property
+    def find_links(self) -> tuple[str, ...]:
+        return tuple(index.url for index in self.indexes if index.flat)
 
 
 def index_sources(project: IndexSpec | None = None, *, isolated: bool = False,
                   env: Mapping[str, str] | None = None) -> IndexSources:
-    """[tool.procvision.index] first; else pip's environment variables, then its config files,
-    then pip's own default index. ``isolated=True`` ignores pip's configuration entirely."""
+    """[[tool.procvision.index]] first, then pip's index unless one of them is the default; without them,
+    pip's environment variables, then its config files, then pip's own default index.
+    ``isolated=True`` ignores pip's configuration entirely."""
     env = os.environ if env is None else env
     settings = {} if isolated else pip_settings(env)
     default_index = functools.partial(default_index_url, isolated)
-    timeout = _number(settings, ("timeout",), DEFAULT_TIMEOUT, float)
-    retries = int(_number(settings, ("retries",), DEFAULT_RETRIES, int))
-    cert = settings.get("cert") or None
-    if project is not None and (project.url or project.extra_urls or project.find_links):
-        # The project names its sources: pip's extra indexes and find-links do not apply;
-        # only the main index falls back to pip's when the project gives none.
-        main = project.url or settings.get("index-url") or default_index()
-        return IndexSources((main, *project.extra_urls), tuple(project.find_links), timeout, retries, cert)
+    options: dict[str, Any] = dict(timeout=_number(settings, ("timeout",), DEFAULT_TIMEOUT, float),
+                                   retries=int(_number(settings, ("retries",), DEFAULT_RETRIES, int)),
+                                   cert=settings.get("cert") or None)
+    if project is not None:
+        options["strategy"] = project.strategy
+    if project is not None and project.indexes:
+        # The project names its indexes: pip's extra indexes and find-links do not apply;
+        # pip's main index is asked last, unless one of the project's is the default.
+        indexes = project.ordered()
+        if not any(index.default for index in indexes):
+            main = settings.get("index-url") or default_index()
+            indexes += (NamedIndex("pip", main, default=True),)
+        return IndexSources(indexes, **options)
     find_links = tuple(settings.get("find-links", "").split())
     if _flag(settings, "no-index"):
         if not find_links:
             raise IndexConfigError(
                 "pip's configuration sets no-index and no find-links, so there is nowhere to look for "
-                "packages: unset PIP_NO_INDEX (or `no-index` in pip.conf), add find-links, or set "
-                "[tool.procvision.index] url in pyproject.toml")
-        return IndexSources((), find_links, timeout, retries, cert)
+                "packages: unset PIP_NO_INDEX (or `no-index` in pip.conf), add find-links, or declare "
+                "[[tool.procvision.index]] in pyproject.toml")
+        return IndexSources.pip_style((), find_links, **options)
     main = settings.get("index-url") or default_index()
     extras = tuple(settings.get("extra-index-url", "").split())
-    return IndexSources((main, *extras), find_links, timeout, retries, cert)
+    return IndexSources.pip_style((main, *extras), find_links, **options)
 
 
 def pip_settings(env: Mapping[str, str]) -> dict[str, str]:

@@ -17,7 +17,7 @@ from procvision_build.errors import IndexUnavailable
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.index.pipconfig import IndexSources
 
-NETWORK_HINT = ("Check the URL, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or [tool.procvision.index] in "
+NETWORK_HINT = ("Check the URL, PIP_INDEX_URL / PIP_EXTRA_INDEX_URL or [[tool.procvision.index]] in "
                 "pyproject.toml, and proxy variables (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); a build "
                 "from an existing pylock.toml can run with --offline")
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from procvision_build.config.model import SourceSpec, TargetSpec
+from procvision_build.config.model import IndexSpec, SourceSpec, TargetSpec
 from procvision_build.distributions import project_of
 from procvision_build.errors import LockError
 from procvision_build.files import is_sha256, read_toml, toml_value, write_bytes_atomic
@@ -35,12 +35,16 @@ class LockInputs:
     """What a lock is a function of; compared field by field to say why a lock is stale."""
 
     dependencies: tuple[str, ...]  # normalized PEP 508 strings, sorted
-    sources: tuple[str, ...]  # "name = kind path" with the path relative to the project root
+    sources: tuple[str, ...]  # "name = kind path" (path relative to the project root), "name = index NAME ; marker"
     targets: tuple[str, ...]  # "key: platform=... python=... implementation=... abi=... markers={json}"
+    indexes: tuple[str, ...] = ()  # "name = url flags (priority N)" in priority order, "index-strategy = ..."
 
     @property
     def fingerprint(self) -> str:
-        payload = json.dumps([self.dependencies, self.sources, self.targets], separators=(",", ":"))
+        fields = [self.dependencies, self.sources, self.targets]
+        if self.indexes:  # only when there are any: locks of projects without indexes keep their fingerprint
+            fields.append(self.indexes)
+        payload = json.dumps(fields, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -57,6 +61,7 @@ class LockedWheel:
     source: str | None  # local sources: the project-relative path of the directory or .whl
     source_kind: str | None  # "directory" | "wheel"
     requires_python: str | None = None
+    index: str | None = None  # the simple index that listed it (PEP 751 ``packages.index``), no credentials
 
 
 @dataclass(frozen=True)
@@ -68,10 +73,13 @@ class Lock:
 
 
 def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targets: Iterable[TargetSpec | Target],
-                root: Path) -> LockInputs:
+                root: Path, *, index: IndexSpec | None = None) -> LockInputs:
     """Normalize the project's inputs so that equivalent spellings give the same fingerprint."""
     deps = sorted({_normal_requirement(d) for d in dependencies})
-    srcs = sorted(f"{canonicalize_name(s.name)} = {s.kind} {_source_path(s, root)}" for s in sources)
+    srcs = [f"{canonicalize_name(s.name)} = {s.kind} {_source_path(s, root)}" for s in sources]
+    for name, pins in (index.pins if index is not None else {}).items():
+        srcs += [f"{name} = index {pin.index}" + (f" ; {pin.marker}" if pin.marker else "") for pin in pins]
+    srcs.sort()
     tgts = []
     for item in targets:
         spec = item.spec if isinstance(item, Target) else item
@@ -80,7 +88,7 @@ def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targ
         markers = json.dumps(dict(sorted(spec.markers.items())), separators=(",", ":"))
         tgts.append(f"{key}: platform={spec.platform} python={spec.python} "
                     f"implementation={spec.implementation or 'cp'} abi={abi} markers={markers}")
-    return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)))
+    return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)), index.lock_entries() if index else ())
 
 
 def _normal_requirement(text: str) -> str:
@@ -107,7 +115,8 @@ def stale_reasons(lock: Lock, inputs: LockInputs) -> list[str]:
     reasons: list[str] = []
     for label, old, new in (("dependency", lock.inputs.dependencies, inputs.dependencies),
                             ("source", lock.inputs.sources, inputs.sources),
-                            ("target", lock.inputs.targets, inputs.targets)):
+                            ("target", lock.inputs.targets, inputs.targets),
+                            ("index", lock.inputs.indexes, inputs.indexes)):
         old_by, new_by = _by_key(label, old), _by_key(label, new)
         for key in sorted(old_by.keys() | new_by.keys()):
             before, after = old_by.get(key), new_by.get(key)
@@ -156,6 +165,7 @@ def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources:
                 source=_source_path(source, root) if source is not None else None,
                 source_kind=source.kind if source is not None else None,
                 requires_python=pick.requires_python,
+                index=pick.link.index if source is None else None,
             ))
         targets[resolution.target.key] = tuple(wheels)
     return Lock(inputs=inputs, fingerprint=inputs.fingerprint, requires_python=requires_python, targets=targets)
@@ -173,14 +183,15 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
         out.append(f"requires-python = {toml_value(lock.requires_python)}")
     out.append(f"created-by = {toml_value(CREATED_BY)}")
     # One [[packages]] entry per (name, version, origin); its marker names the targets that use it.
-    entries: dict[tuple[str, str, str], dict[str, Any]] = {}
+    entries: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for key in sorted(lock.targets):
         for wheel in lock.targets[key]:
-            ident = (wheel.name, wheel.version, wheel.source or "")
+            ident = (wheel.name, wheel.version, wheel.source or "", wheel.index or "")
             entry = entries.setdefault(ident, {"wheel": wheel, "targets": set(), "files": {}})
             entry["targets"].add(key)
             entry["files"][wheel.filename] = wheel
-    for (name, version, _), entry in sorted(entries.items(), key=lambda item: (item[0][0], _version_key(item[0][1]))):
+    for (name, version, _, _), entry in sorted(entries.items(),
+                                               key=lambda item: (item[0][0], _version_key(item[0][1]), item[0][3])):
         out.append("")
         out.append("[[packages]]")
         out.append(f"name = {toml_value(name)}")
@@ -192,6 +203,8 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
             out.append(f"marker = {toml_value(' or '.join(f'({m})' for m in markers))}")
         if first.requires_python:
             out.append(f"requires-python = {toml_value(first.requires_python)}")
+        if first.index:
+            out.append(f"index = {toml_value(first.index)}")
         if first.source_kind == "directory":
             out.append(f"directory = {{ path = {toml_value(first.source)}, editable = false }}")
             continue
@@ -211,6 +224,8 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
     out.append(f"dependencies = {toml_value(list(lock.inputs.dependencies))}")
     out.append(f"sources = {toml_value(list(lock.inputs.sources))}")
     out.append(f"targets = {toml_value(list(lock.inputs.targets))}")
+    if lock.inputs.indexes:
+        out.append(f"indexes = {toml_value(list(lock.inputs.indexes))}")
     for key in sorted(lock.targets):
         out.append("")
         out.append(f"[tool.procvision.selected.{toml_value(key)}]")
@@ -264,7 +279,8 @@ def _parse(data: Mapping[str, Any]) -> Lock:
     if str(data["lock-version"]).split(".")[0] != "1":
         raise ValueError(f"lock-version {data['lock-version']!r}")
     tool = data["tool"]["procvision"]
-    inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]))
+    inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]),
+                        tuple(tool.get("indexes", ())))
     files: dict[tuple[str, str], dict[str, Any]] = {}
     for package in data.get("packages", []):
         name = str(canonicalize_name(package["name"]))
@@ -272,7 +288,8 @@ def _parse(data: Mapping[str, Any]) -> Lock:
             files[(name, "<directory>")] = {"directory": package["directory"]["path"],
                                            "requires-python": package.get("requires-python")}
         for wheel in package.get("wheels", []):
-            files[(name, wheel["name"])] = {**wheel, "requires-python": package.get("requires-python")}
+            files[(name, wheel["name"])] = {**wheel, "requires-python": package.get("requires-python"),
+                                            "index": package.get("index")}
     targets: dict[str, tuple[LockedWheel, ...]] = {}
     for key, selected in tool.get("selected", {}).items():
         wheels = []
@@ -289,7 +306,7 @@ def _parse(data: Mapping[str, Any]) -> Lock:
                 name=name, version=item["version"], filename=item["file"],
                 sha256=sha256, size=entry.get("size"), url=entry.get("url"),
                 source=entry.get("directory") or entry.get("path"), source_kind=kind,
-                requires_python=entry.get("requires-python"),
+                requires_python=entry.get("requires-python"), index=entry.get("index"),
             ))
         targets[key] = tuple(wheels)
     return Lock(inputs=inputs, fingerprint=tool["fingerprint"], requires_python=data.get("requires-python"),

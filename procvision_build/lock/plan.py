@@ -20,6 +20,7 @@ from procvision_build.index.links import Link
 from procvision_build.index.pipconfig import index_sources
 from procvision_build.lock.lockfile import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs,
                                             read_lock, render_lock, stale_reasons, write_lock)
+from procvision_build.resolve.index_pins import PinnedFinder, pins_for_target
 from procvision_build.resolve.local_sources import LocalSources
 from procvision_build.resolve.targets import Target, target_from_spec
 from procvision_build.store.cache import Cache
@@ -40,6 +41,7 @@ class ResolvedWheel:
     sha256: str
     path: Path
     url: str | None  # None for a wheel built from a local source directory
+    index: str | None = None  # the simple index that listed it (no credentials); None for flat and local sources
 
 
 def wheels_for_target(config: ProjectConfig, target: Target | TargetSpec, *, locked: bool, ui: UI, cache: Cache,
@@ -138,7 +140,8 @@ def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool 
 
 
 def project_inputs(config: ProjectConfig) -> LockInputs:
-    return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root))
+    return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root),
+                       index=config.index)
 
 
 def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI, cache: Cache, isolated: bool = False,
@@ -155,11 +158,14 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI,
 
         finder = IndexClient(index_sources(config.index, isolated=isolated), cache, ui)
     local = local or _local_sources(config, cache, ui)
+    pins = config.index.pins if config.index is not None else {}
     results = []
     for target in targets:
         ui.info(f"resolving for {target.key} ({target.describe()})")
+        pinned = pins_for_target(pins, target)
+        routed = PinnedFinder(finder, pinned) if pinned else finder  # type: ignore[arg-type]
         try:
-            resolution = resolve([str(d) for d in config.dependencies], target, finder, local=local,
+            resolution = resolve([str(d) for d in config.dependencies], target, routed, local=local,
                                  local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
         except ResolutionError as error:
             if SDK_NAME not in error.unsatisfied or SDK_NAME in local.names:
@@ -256,7 +262,7 @@ def materialize(chosen: Sequence[LockedWheel], config: ProjectConfig, *, ui: UI,
                 raise LockError(f"the local source {wheel.source} now builds {path.name}, but {LOCK_NAME} "
                                 f"expects {wheel.filename}; run `procvision lock`")
         result.append(ResolvedWheel(name=wheel.name, version=wheel.version, filename=wheel.filename,
-                                    sha256=sha256, path=path, url=wheel.url))
+                                    sha256=sha256, path=path, url=wheel.url, index=wheel.index))
     return sorted(result, key=lambda w: w.name)
 
 

@@ -156,6 +156,8 @@ def test_the_upstream_example_becomes_a_valid_project_that_builds(example: Path,
     findings = findings_of(migrated)
     assert "3 --hash value(s) not carried" in findings["requirements.txt"]
     assert "https://factory:****@mirror.example/simple" in findings["requirements.txt:2"]
+    assert config.index is not None and [(i.name, i.url, i.default) for i in config.index.indexes] == [
+        ("main", "https://mirror.example/simple", True)]  # carried in the [[tool.procvision.index]] form
     assert "s3cret" not in json.dumps(migrated.record()) + migrated.migration.text
     assert "procvision_algorithm_sdk==0.0.7 replaced by procvision-algorithm-sdk>=1.0" in findings["requirements.txt"]
     assert "delete it" in findings["manifest.json"]

@@ -15,8 +15,10 @@ from tests.support.index_server import IndexServer
 
 
 def client_for(*index_urls: str, cache: Cache, find_links: tuple[str, ...] = (), offline: bool = False,
-               retries: int = 1, timeout: float = 5.0) -> IndexClient:
-    sources = IndexSources(tuple(index_urls), find_links, timeout=timeout, retries=retries)
+               retries: int = 1, timeout: float = 5.0, strategy: str = "first-index") -> IndexClient:
+    """A client over pip-style options: ``index_urls[0]`` is the main index (asked last), the rest extra ones."""
+    sources = IndexSources.pip_style(tuple(index_urls), find_links, timeout=timeout, retries=retries,
+                                     strategy=strategy)
     return IndexClient(sources, cache, UI(stream=io.StringIO()), offline=offline)
 
 

@@ -51,7 +51,7 @@ def test_yanked_and_requires_python_arrive_on_the_link(serve, cache, wheels, ser
     assert [link.yanked for link in beta] == [None]
 
 
-def test_several_indexes_and_find_links_merge(serve, cache, wheels, tmp_path):
+def test_several_indexes_and_find_links_merge_or_the_first_wins(serve, cache, wheels, tmp_path):
     first_folder, second_folder, flat = tmp_path / "one", tmp_path / "two", tmp_path / "flat"
     first_folder.mkdir()
     shutil.copy(wheels.alpha1, first_folder)
@@ -70,11 +70,12 @@ def test_several_indexes_and_find_links_merge(serve, cache, wheels, tmp_path):
         f'data-requires-python="&gt;=3.9">{wheel6.name}</a></body></html>')
 
     one, two = serve(folder=first_folder), serve(folder=second_folder)
-    client = client_for(one.url, two.url, local_index.as_uri(), cache=cache, find_links=(str(flat),))
+    client = client_for(one.url, two.url, local_index.as_uri(), cache=cache, find_links=(str(flat),),
+                        strategy="unsafe-best-match")
     links = {link.filename: link for link in client.links("Alpha")}
     assert set(links) == {"alpha-1.0-py3-none-any.whl", "alpha-3.0-py3-none-any.whl", "alpha-4.0-py3-none-any.whl",
                           "alpha-5.0.tar.gz", "alpha-6.0-py3-none-any.whl"}
-    assert links["alpha-1.0-py3-none-any.whl"].origin == one.url
+    assert links["alpha-1.0-py3-none-any.whl"].origin == two.url  # extra indexes are asked before the main one
     assert links["alpha-3.0-py3-none-any.whl"].origin == two.url
     found = links["alpha-4.0-py3-none-any.whl"]
     assert found.url == (flat / found.filename).as_uri() and found.origin == str(flat)
@@ -87,6 +88,13 @@ def test_several_indexes_and_find_links_merge(serve, cache, wheels, tmp_path):
     assert {link.filename for link in as_url} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz"}
     # a project on no index at all is simply empty
     assert client.links("absent") == []
+    # first-index (the default): the first index that has the project is the only one asked for it (the extra
+    # indexes come before the main one); find-links are added to it, as pip and uv add them
+    first = client_for(one.url, two.url, local_index.as_uri(), cache=cache, find_links=(str(flat),))
+    assert {link.filename for link in first.links("alpha")} == {"alpha-4.0-py3-none-any.whl", "alpha-5.0.tar.gz",
+                                                                "alpha-1.0-py3-none-any.whl",
+                                                                "alpha-3.0-py3-none-any.whl"}
+    assert {link.index for link in first.links("alpha")} == {None, two.url}  # a flat index is not a simple one
 
 
 def test_flat_find_links_page_with_http_links(serve, cache, wheels, tmp_path):

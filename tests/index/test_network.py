@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import socket
@@ -11,8 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from procvision_build.config.model import NamedIndex
 from procvision_build.errors import IndexUnavailable
 from procvision_build.fetch.downloads import fetch
+from procvision_build.index.credentials import _Credentials
 from procvision_build.index.pages import JSON_TYPE
 from procvision_build.ui import UI
 from tests.index.helpers import client_for, zip_metadata
@@ -126,3 +129,24 @@ def test_server_errors_are_retried(cache, failures, retries, succeeds):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_credentials_per_index_go_to_the_longest_matching_index_and_never_to_another_host(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    registry = _Credentials()
+    env = {"PROCVISION_INDEX_TEAM_A_USERNAME": "alice", "PROCVISION_INDEX_TEAM_A_PASSWORD": "pw-a"}
+    assert registry.register_index(NamedIndex("team-a", "http://pkgs.example/a/simple/"), env) == \
+        "http://pkgs.example/a/simple/"
+    assert registry.register_index(NamedIndex("team-b", "http://bob:pw-b@pkgs.example/b/simple/"), {}) == \
+        "http://pkgs.example/b/simple/"
+    header = registry.header
+    assert header("http://pkgs.example/a/simple/numpy/") == header("http://pkgs.example/a/simple/")
+    assert "pw-a" not in (registry.shown("http://pkgs.example/a/simple/x/") or "")
+    a, b = header("http://pkgs.example/a/simple/x/"), header("http://pkgs.example/b/simple/x/")
+    assert a and b and a != b
+    assert header("http://pkgs.example/files/x.whl") is None  # two indexes disagree there: neither is sent
+    assert header("http://other.example/a/simple/x/") is None  # another host never gets them
+    # the environment beats the URL's userinfo for a named index
+    registry.register_index(NamedIndex("team-b", "http://bob:pw-b@pkgs.example/b/simple/"),
+                            {"PROCVISION_INDEX_TEAM_B_PASSWORD": "pw-env", "PROCVISION_INDEX_TEAM_B_USERNAME": "bob"})
+    assert base64.b64decode(header("http://pkgs.example/b/simple/x/").split()[1]) == b"bob:pw-env"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.config.model import IndexSpec
+from procvision_build.config.model import IndexSpec, NamedIndex
 from procvision_build.errors import IndexConfigError
 from procvision_build.index.credentials import redact_url
 from procvision_build.index.pipconfig import config_files, default_index_url, index_sources, venv_creators
@@ -39,13 +39,14 @@ def test_environment_variables_beat_the_config_file(home, tmp_path):
                   "extra-index-url = http://extra-a.example/simple\n  http://extra-b.example/simple\n"
                   "find-links = /srv/wheels\ntimeout = 7\n")
     from_file = index_sources(env=_env(home, PIP_CONFIG_FILE=str(conf)))
-    assert from_file.index_urls == ("http://file.example/simple", "http://extra-a.example/simple",
-                                    "http://extra-b.example/simple")
+    # in priority order: the extra indexes, then the main one (as uv reads pip's options)
+    assert from_file.index_urls == ("http://extra-a.example/simple", "http://extra-b.example/simple",
+                                    "http://file.example/simple")
     assert from_file.find_links == ("/srv/wheels",) and from_file.timeout == 7.0
     from_env = index_sources(env=_env(home, PIP_CONFIG_FILE=str(conf), PIP_INDEX_URL="http://env.example/simple",
                                       PIP_FIND_LINKS="/a /b", PIP_DEFAULT_TIMEOUT="2.5", PIP_RETRIES="0"))
-    assert from_env.index_urls == ("http://env.example/simple", "http://extra-a.example/simple",
-                                   "http://extra-b.example/simple")
+    assert from_env.index_urls == ("http://extra-a.example/simple", "http://extra-b.example/simple",
+                                   "http://env.example/simple")
     assert from_env.find_links == ("/a", "/b") and from_env.timeout == 2.5 and from_env.retries == 0
 
 
@@ -54,7 +55,7 @@ def test_command_sections_override_global_and_later_files_override_earlier(home,
     _write(home / ".config" / "pip" / "pip.conf", "[global]\nindex-url = http://xdg.example/simple\n"
            "[install]\nextra-index-url = http://install.example/simple\n")
     sources = index_sources(env=_env(home))
-    assert sources.index_urls == ("http://xdg.example/simple", "http://install.example/simple")
+    assert sources.index_urls == ("http://install.example/simple", "http://xdg.example/simple")
     assert sources.find_links == ("/legacy",)
     # A PIP_CONFIG_FILE that exists replaces the user's files (pip does the same) and overrides the rest.
     named = _write(tmp_path / "named.conf", "[download]\nindex-url = http://named.example/simple\n")
@@ -144,18 +145,24 @@ def test_no_index_keeps_find_links_and_refuses_nothing_at_all(home):
     assert index_sources(env=_env(home, PIP_CONFIG_FILE=os.devnull, PIP_NO_INDEX="0")).index_urls
 
 
-def test_the_project_table_comes_before_pip(home):
+def test_the_project_indexes_come_before_pip(home):
     env = _env(home, PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL="http://pip.example/simple",
                PIP_EXTRA_INDEX_URL="http://pip-extra.example/simple", PIP_FIND_LINKS="/pip")
-    spec = IndexSpec(url="http://project.example/simple", extra_urls=("http://more.example/simple",),
-                     find_links=("/project",))
+    spec = IndexSpec((NamedIndex("main", "http://project.example/simple", default=True),
+                      NamedIndex("more", "http://more.example/simple"), NamedIndex("folder", "/project", flat=True)))
     sources = index_sources(spec, env=env)
-    assert sources.index_urls == ("http://project.example/simple", "http://more.example/simple")
-    assert sources.find_links == ("/project",)
-    # Naming only extra indexes keeps pip's main index; an empty table means pip decides.
-    only_extra = index_sources(IndexSpec(extra_urls=("http://more.example/simple",)), env=env)
-    assert only_extra.index_urls == ("http://pip.example/simple", "http://more.example/simple")
+    # listed order is priority order, the default index last; pip's indexes and find-links do not apply
+    assert [index.name for index in sources.indexes] == ["more", "folder", "main"]
+    assert sources.index_urls == ("http://more.example/simple", "http://project.example/simple")
+    assert sources.find_links == ("/project",) and sources.strategy == "first-index"
+    # Without a default index, pip's main index is asked last; an empty spec means pip decides.
+    only_extra = index_sources(IndexSpec((NamedIndex("more", "http://more.example/simple"),)), env=env)
+    assert only_extra.index_urls == ("http://more.example/simple", "http://pip.example/simple")
     assert index_sources(IndexSpec(), env=env).find_links == ("/pip",)
+    assert index_sources(IndexSpec(strategy="unsafe-best-match"), env=env).strategy == "unsafe-best-match"
+    # pip's own options read as uv reads them: find-links, extra indexes, then the main index
+    assert [i.url for i in index_sources(env=env).indexes] == ["/pip", "http://pip-extra.example/simple",
+                                                              "http://pip.example/simple"]
 
 
 def test_bad_values_are_reported_with_their_name(home, tmp_path):

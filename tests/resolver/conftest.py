@@ -31,7 +31,7 @@ class Universe:
     cache_root: Path
 
     def finder(self) -> IndexClient:
-        sources = IndexSources((self.index.url,), (str(self.find_links),))
+        sources = IndexSources.pip_style((self.index.url,), (str(self.find_links),))
         return IndexClient(sources, Cache(self.cache_root), UI(quiet=True))
 
 

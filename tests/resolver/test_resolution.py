@@ -284,7 +284,7 @@ def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheel
     sdk = SourceSpec("procvision-algorithm-sdk", repo_root / "sdk", "directory")
     local = LocalSources([sdk], tmp_path / "builds")
     with IndexServer(wheelhouse) as index:
-        finder = IndexClient(IndexSources((index.url,), ()), Cache(tmp_path / "cache"), UI(quiet=True))
+        finder = IndexClient(IndexSources.pip_style((index.url,)), Cache(tmp_path / "cache"), UI(quiet=True))
         target = target_from_spec(TargetSpec("manylinux_2_36_x86_64", "3.10"))
         resolution = resolve(["procvision-algorithm-sdk>=1.0"], target, finder, local=local, local_names=local.names)
         files = {pick.name: pick.link.filename for pick in resolution.picks}

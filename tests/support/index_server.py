@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -27,6 +27,7 @@ class Request:
     method: str
     path: str
     range: str | None
+    authorization: str | None = None  # the Authorization header sent, if any
 
 
 @dataclass
@@ -103,7 +104,7 @@ class IndexServer:
             digest = hashlib.sha256(b"not the wheel").hexdigest()
         entry: dict = {
             "filename": wheel.name,
-            "url": f"../../files/{wheel.name}",
+            "url": f"../../files/{quote(wheel.name)}",  # a local version's "+" as %2B, as real indexes do
             "hashes": {"sha256": digest},
             "size": len(data),
         }
@@ -134,7 +135,8 @@ class IndexServer:
             def _serve(self, head: bool) -> None:
                 path = unquote(urlsplit(self.path).path)
                 with index._lock:
-                    index.requests.append(Request(self.command, path, self.headers.get("Range")))
+                    index.requests.append(Request(self.command, path, self.headers.get("Range"),
+                                                  self.headers.get("Authorization")))
                 parts = [p for p in path.split("/") if p]
                 if index.options.credentials and self.headers.get("Authorization") != _basic(
                         *index.options.credentials):
@@ -257,3 +259,17 @@ def _html_page(name: str, entries: list[dict]) -> str:
         anchors.append(f"<a {' '.join(attrs)}>{html.escape(entry['filename'])}</a><br/>")
     body = "\n".join(anchors)
     return f"<!DOCTYPE html><html><head><title>Links for {name}</title></head><body>{body}</body></html>"
+
+
+def write_file_index(wheels: Path, root: Path) -> Path:
+    """A ``file://`` simple index of the wheels in ``wheels``, laid out as pip reads one
+    (``root/<project>/index.html``); returns ``root``."""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(Path(wheels).glob("*.whl")):
+        projects.setdefault(str(parse_wheel_filename(wheel.name)[0]), []).append(wheel)
+    for name, files in projects.items():
+        entries = [{"filename": wheel.name, "url": wheel.resolve().as_uri().replace(wheel.name, quote(wheel.name)),
+                    "hashes": {"sha256": hashlib.sha256(wheel.read_bytes()).hexdigest()}} for wheel in files]
+        (root / name).mkdir(parents=True, exist_ok=True)
+        (root / name / "index.html").write_text(_html_page(name, entries), encoding="utf-8")
+    return root
