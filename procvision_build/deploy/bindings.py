@@ -132,7 +132,20 @@ def _load(path: Path) -> dict[str, Any] | None:
         binding = json.loads(text.decode("utf-8"))
         if binding.get("binding_version") != BINDING_VERSION or not all(key in binding for key in _FIELDS):
             raise ValueError(f"binding_version {binding.get('binding_version')!r} or a field is missing")
+        for part in (binding, binding.get("previous")):
+            if part is not None:
+                _check_types(part)
     except (ValueError, AttributeError) as error:
         raise UnreadableBinding(f"the binding {path} is unreadable ({error}); activate the PID again to rewrite it",
                                 ErrorCode.ACTIVATION_CONFLICT) from None
     return binding
+
+
+def _check_types(binding: dict[str, Any]) -> None:
+    """ValueError naming the first field of a binding (or its ``previous``) that has the wrong type."""
+    for key in _FIELDS:
+        value = binding.get(key)
+        fits = isinstance(value, list) and all(isinstance(item, str) for item in value) if key == "command" \
+            else isinstance(value, str)
+        if not fits:
+            raise ValueError(f"{key} is {value!r}, expected {'a list of strings' if key == 'command' else 'a string'}")

@@ -173,8 +173,9 @@ def _writable_then_retry(function: Callable[[str], Any], path: str, _info: Any) 
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a directory tree (or a link or file) if it exists, read-only files included."""
-    if os.path.islink(path) or os.path.isfile(path):
+    """Remove a directory tree (or a link, file or FIFO: never what a link points to) if it exists, read-only
+    files included."""
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
         remove_file(path)
         return
     if os.path.isdir(path):

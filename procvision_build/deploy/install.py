@@ -53,6 +53,7 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
         wheels = bundle.check_wheels()
         out.progress(f"checked {bundle.path.name}: {manifest.name} {manifest.version} for "
                      f"{manifest.target.describe()}, {len(wheels)} wheel(s) match {layout.REQUIREMENTS}")
+        root.require_directory()
         with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
                        lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}"),
                        create_root=True):

@@ -76,8 +76,16 @@ class Root:
 
     def require(self) -> None:
         """UsageError when the root directory does not exist."""
+        self.require_directory()
         if not self.path.is_dir():
             raise UsageError(f"{self.path} does not exist; give the root that `install --root` used")
+
+    def require_directory(self) -> None:
+        """UsageError when the root's path names something that is not a directory (it may be missing)."""
+        if os.path.lexists(self.path) and not self.path.is_dir():
+            kind = kind_of(os.lstat(self.path).st_mode)
+            raise UsageError(f"the root {self.path} is {kind}, not a directory; give a directory as --root (install "
+                             "makes it when it is missing)")
 
     def installed(self) -> list[InstalledVersion]:
         """Every installed version, by name, then oldest version first."""

@@ -89,6 +89,14 @@ def linked_copy_out(root: Path, outside: Path) -> None:
     (root / "algorithm_example-2.0.0").symlink_to(outside / "planted")
 
 
+def binding_with_a_number(root: Path, outside: Path) -> None:
+    """A binding whose ``directory`` is a number (a hand edit, another tool)."""
+    (root / "active").mkdir()
+    (root / "active" / "p001.json").write_text(
+        '{"binding_version": 1, "pid": "p001", "name": "algorithm-example", "version": "1.0.0", "directory": 5, '
+        '"python": "x", "command": ["x"], "previous": null}\n')
+
+
 def hard_linked_lock(root: Path, outside: Path) -> None:
     (root / ".procvision.lock").unlink()
     os.link(outside / "victim", root / ".procvision.lock")
@@ -103,6 +111,8 @@ class Case:
     words: str
     unchanged: bool = True  # the root and ``outside`` are byte for byte as planted afterwards
     shown: str = ""  # words the result on stdout names (verify)
+    status: int = 1  # the exit status (2: a usage error, without a code)
+    gone: str = ""  # a path under the root that the command removed (when not unchanged)
 
 
 ACTIVATE = ("activate", NAME, "1.0.0", "--pid", "p001")
@@ -149,6 +159,13 @@ CASES = [
     Case("a sourceless .pyc planted", lambda r, o: (r / SITE / "sitecustomize.pyc").write_bytes(b"\0" * 32),
          ("verify",), "2008", "differ from what was installed",
          shown=f"added: {SITE.split('/', 1)[1]}/sitecustomize.pyc"),
+    Case("a binding with a number for a path", binding_with_a_number, ("list",), "2006",
+         "the binding {root}/active/p001.json is unreadable (directory is 5, expected a string)"),
+    Case("the root is a file", lambda r, o: None, ("install", "--root", "{root}/notes.txt"), "", status=2,
+         words="the root {root}/notes.txt is a regular file, not a directory"),
+    Case("an install's leftover is a FIFO", lambda r, o: os.mkfifo(r / f"{VERSION}.tmp"),
+         ("install", "--root", "{root}"), "", "algorithm-example 1.0.0 is already installed", unchanged=False,
+         gone=f"{VERSION}.tmp"),
     Case("the root tool is a FIFO", lambda r, o: fifo(r / TOOL), ("install", "--root", "{root}"), "2008",
          f"the root tool {{root}}/{TOOL} is a FIFO, not a regular file"),
     Case("the root tool is a link out of the root", lambda r, o: link(r / TOOL, o / "victim"),
@@ -171,17 +188,20 @@ def test_a_hostile_root_gets_one_line_and_its_code(tmp_path: Path, pristine_root
     outside.mkdir()
     (outside / "victim").write_bytes(PRECIOUS)
     case.plant(root, outside)
+    (root / "notes.txt").write_text("the root's own note\n")
     before, around = snapshot(root), snapshot(outside)
     done = _run(python_for("3.10"), bundle_for("3.10").path, root, outside, case.command)
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.returncode == case.status, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     last = done.stderr.splitlines()[-1]
-    assert last.startswith(f"error [{case.code}]: "), done.stderr
+    assert last.startswith(f"error [{case.code}]: " if case.code else "error: "), done.stderr
     assert case.words.format(root=root, outside=outside) in last, last
     assert case.shown in done.stdout, done.stdout
     if case.unchanged:
         assert snapshot(root) == before
         assert snapshot(outside) == around
+    if case.gone:
+        assert not os.path.lexists(root / case.gone)
     assert (outside / "victim").read_bytes() == PRECIOUS
     assert not (outside / "made-by-us").exists()
 
