@@ -77,3 +77,13 @@ def test_a_kill_right_after_the_version_appears_leaves_the_root_tool_beside_it(t
     assert done.returncode == 0, done.stdout + done.stderr
     again = run_tool(python, bundle, "install", "--root", str(root))
     assert again.returncode == 1 and "is already installed" in again.stderr.splitlines()[-1]
+
+
+def test_failing_installs_at_once_into_an_empty_root_leave_it_empty(tmp_path: Path, bundle_for, python_for) -> None:
+    """The root exists (the user made it): only the lock file is theirs to remove, never the directory."""
+    root = tmp_path / "root"
+    root.mkdir()
+    bundle = bundle_for("3.10", broken=True).path
+    for status, error in _finish([start_install(python_for("3.10"), bundle, root) for _ in range(2)]):
+        assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
+    assert os.listdir(tmp_path) == ["root"] and os.listdir(root) == []
