@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
 from .bundle_files import adapter_command
 from .codes import ErrorCode
-from .errors import DeployError
-from .fsutil import is_temporary_name, write_atomic
+from .errors import DeployError, UnsafeRootEntry
+from .fsutil import is_temporary_name, kind_of, read_regular, write_atomic
 from .root import InstalledVersion, Root
 
 BINDING_VERSION = 1
@@ -43,7 +44,21 @@ def binding_path(root: Root, pid: str) -> Path:
     if len(filename.encode()) > MAX_FILENAME_BYTES:
         raise DeployError(f"PID {pid!r} is too long for a binding file name ({len(filename)} bytes encoded, "
                           f"at most {MAX_FILENAME_BYTES})", ErrorCode.ACTIVATION_CONFLICT)
-    return root.active_dir / filename
+    return checked_active_dir(root) / filename
+
+
+def checked_active_dir(root: Root) -> Path:
+    """``DIR/active``, refused (2008) when it is a link (bindings would be written wherever it points) or a file."""
+    directory = root.active_dir
+    try:
+        mode = os.lstat(directory).st_mode
+    except FileNotFoundError:
+        return directory
+    if not stat.S_ISDIR(mode):
+        target = f" (to {os.readlink(directory)})" if stat.S_ISLNK(mode) else ""
+        raise UnsafeRootEntry(f"{directory} is {kind_of(mode)}{target}, not the bindings directory; nothing was "
+                              "changed. Remove it (activate makes it again) and activate the PIDs again")
+    return directory
 
 
 def describe(version: InstalledVersion, pid: str) -> dict[str, Any]:
@@ -73,17 +88,18 @@ def read_binding(root: Root, pid: str) -> dict[str, Any] | None:
 
 def all_bindings(root: Root) -> list[dict[str, Any]]:
     """Every binding in the root, by PID."""
+    directory = checked_active_dir(root)
     try:
-        names = sorted(os.listdir(root.active_dir))
+        names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    found = [_load(root.active_dir / name) for name in names if name.endswith(".json") and not is_temporary_name(name)]
+    found = [_load(directory / name) for name in names if name.endswith(".json") and not is_temporary_name(name)]
     return sorted((binding for binding in found if binding is not None), key=lambda binding: binding["pid"])
 
 
 def write_binding(root: Root, binding: dict[str, Any]) -> None:
     """Replace the PID's binding atomically (temporary file, fsync, rename)."""
-    root.active_dir.mkdir(exist_ok=True)
+    checked_active_dir(root).mkdir(exist_ok=True)
     data = json.dumps(binding, indent=2, ensure_ascii=False) + "\n"
     write_atomic(binding_path(root, binding["pid"]), data.encode("utf-8"))
 
@@ -104,16 +120,32 @@ def _same_directory(recorded: str, directory: Path) -> bool:
 
 def _load(path: Path) -> dict[str, Any] | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular(path)
     except FileNotFoundError:
         return None
+    except UnsafeRootEntry as error:
+        raise UnsafeRootEntry(f"the binding {error.message}; nothing was changed. Remove it, then activate that PID "
+                              "again") from None
     except OSError as error:
         raise DeployError(f"cannot read the binding {path}: {error}") from None
     try:
-        binding = json.loads(text)
+        binding = json.loads(text.decode("utf-8"))
         if binding.get("binding_version") != BINDING_VERSION or not all(key in binding for key in _FIELDS):
             raise ValueError(f"binding_version {binding.get('binding_version')!r} or a field is missing")
+        for part in (binding, binding.get("previous")):
+            if part is not None:
+                _check_types(part)
     except (ValueError, AttributeError) as error:
         raise UnreadableBinding(f"the binding {path} is unreadable ({error}); activate the PID again to rewrite it",
                                 ErrorCode.ACTIVATION_CONFLICT) from None
     return binding
+
+
+def _check_types(binding: dict[str, Any]) -> None:
+    """ValueError naming the first field of a binding (or its ``previous``) that has the wrong type."""
+    for key in _FIELDS:
+        value = binding.get(key)
+        fits = isinstance(value, list) and all(isinstance(item, str) for item in value) if key == "command" \
+            else isinstance(value, str)
+        if not fits:
+            raise ValueError(f"{key} is {value!r}, expected {'a list of strings' if key == 'command' else 'a string'}")

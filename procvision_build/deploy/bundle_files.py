@@ -11,8 +11,11 @@ import re
 from pathlib import Path
 
 #: ``python BUNDLE.zip`` runs this; the root tool ``procvision-deploy.pyz`` has the same one.
+#: Its first two lines refuse an old Python (2003) in syntax that Python 2.7 and 3.x parse.
 MAIN_STUB = (
     "# procvision bundle installer: python THIS.zip --help\n"
+    "from _procvision_deploy.python_check import require\n"
+    "require()\n"
     "from _procvision_deploy.cli import main\n"
     "raise SystemExit(main())\n"
 )

@@ -35,5 +35,12 @@ class RootBusy(DeployError):
     exit_status = EXIT_BUSY
 
 
+class UnsafeRootEntry(DeployError):
+    """A file or directory of the root is not what the tool writes there (a link, a FIFO, a directory): 2008."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, ErrorCode.INTEGRITY_ERROR)
+
+
 class Terminated(BaseException):
     """SIGTERM arrived: unwinds like KeyboardInterrupt so every ``finally`` cleans up."""

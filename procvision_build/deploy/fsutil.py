@@ -1,11 +1,13 @@
 """File primitives: atomic writes, sha256 of a file, renames that retry on Windows, robust tree removal.
 
 Readers never see half a file: every write goes to a temporary name in the same directory, is flushed to
-disk and renamed over the target.
+disk and renamed over the target. Files the root holds are opened only when they are regular files: a
+planted link is never followed and a FIFO never blocks a reader.
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import stat
@@ -14,19 +16,83 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from .errors import UnsafeRootEntry
+
 _NUMBERS = itertools.count()
 #: Windows refuses to replace or rename a file that another process has open (a host reading a binding,
 #: a virus scanner); such a refusal is retried for this long.
 RETRY_SECONDS = 2.0
 
 
+#: Not following a link and not waiting for a FIFO's writer (POSIX); Windows has neither flag (see open_regular).
+_SAFE_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+#: What opening a link with O_NOFOLLOW (ELOOP), a directory for writing (EISDIR) or a reader-less FIFO for
+#: writing (ENXIO) answers.
+_NOT_A_FILE = (errno.ELOOP, errno.EISDIR, errno.ENXIO)
+
+
+def kind_of(mode: int) -> str:
+    """``a symbolic link``, ``a FIFO``...: what a non-regular file is, for messages."""
+    for test, kind in ((stat.S_ISLNK, "a symbolic link"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device")):
+        if test(mode):
+            return kind
+    return "a regular file" if stat.S_ISREG(mode) else "not a regular file"
+
+
+def _not_regular(path: Path) -> UnsafeRootEntry:
+    try:
+        kind = kind_of(os.lstat(path).st_mode)
+    except OSError:
+        kind = "not a regular file"
+    if kind == "a regular file":  # it changed while we looked: a link or reparse point in between
+        kind = "not a plain file (it changed while being opened)"
+    return UnsafeRootEntry(f"{path} is {kind}, not a regular file")
+
+
+def open_regular(path: Path, flags: int = os.O_RDONLY, mode: int = 0o644, *, one_name: bool = False) -> int:
+    """A descriptor of ``path`` when it is a regular file (``one_name``: and no hard link shares it, for a
+    file that will be written); ``UnsafeRootEntry`` otherwise.
+
+    POSIX opens with O_NOFOLLOW and O_NONBLOCK; Windows follows links when opening, so what was opened is
+    compared with what the name itself is (``lstat``: not a link nor a reparse point, the same file).
+    """
+    try:
+        handle = os.open(path, flags | _SAFE_FLAGS, mode)
+    except OSError as error:
+        if error.errno in _NOT_A_FILE:
+            raise _not_regular(path) from None
+        raise
+    try:
+        opened = os.fstat(handle)
+        if not stat.S_ISREG(opened.st_mode) or (one_name and opened.st_nlink > 1):
+            raise UnsafeRootEntry(f"{path} has {opened.st_nlink} names (a hard link), not one") \
+                if stat.S_ISREG(opened.st_mode) else _not_regular(path)
+        if os.name == "nt":
+            named = os.lstat(path)
+            attributes = getattr(named, "st_file_attributes", 0)
+            if stat.S_ISLNK(named.st_mode) or attributes & stat.FILE_ATTRIBUTE_REPARSE_POINT or \
+                    not os.path.samestat(opened, named):
+                raise _not_regular(path)
+    except BaseException:
+        os.close(handle)
+        raise
+    return handle
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of ``path`` when it is a regular file (see ``open_regular``)."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        return handle.read()
+
+
 def sha256_file(path: Path) -> tuple[str, int]:
-    """(hex sha256, size) of a file, read in chunks."""
+    """(hex sha256, size) of a regular file, read in chunks; ``UnsafeRootEntry`` for anything else."""
     import hashlib  # here, not at the top: activate and rollback never hash (they stay fast)
 
     digest = hashlib.sha256()
     size = 0
-    with open(path, "rb") as handle:
+    with os.fdopen(open_regular(path), "rb") as handle:
         while True:
             chunk = handle.read(1 << 20)
             if not chunk:
@@ -107,8 +173,9 @@ def _writable_then_retry(function: Callable[[str], Any], path: str, _info: Any) 
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a directory tree (or a link or file) if it exists, read-only files included."""
-    if os.path.islink(path) or os.path.isfile(path):
+    """Remove a directory tree (or a link, file or FIFO: never what a link points to) if it exists, read-only
+    files included."""
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isdir(path)):
         remove_file(path)
         return
     if os.path.isdir(path):

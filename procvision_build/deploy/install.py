@@ -19,16 +19,17 @@ from .bindings import all_bindings, uses
 from .bundle import Bundle, BundleWheel
 from .children import run as run_child
 from .codes import ErrorCode
-from .errors import DeployError
-from .fsutil import remove_tree, rename
+from .errors import DeployError, UnsafeRootEntry
+from .fsutil import remove_file, remove_tree, rename, write_atomic
 from .handshake import smoke_handshake
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
 from .record import write_record
 from .root import Root
-from .tool import place_tool
+from .tool import current_tool, place_tool
 from .venv_install import create_venv, install_wheels, retarget_scripts
+from .wheel_record import check_installed_wheels
 
 
 def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output) -> dict[str, Any]:
@@ -52,19 +53,11 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
         wheels = bundle.wheels()
         out.progress(f"checked {bundle.path.name}: {manifest.name} {manifest.version} for "
                      f"{manifest.target.describe()}, {len(wheels)} wheel(s) match {layout.REQUIREMENTS}")
-        created = _make_directories(root.path)
-        try:
-            with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
-                           lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}")):
-                record = _install_locked(bundle, wheels, root, force, out)
-                record["tool"] = _leave_tool(root, out)
-        except BaseException:
-            for directory in reversed(created):
-                try:
-                    directory.rmdir()
-                except OSError:
-                    break
-            raise
+        root.require_directory()
+        with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
+                       lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}"),
+                       create_root=True):
+            record = _install_locked(bundle, wheels, root, force, out)
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
 
@@ -78,8 +71,15 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
     if os.path.lexists(temporary):
         out.progress(f"removing {temporary}, left by an install that was stopped")
         remove_tree(temporary)
+    tool_before = current_tool(root.tool_path)  # first: a link or FIFO there is refused before any work
+    if os.path.islink(final):
+        raise UnsafeRootEntry(f"{final} is a symbolic link (to {os.readlink(final)}), not a version directory; "
+                              "nothing was changed. Remove the link and install again")
     replacing = os.path.lexists(final)
     if replacing:
+        if tool_before is None:  # a version without the tool (an install killed by deploy tool 1.0.0)
+            _place_tool(root, out)
+            out.progress(f"restored {root.tool_path}: it was missing beside installed versions")
         _check_replaceable(root, final, manifest.name, manifest.version, force)
     _check_free_space(root, bundle.required_bytes(wheels))
     try:
@@ -89,6 +89,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         python = create_venv(temporary / layout.VENV_DIR)
         out.progress(f"installing {len(wheels)} wheel(s) with pip from the bundle only (hashes required)")
         pip = install_wheels(python, temporary / layout.REQUIREMENTS, temporary / layout.WHEELS_DIR)
+        check_installed_wheels(temporary / layout.VENV_DIR)  # before anything runs from them or rewrites a script
         out.progress("starting the algorithm once (handshake)")
         hello = smoke_handshake(python, temporary)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
@@ -98,7 +99,13 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                      f"in {hello.seconds:.2f} s")
         retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
         write_record(temporary, _facts(bundle, pip, hello.seconds))
-        _commit(root, temporary, final, replacing)
+        tool_before = current_tool(root.tool_path)
+        tool = _place_tool(root, out)  # before the rename: a version never stands without its tool
+        try:
+            _commit(root, temporary, final, replacing)
+        except BaseException:
+            _restore_tool(root, tool_before)
+            raise
     except OSError as error:
         remove_tree(temporary)
         raise _disk_error(error, temporary) from None
@@ -107,7 +114,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         raise
     return {"command": "install", "name": manifest.name, "version": manifest.version, "root": str(root.path),
             "directory": str(final), "python": str(layout.venv_python(final / layout.VENV_DIR)), "replaced": replacing,
-            "supported_pids": list(manifest.supported_pids)}
+            "supported_pids": list(manifest.supported_pids), "tool": tool}
 
 
 def _check_replaceable(root: Root, final: Path, name: str, version: str, force: bool) -> None:
@@ -178,29 +185,25 @@ def _facts(bundle: Bundle, pip: str, handshake_seconds: float) -> dict[str, Any]
             "handshake_seconds": round(handshake_seconds, 3)}
 
 
-def _leave_tool(root: Root, out: Output) -> dict[str, Any]:
-    """Put the management tool into the root; a failure there is a warning: the version is installed."""
+def _place_tool(root: Root, out: Output) -> dict[str, Any]:
+    """Put the management tool into the root (2005 when it cannot be written: no version stands without it)."""
     try:
         written, before = place_tool(root.tool_path)
     except OSError as error:
-        out.warning(f"could not write {root.tool_path} ({error}); the install itself succeeded")
-        return {"path": str(root.tool_path), "written": False, "error": str(error)}
+        raise DeployError(f"cannot write the root tool {root.tool_path}: {error.strerror or error}; nothing was "
+                          "installed. Check that path and its permissions", ErrorCode.INSTALL_FAILED) from None
     if not written and before is not None and before != __version__:
         out.progress(f"kept {root.tool_path} {before} (newer than this bundle's {__version__})")
     version = before if not written and before else __version__
     return {"path": str(root.tool_path), "written": written, "version": version}
 
 
-def _make_directories(path: Path) -> list[Path]:
-    """Create ``path`` and missing parents; return those created, outermost first."""
-    missing = []
-    current = path
-    while not current.exists():
-        missing.append(current)
-        current = current.parent
-    for directory in reversed(missing):
-        directory.mkdir()
-    return list(reversed(missing))
+def _restore_tool(root: Root, data: bytes | None) -> None:
+    """Put back the tool that was there before a failed install (none: remove the one it wrote)."""
+    if data is None:
+        remove_file(root.tool_path)
+    elif current_tool(root.tool_path) != data:
+        write_atomic(root.tool_path, data)
 
 
 def _disk_error(error: OSError, temporary: Path) -> DeployError:

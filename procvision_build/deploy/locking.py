@@ -1,7 +1,8 @@
 """The root lock ``DIR/.procvision.lock``: one writer at a time; the others wait, saying for whom.
 
 ``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows. The holder writes its PID and command into the
-file so a waiter can name it, and empties the file when it lets go.
+file so a waiter can name it, and empties the file when it lets go. The lock is opened only when it is a
+regular file with one name (never through a link), so no other file is ever written or emptied.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import RootBusy
+from .bundle_files import REMOVING_SUFFIX
+from .errors import RootBusy, UnsafeRootEntry
+from .fsutil import open_regular, read_regular, remove_tree, rename
 
 POLL_S = 0.05
 # Windows locks byte ranges and a locked range cannot be read: lock a byte far past the holder's note.
@@ -55,31 +58,43 @@ def _unlock(handle: int) -> None:
 def holder(path: Path) -> str:
     """Who holds the lock, as its note says: ``pid 4242 (procvision-deploy install ...)``."""
     try:
-        note = json.loads(path.read_text(encoding="utf-8"))
+        note = json.loads(read_regular(path).decode("utf-8"))
         return f"pid {note['pid']} ({note['command']}, since {note['since']})"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, UnsafeRootEntry):
         return "another process"
 
 
 def _same_file(handle: int, path: Path) -> bool:
-    """Whether ``path`` still names the file we locked (a failed first install removes its lock file)."""
+    """Whether ``path`` itself (not a link) still names the file we locked (a failed install removes its lock)."""
     try:
-        return os.path.samestat(os.fstat(handle), os.stat(path))
+        return os.path.samestat(os.fstat(handle), os.lstat(path))
     except OSError:
         return False
 
 
 @contextlib.contextmanager
-def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], None]) -> Iterator[None]:
+def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], None], *,
+              create_root: bool = False) -> Iterator[None]:
     """Hold the lock at ``path`` (created if needed), waiting up to ``wait`` seconds; ``RootBusy`` after that.
 
-    ``on_wait`` is called once, with the holder's description, when the lock is taken. A lock file this call
-    created is removed again when the body fails, so a failed first install leaves the root as it was.
+    ``on_wait`` is called once, with the holder's description, when the lock is taken. ``create_root``
+    (install) makes the root directory and its missing parents first. When the body fails, what this call
+    created goes again, so a failed first install leaves the disk as it was: the lock file, or the outermost
+    directory it made (renamed out of sight under the lock, then deleted). A waiter whose root vanished that
+    way makes it again and becomes its creator, so concurrent first installs serialize and leave nothing.
     """
     deadline = time.monotonic() + wait
     announced = False
+    made: list[tuple[Path, os.stat_result]] = []
     while True:
-        handle, created = _open(path)
+        if create_root:
+            made += make_directories(path.parent)
+        try:
+            handle, created = _open(path)
+        except FileNotFoundError:
+            if not create_root or (os.path.lexists(path.parent) and not os.path.isdir(path.parent)):
+                raise
+            continue  # the root went with a failed install that made it: make it again
         if _try_lock(handle) and _same_file(handle, path):
             break
         with contextlib.suppress(OSError):
@@ -100,29 +115,79 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
     finally:
         with contextlib.suppress(OSError):
             os.ftruncate(handle, 0)
-        if failed and created and os.name != "nt":
+        outermost = _outermost_made(made) if failed else None
+        # Under the lock: a waiter that opened the old file sees that its name is gone, and retries.
+        hidden = _hide(outermost) if outermost is not None and os.name != "nt" else None
+        if failed and hidden is None and created and os.name != "nt":
             with contextlib.suppress(OSError):
-                os.unlink(path)  # under the lock: a waiter that opened it sees a different file and retries
+                os.unlink(path)
         with contextlib.suppress(OSError):
             _unlock(handle)
         os.close(handle)
-        if failed and created and os.name == "nt":
+        if outermost is not None and os.name == "nt":
+            hidden = _hide(outermost)  # Windows renames no directory with a file open in it: ours is closed now
+        if hidden is not None:
+            remove_tree(hidden)
+        elif failed and created and os.name == "nt":
             with contextlib.suppress(OSError):
                 os.unlink(path)  # fails harmlessly while a waiter has it open
 
 
-def _open(path: Path) -> tuple[int, bool]:
-    """(descriptor, whether this call created the file)."""
-    flags = os.O_RDWR | getattr(os, "O_BINARY", 0)
-    while True:
+def make_directories(path: Path) -> list[tuple[Path, os.stat_result]]:
+    """Create ``path`` and its missing parents (another process may create them at the same time); return the
+    ones this call created, outermost first, each with its identity."""
+    missing = []
+    current = path
+    while not os.path.lexists(current):
+        missing.append(current)
+        current = current.parent
+    made = []
+    for directory in reversed(missing):
         try:
-            return os.open(path, flags | os.O_CREAT | os.O_EXCL, 0o644), True
+            os.mkdir(directory)
         except FileExistsError:
-            pass
+            continue  # another install made it: it is theirs
+        made.append((directory, os.lstat(directory)))
+    return made
+
+
+def _outermost_made(made: list[tuple[Path, os.stat_result]]) -> Path | None:
+    """The outermost directory this process made that is still the one it made (not remade by another)."""
+    for directory, identity in sorted(made, key=lambda item: len(item[0].parts)):
         try:
-            return os.open(path, flags), False
-        except FileNotFoundError:
-            continue  # removed in between by a failed first install
+            if os.path.samestat(os.lstat(directory), identity):
+                return directory
+        except OSError:
+            continue
+    return None
+
+
+def _hide(directory: Path) -> Path | None:
+    """Rename ``directory`` to a hidden name beside it (it disappears in one step), or None when that fails."""
+    hidden = directory.with_name(f".{directory.name}.{os.getpid()}{REMOVING_SUFFIX}")
+    try:
+        rename(directory, hidden)
+    except OSError:
+        return None
+    return hidden
+
+
+def _open(path: Path) -> tuple[int, bool]:
+    """(descriptor, whether this call created the file); only ever a regular file with one name."""
+    flags = os.O_RDWR
+    try:
+        while True:
+            try:
+                return open_regular(path, flags | os.O_CREAT | os.O_EXCL, 0o644, one_name=True), True
+            except FileExistsError:
+                pass
+            try:
+                return open_regular(path, flags, one_name=True), False
+            except FileNotFoundError:
+                continue  # removed in between by a failed first install
+    except UnsafeRootEntry as error:
+        raise UnsafeRootEntry(f"the root lock {error.message}; nothing was changed. Remove it (any command makes "
+                              "a new one) if no process of this tool is running") from None
 
 
 def _write_note(handle: int, command: str) -> None:

@@ -1,30 +1,35 @@
 """The install record ``.procvision/installed.json``: every file of a version directory with size and sha256.
 
-``verify`` compares a fresh scan with it. Bytecode caches (``__pycache__``, ``*.pyc``) are left out: Python
-writes them whenever it likes. Symbolic links (a POSIX venv's ``bin/python``) are recorded by their target.
+``verify`` compares a fresh scan with it. Bytecode is recorded too (record version 2): pip compiles every
+module at install, so a ``.pyc`` that differs or appears later is code the adapter would run unchecked.
+Symbolic links (a POSIX venv's ``bin/python``) are recorded by their target; anything that is neither a
+file, a directory nor a link (a FIFO, a socket) by its kind, and never opened.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .bundle_files import RECORD
-from .fsutil import sha256_file, write_atomic
+from .fsutil import kind_of, read_regular, sha256_file, write_atomic
 
-RECORD_VERSION = 1
-Entry = dict[str, Any]  # {"size": n, "sha256": hex} or {"link": target}
-
-
-def _skipped(relative: str) -> bool:
-    return relative == RECORD or relative.endswith(".pyc") or "__pycache__" in relative.split("/")
+RECORD_VERSION = 2
+#: Record version 1 (deploy tool 1.0.0) left bytecode out; its records are compared without it.
+WITHOUT_BYTECODE = 1
+Entry = dict[str, Any]  # {"size": n, "sha256": hex}, {"link": target} or {"kind": "a FIFO"}
 
 
-def scan(directory: Path) -> dict[str, Entry]:
-    """Every file and link under ``directory`` by its relative POSIX path (bytecode caches left out)."""
+def is_bytecode(relative: str) -> bool:
+    return relative.endswith(".pyc") or "__pycache__" in relative.split("/")
+
+
+def scan(directory: Path, bytecode: bool = True) -> dict[str, Entry]:
+    """Every entry under ``directory`` by its relative POSIX path (the record itself left out)."""
     found: dict[str, Entry] = {}
     pending = [directory]
     while pending:
@@ -32,15 +37,18 @@ def scan(directory: Path) -> dict[str, Entry]:
         with os.scandir(current) as entries:
             for entry in entries:
                 relative = Path(entry.path).relative_to(directory).as_posix()
-                if _skipped(relative):
+                if relative == RECORD or (not bytecode and is_bytecode(relative)):
                     continue
-                if entry.is_symlink():
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISLNK(mode):
                     found[relative] = {"link": os.readlink(entry.path)}
-                elif entry.is_dir():
+                elif stat.S_ISDIR(mode):
                     pending.append(Path(entry.path))
-                else:
+                elif stat.S_ISREG(mode):
                     digest, size = sha256_file(Path(entry.path))
                     found[relative] = {"size": size, "sha256": digest}
+                else:
+                    found[relative] = {"kind": kind_of(mode)}
     return dict(sorted(found.items()))
 
 
@@ -55,7 +63,7 @@ def write_record(directory: Path, facts: dict[str, Any]) -> dict[str, Any]:
 
 def read_record(directory: Path) -> dict[str, Any]:
     """The record of an installed version; OSError or ValueError when it is missing or unreadable."""
-    record = json.loads((directory / RECORD).read_text(encoding="utf-8"))
+    record = json.loads(read_regular(directory / RECORD).decode("utf-8"))
     if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
         raise ValueError(f"{directory / RECORD} is not an install record")
     return record
@@ -77,6 +85,7 @@ def compare(recorded: dict[str, Entry], current: dict[str, Entry]) -> Difference
     """Files whose content (or link target) differs, files that appeared and files that are gone."""
     return Differences(
         changed=sorted(path for path in recorded.keys() & current.keys() if recorded[path] != current[path]),
-        added=sorted(current.keys() - recorded.keys()),
+        added=sorted(path + (f" ({current[path]['kind']})" if "kind" in current[path] else "")
+                     for path in current.keys() - recorded.keys()),
         missing=sorted(recorded.keys() - current.keys()),
     )

@@ -7,13 +7,14 @@ install record; temporary and half-removed directories are named so that nothing
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from . import bundle_files as layout
-from .errors import DeployError, UsageError
-from .fsutil import remove_tree, rename
+from .errors import DeployError, UnsafeRootEntry, UsageError
+from .fsutil import kind_of, read_regular, remove_tree, rename
 from .manifest import Manifest, parse_manifest
 from .requirements import canonical_name
 from .versions import version_key
@@ -75,8 +76,16 @@ class Root:
 
     def require(self) -> None:
         """UsageError when the root directory does not exist."""
+        self.require_directory()
         if not self.path.is_dir():
             raise UsageError(f"{self.path} does not exist; give the root that `install --root` used")
+
+    def require_directory(self) -> None:
+        """UsageError when the root's path names something that is not a directory (it may be missing)."""
+        if os.path.lexists(self.path) and not self.path.is_dir():
+            kind = kind_of(os.lstat(self.path).st_mode)
+            raise UsageError(f"the root {self.path} is {kind}, not a directory; give a directory as --root (install "
+                             "makes it when it is missing)")
 
     def installed(self) -> list[InstalledVersion]:
         """Every installed version, by name, then oldest version first."""
@@ -89,20 +98,37 @@ class Root:
             return
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith(layout.TEMPORARY_SUFFIX) or not entry.is_dir():
-                continue
+                continue  # a link to a directory passes here: read_version refuses it when it poses as a version
             version = self.read_version(Path(entry.path))
             if version is not None:
                 yield version
 
     @staticmethod
     def read_version(directory: Path) -> InstalledVersion | None:
-        """The installed version in ``directory``, or None when it is not one (no record or no manifest)."""
-        if not (directory / layout.RECORD).is_file():
+        """The installed version in ``directory``, or None when it is not one (no record or no manifest).
+
+        ``UnsafeRootEntry`` (2008) when it poses as one through a link, or its record or manifest is not a file.
+        """
+        record = directory / layout.RECORD
+        if os.path.islink(directory):
+            if os.path.isfile(record):
+                raise UnsafeRootEntry(f"{directory} is a symbolic link (to {os.readlink(directory)}), not a version "
+                                      "directory: a version lives in the root itself. Remove the link, then install "
+                                      "the bundle")
             return None
         try:
-            manifest = parse_manifest((directory / layout.MANIFEST).read_bytes(), need_target=False)
+            mode = os.lstat(record).st_mode
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(mode):
+                raise UnsafeRootEntry(f"{record} is {kind_of(mode)}, not a regular file")
+            manifest = parse_manifest(read_regular(directory / layout.MANIFEST), need_target=False)
         except (OSError, ValueError):
             return None
+        except UnsafeRootEntry as error:
+            raise UnsafeRootEntry(f"{error.message}: {directory} is damaged. Restore the file, or remove that "
+                                  "directory and install its bundle again") from None
         return InstalledVersion(directory, manifest)
 
     def find(self, name: str, version: str) -> InstalledVersion:

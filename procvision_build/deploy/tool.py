@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import __version__
 from . import bundle_files as layout
-from .fsutil import write_atomic
+from .errors import UnsafeRootEntry
+from .fsutil import read_regular, write_atomic
 from .versions import version_key
 
 SHEBANG = b"#!/usr/bin/env python3\n"
@@ -72,23 +73,41 @@ def build_tool(files: list[tuple[str, bytes]], where: Path) -> bytes:
 def tool_version(path: Path) -> str | None:
     """The version of the tool at ``path`` (its package's ``__version__``), or None when unreadable."""
     try:
-        with zipfile.ZipFile(path) as archive:
+        return version_of(read_regular(path))
+    except (OSError, UnsafeRootEntry):
+        return None
+
+
+def version_of(data: bytes) -> str | None:
+    """The version of a tool given as bytes, or None when it is no tool."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
             match = _VERSION.search(archive.read(layout.PACKAGE_PREFIX + "__init__.py").decode("utf-8"))
-    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, ValueError):
+    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, ValueError, EOFError):
         return None
     return match[1] if match else None
 
 
+def current_tool(target: Path) -> bytes | None:
+    """The bytes of the tool at ``target``, None when there is none; ``UnsafeRootEntry`` when that name holds a
+    link, a directory or a FIFO (never followed, never waited on)."""
+    try:
+        return read_regular(target)
+    except FileNotFoundError:
+        return None
+    except UnsafeRootEntry as error:
+        raise UnsafeRootEntry(f"the root tool {error.message}; nothing was changed. Remove it and run the "
+                              "command again (install writes the tool)") from None
+
+
 def place_tool(target: Path) -> tuple[bool, str | None]:
     """Write the tool to ``target`` unless a newer one is there; (written, the version found there before)."""
-    existing = tool_version(target) if target.exists() else None
+    before = current_tool(target)
+    existing = None if before is None else version_of(before)
     if existing is not None and version_key(existing) > version_key(__version__):
         return False, existing
     data = build_tool(tool_files(), target)
-    try:
-        if target.read_bytes() == data:
-            return False, existing
-    except OSError:
-        pass
+    if before == data:
+        return False, existing
     write_atomic(target, data)
     return True, existing

@@ -9,9 +9,9 @@ from typing import Any
 from . import bundle_files as layout
 from .bundle import Bundle
 from .codes import ErrorCode
-from .errors import DeployError
-from .fsutil import sha256_file
-from .record import compare, read_record, scan
+from .errors import DeployError, UnsafeRootEntry
+from .fsutil import read_regular, sha256_file
+from .record import WITHOUT_BYTECODE, compare, read_record, scan
 from .requirements import parse_requirements, wheel_name_version
 from .root import InstalledVersion, Root
 
@@ -42,11 +42,13 @@ def verify_version(installed: InstalledVersion) -> dict[str, Any]:
     """Wheels against requirements.txt, every file against the record, and the venv's base interpreter."""
     directory = installed.directory
     record = read_record(directory)
-    differences = compare(record["files"], scan(directory))
+    with_bytecode = record.get("record_version", WITHOUT_BYTECODE) != WITHOUT_BYTECODE
+    differences = compare(record["files"], scan(directory, bytecode=with_bytecode))
     bad_wheels = []
     try:
-        pins = {pin.key: pin for pin in parse_requirements((directory / layout.REQUIREMENTS).read_text("utf-8"))}
-    except (OSError, ValueError) as error:
+        text = read_regular(directory / layout.REQUIREMENTS).decode("utf-8")
+        pins = {pin.key: pin for pin in parse_requirements(text)}
+    except (OSError, ValueError, UnsafeRootEntry) as error:
         pins = {}
         bad_wheels.append(f"{layout.REQUIREMENTS} is unreadable ({error})")
     for key, pin in sorted(pins.items()):
@@ -55,7 +57,11 @@ def verify_version(installed: InstalledVersion) -> dict[str, Any]:
         if not matches:
             bad_wheels.append(f"{layout.WHEELS_DIR}/ has no wheel for {pin.name}=={pin.version}")
         for path in matches:
-            digest, _ = sha256_file(path)
+            try:
+                digest, _ = sha256_file(path)
+            except (OSError, UnsafeRootEntry) as error:
+                bad_wheels.append(f"{layout.WHEELS_DIR}/{path.name}: unreadable ({error})")
+                continue
             if digest != pin.sha256:
                 bad_wheels.append(f"{layout.WHEELS_DIR}/{path.name}: sha256 {digest}, pinned {pin.sha256}")
     interpreter = _interpreter_problems(installed)
@@ -76,8 +82,8 @@ def _interpreter_problems(installed: InstalledVersion) -> list[str]:
     """The venv runs only while the interpreter it was made from (``home`` in pyvenv.cfg) is still there."""
     config = installed.directory / layout.VENV_DIR / "pyvenv.cfg"
     try:
-        lines = config.read_text(encoding="utf-8").splitlines()
-    except OSError as error:
+        lines = read_regular(config).decode("utf-8").splitlines()
+    except (OSError, ValueError, UnsafeRootEntry) as error:
         return [f"{config} is unreadable ({error})"]
     home = next((line.split("=", 1)[1].strip() for line in lines if line.split("=", 1)[0].strip() == "home"), None)
     if not home or not os.path.isdir(home):

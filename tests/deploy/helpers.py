@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import subprocess
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 # Any attempt to reach an index or a proxy fails at once: nothing listens on port 9.
 NOWHERE = "http://127.0.0.1:9"
@@ -62,6 +64,8 @@ def snapshot(root: Path) -> dict[str, Any]:
                 found[relative] = ("link", os.readlink(path))
             elif path.is_dir():
                 found[relative] = "dir"
+            elif not path.is_file():  # a FIFO or a socket: never opened (a FIFO would block)
+                found[relative] = ("special", stat.S_IFMT(path.lstat().st_mode))
             else:
                 data = path.read_bytes()
                 found[relative] = (len(data), hashlib.sha256(data).hexdigest())
@@ -86,3 +90,21 @@ def adapter_processes(marker: str) -> list[str]:
         if marker in command and state != "Z":
             found.append(command)
     return found
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str, timeout: float = 120) -> None:
+    """Poll ``condition`` every half millisecond (to stop an install right after a step) while ``process`` runs."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            raise AssertionError(f"the install ended ({process.returncode}) before {what}: "
+                                 f"{process.stderr.read() if process.stderr else ''}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.0005)
+
+
+def start_install(python: Path, bundle: Path, root: Path) -> subprocess.Popen:
+    """``python BUNDLE install --root ROOT`` started, not waited for."""
+    return subprocess.Popen(tool_command(python, bundle, "install", "--root", str(root)), env=offline_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

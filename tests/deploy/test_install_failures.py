@@ -17,8 +17,7 @@ import pytest
 
 from procvision_build.deploy.bundle import Bundle
 from procvision_build.deploy.errors import DeployError
-from tests.deploy.helpers import (adapter_processes, error_record, offline_env, run_tool, snapshot,
-                                  tool_command)
+from tests.deploy.helpers import adapter_processes, error_record, run_tool, snapshot, start_install, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -176,38 +175,22 @@ def test_an_algorithm_that_cannot_start_fails_the_install_with_its_stderr(tmp_pa
     assert not adapter_processes(str(root))
 
 
-def _wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            raise AssertionError(f"the install ended ({process.returncode}) before {what}: "
-                                 f"{process.stderr.read() if process.stderr else ''}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.0005)
-
-
-def _start_install(python: Path, bundle: Path, root: Path) -> subprocess.Popen:
-    return subprocess.Popen(tool_command(python, bundle, "install", "--root", str(root)), env=offline_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 def test_an_install_killed_while_extracting_or_while_pip_runs_leaves_nothing_installed(
         tmp_path: Path, bundle_for, python_for) -> None:
     python, bundle = python_for("3.10"), bundle_for("3.10").path
     root = tmp_path / "root"
     temporary = root / f"{VERSION_DIR}.tmp"
 
-    process = _start_install(python, bundle, root)
-    _wait_for(temporary.exists, process, "extraction")
+    process = start_install(python, bundle, root)
+    wait_for(temporary.exists, process, "extraction")
     process.kill()
     process.wait()
     assert not (temporary / "venv").exists(), "killed too late: the venv was being made"
     assert not (root / VERSION_DIR).exists()
 
-    process = _start_install(python, bundle, root)
+    process = start_install(python, bundle, root)
     numpy = temporary / "venv" / "lib" / "python3.10" / "site-packages" / "numpy"
-    _wait_for(numpy.exists, process, "pip writing numpy")
+    wait_for(numpy.exists, process, "pip writing numpy")
     process.kill()
     process.wait()
     deadline = time.monotonic() + 10
@@ -227,9 +210,9 @@ def test_an_install_killed_while_extracting_or_while_pip_runs_leaves_nothing_ins
 
 def test_ctrl_c_during_pip_removes_the_partial_install(used_root: Path, bundle_for, python_for) -> None:
     before = snapshot(used_root)
-    process = _start_install(python_for("3.10"), bundle_for("3.10").path, used_root)
+    process = start_install(python_for("3.10"), bundle_for("3.10").path, used_root)
     numpy = used_root / f"{VERSION_DIR}.tmp" / "venv" / "lib" / "python3.10" / "site-packages" / "numpy"
-    _wait_for(numpy.exists, process, "pip writing numpy")
+    wait_for(numpy.exists, process, "pip writing numpy")
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
