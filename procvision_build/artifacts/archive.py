@@ -13,18 +13,31 @@ import zipfile
 from pathlib import Path
 from typing import IO, Mapping, Protocol
 
+from procvision_build.errors import BuildEnvironmentError
+
 # Used when SOURCE_DATE_EPOCH is unset, so builds are reproducible by default (2020-02-02,
 # the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
 DEFAULT_EPOCH = 1580601600
-_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z
+_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z: zip times before it are written as this
+_ZIP_MAX_EPOCH = 4354819199  # 2107-12-31T23:59:59Z: the last second a zip time can hold
 
 
 def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
-    """The build timestamp: ``SOURCE_DATE_EPOCH`` when set and valid, else ``DEFAULT_EPOCH``."""
-    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
-    if value.isdigit():
-        return int(value)
-    return DEFAULT_EPOCH
+    """The build timestamp: ``SOURCE_DATE_EPOCH`` when set, else ``DEFAULT_EPOCH``.
+
+    A value that is not whole seconds a zip can hold raises ``BuildEnvironmentError``: the
+    reproducible-builds specification asks a build to fail rather than ignore it.
+    """
+    raw = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "")
+    value = raw.strip()
+    if not value:  # unset, or set to nothing (as CI templates do): the default
+        return DEFAULT_EPOCH
+    if not (value.isascii() and value.isdigit()) or int(value) > _ZIP_MAX_EPOCH:
+        raise BuildEnvironmentError(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a build timestamp: expected whole seconds since 1970-01-01 UTC "
+            f"(digits only, at most {_ZIP_MAX_EPOCH}, the end of 2107); set it to e.g. the last commit's time "
+            "(git log -1 --format=%ct) or unset it for the default, 2020-02-02")
+    return int(value)
 
 
 def normalized_mode(path: Path) -> int:
