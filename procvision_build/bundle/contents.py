@@ -28,6 +28,7 @@ class Member:
 
     name: str
     content: bytes | Path
+    sha256: str | None = None  # a wheel's, checked when it was fetched or built: keys its cached CRC-32
 
     @property
     def stored(self) -> bool:
@@ -52,7 +53,7 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
         Member(f"{folder}/{REQUIREMENTS}", render_requirements(wheels).encode()),
         Member(f"{folder}/{SBOM}", render_sbom(config, spec, wheels, epoch, metadata)),
     ]
-    members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path) for wheel in wheels]
+    members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path, wheel.sha256) for wheel in wheels]
     assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)
     members += [Member(f"{folder}/{relative}", path)
                 for relative, path in expand_paths(config, config.algorithm.asset_paths())]

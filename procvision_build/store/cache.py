@@ -238,14 +238,39 @@ class MetadataStore:
         write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
 
 
+class Crc32Store:
+    """Each wheel's CRC-32 by its sha256, beside the METADATA: a bundle's zip headers need it before the bytes,
+    and a warm build reads each wheel once (to copy it), not twice."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, sha256: str) -> int | None:
+        if not is_sha256(sha256):
+            return None
+        sha256 = sha256.lower()
+        try:
+            text = (self.root / sha256[:2] / f"{sha256}.crc32").read_text(encoding="ascii")
+            return int(text, 16) if len(text) == 8 else None
+        except (FileNotFoundError, ValueError):
+            return None  # an unreadable entry is just a miss
+
+    def put(self, sha256: str, crc32: int) -> None:
+        if not is_sha256(sha256):
+            return
+        sha256 = sha256.lower()
+        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.crc32", f"{crc32:08x}".encode("ascii"))
+
+
 class Cache:
-    """The cache directory: ``wheels/``, ``metadata/``, ``http/`` and ``locks/``."""
+    """The cache directory: ``wheels/``, ``metadata/``, ``crc32/``, ``http/`` and ``locks/``."""
 
     def __init__(self, root: Path | None = None) -> None:
         # Absolute: an in-process build of a local source changes the working directory meanwhile.
         self.root = (Path(root) if root is not None else cache_root()).absolute()
         self.wheels = WheelStore(self.root / "wheels")
         self.metadata = MetadataStore(self.root / "metadata")
+        self.crc32 = Crc32Store(self.root / "crc32")
         self.http = HttpCache(self.root / "http")
 
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:
