@@ -69,3 +69,66 @@ def test_pip_and_uv_install_the_projects_lock_in_a_fresh_310_venv(example_bundle
     versions = installed(python)
     for wheel in selected:
         assert versions.get(wheel["name"]) == wheel["version"], (wheel, versions)
+
+
+@pytest.mark.parametrize("key", ["cp310-win_amd64", LINUX])
+def test_the_sbom_passes_the_strict_validator_with_a_complete_dependency_graph(example_bundles: Built, factory_index,
+                                                                              key: str) -> None:
+    import json
+    import warnings
+    import zipfile
+
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    with zipfile.ZipFile(example_bundles.bundles[key]) as archive:
+        text = archive.read("algorithm_example-1.0.0/sbom.cdx.json").decode()
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(text) is None
+    document = json.loads(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "the Dependency Graph is incomplete" is a warning: fail on it
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            bom = Bom.from_json(document)  # type: ignore[attr-defined]
+            assert bom.validate()
+    components = {c["name"]: c for c in document["components"]}
+    # from the factory index, which is not pip's default one: the purl names it
+    for name in ("numpy", "pillow"):
+        assert components[name]["purl"] == (f"pkg:pypi/{name}@{components[name]['version']}"
+                                            f"?repository_url={factory_index.url}")
+    # local sources and the algorithm: generic purls pinned by sha256, never a public project's
+    for name in ("procvision-algorithm-sdk", "algorithm-example"):
+        component = components[name]
+        assert component["purl"] == f"pkg:generic/{name}@1.0.0?checksum=sha256:{component['hashes'][0]['content']}"
+    assert document["metadata"]["component"]["purl"] == "pkg:generic/algorithm-example@1.0.0"
+    # the graph: every component has an entry; edges as the wheels' METADATA says for this target
+    by_name = {c["bom-ref"]: name for name, c in components.items()}
+    graph = {by_name.get(d["ref"], "ROOT"): sorted(by_name[r] for r in d["dependsOn"]) for d in document["dependencies"]}
+    assert set(graph) == {"ROOT", *components}
+    assert graph["ROOT"] == ["algorithm-example"]
+    assert graph["algorithm-example"] == ["numpy", "pillow", "procvision-algorithm-sdk"]
+    assert graph["procvision-algorithm-sdk"] == ["numpy", "pillow"]
+    assert graph["numpy"] == [] and graph["pillow"] == []
+
+
+def test_the_dependency_graph_follows_markers_and_extras() -> None:
+    from email.message import Message
+
+    from procvision_build.bundle.sbom import dependency_graph
+    from procvision_build.config.model import TargetSpec
+    from procvision_build.resolve.targets import target_from_spec
+
+    def metadata(*requires: str) -> Message:
+        message = Message()
+        for line in requires:
+            message["Requires-Dist"] = line
+        return message
+
+    found = dependency_graph(target_from_spec(TargetSpec("win_amd64", "3.10")), {
+        "app": metadata("lib[fast]>=1", "posix-only; sys_platform != 'win32'", "not-in-bundle"),
+        "lib": metadata("speedups; extra == 'fast'", "docs-tool; extra == 'docs'", "colorama; os_name == 'nt'"),
+        "speedups": metadata(), "docs-tool": metadata(), "colorama": metadata(), "posix-only": metadata(),
+    })
+    assert found == {"app": {"lib"}, "lib": {"speedups", "colorama"}, "speedups": set(), "docs-tool": set(),
+                     "colorama": set(), "posix-only": set()}
