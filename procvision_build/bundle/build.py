@@ -18,7 +18,6 @@ from procvision_build.bundle.writer import write_bundle
 from procvision_build.config.model import ProjectConfig, TargetSpec
 from procvision_build.errors import UsageError
 from procvision_build.files import sha256_of
-from procvision_build.index.repositories import build_repositories
 from procvision_build.lock.plan import ResolvedWheel, wheels_for_targets
 from procvision_build.resolve.targets import Target, target_from_spec
 from procvision_build.store.cache import Cache
@@ -61,12 +60,11 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     planned = zip([target_from_spec(spec) for spec in specs],
                   wheels_for_targets(config, specs, locked=locked, ui=ui, cache=cache, isolated=isolated))
     epoch = source_date_epoch()
-    repositories = build_repositories(config.index, isolated=isolated)
 
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
         path = out_dir / bundle_filename(config, target.spec)
         ui.info(f"writing {path.name}")
-        members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata, repositories)
+        members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata)
         digest = write_bundle(path, members, epoch, cache.crc32)
         return BuiltBundle(path, target.key, path.stat().st_size, len(wheels) + 1, digest)
 

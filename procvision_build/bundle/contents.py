@@ -16,7 +16,6 @@ from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.bundle_files import (MAIN_MEMBER, MAIN_STUB, MANIFEST, PYLOCK, REQUIREMENTS, SBOM,
                                                   WHEELS_DIR, package_sources)
-from procvision_build.index.repositories import Repositories
 from procvision_build.lock.plan import ResolvedWheel
 from procvision_build.resolve.targets import Target
 from procvision_build.store.cache import MetadataStore
@@ -38,11 +37,11 @@ class Member:
 
 
 def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[ResolvedWheel], epoch: int,
-                   metadata: MetadataStore, repositories: Repositories) -> list[Member]:
+                   metadata: MetadataStore) -> list[Member]:
     """Every member of ``target``'s bundle; ``wheels`` are all of them, the algorithm's own included.
 
     ``metadata`` holds the METADATA that resolution read, by wheel sha256 (the SBOM's licenses and dependency
-    graph come from it); ``repositories`` names the index of each wheel for the SBOM's package URLs.
+    graph come from it).
     """
     folder = bundle_folder(config)
     spec = target.spec
@@ -53,7 +52,7 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
         Member(f"{folder}/{MANIFEST}", dumps_manifest(build_manifest(config, spec, sdk_version=sdk))),
         Member(f"{folder}/{PYLOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),
         Member(f"{folder}/{REQUIREMENTS}", render_requirements(wheels).encode()),
-        Member(f"{folder}/{SBOM}", render_sbom(config, target, wheels, epoch, metadata, repositories)),
+        Member(f"{folder}/{SBOM}", render_sbom(config, target, wheels, epoch, metadata)),
     ]
     members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path, wheel.sha256) for wheel in wheels]
     assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)

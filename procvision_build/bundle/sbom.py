@@ -17,7 +17,7 @@ from packaging.utils import canonicalize_name
 from procvision_build.config.model import ProjectConfig
 from procvision_build.distributions import metadata_member, parse_metadata
 from procvision_build.errors import TargetError
-from procvision_build.index.repositories import Repositories
+from procvision_build.index.repositories import repository_of
 from procvision_build.lock.plan import ResolvedWheel
 from procvision_build.resolve.targets import Target
 from procvision_build.store.cache import MetadataStore
@@ -26,14 +26,14 @@ from procvision_build.version import __version__
 
 def purl(name: str, version: str, repository: str | None = None) -> str:
     """The package URL of a package from an index: ``pkg:pypi/numpy@2.2.6`` (name normalized, as the purl spec
-    asks), with ``?repository_url=`` naming the index unless it is pip's default one."""
+    asks), with ``?repository_url=`` naming where it came from unless that is pip's default index."""
     base = f"pkg:pypi/{canonicalize_name(name)}@{quote(version, safe='')}"
     return f"{base}?repository_url={quote(repository, safe=':/')}" if repository else base
 
 
 def local_purl(name: str, version: str, sha256: str | None = None) -> str:
-    """The package URL of a local source or the algorithm: ``pkg:generic/...`` (no default repository), pinned by
-    its sha256, so no scanner takes it for the public project of that name."""
+    """The package URL of a local source, a find-links folder's wheel or the algorithm: ``pkg:generic/...`` (no
+    default repository), pinned by its sha256, so no scanner takes it for the public project of that name."""
     base = f"pkg:generic/{canonicalize_name(name)}@{quote(version, safe='')}"
     return f"{base}?checksum=sha256:{sha256}" if sha256 else base
 
@@ -66,13 +66,15 @@ def wheel_licenses(metadata: Message) -> list[dict[str, Any]]:
 
 
 def render_sbom(config: ProjectConfig, target: Target, wheels: Sequence[ResolvedWheel], epoch: int,
-                store: MetadataStore, repositories: Repositories) -> bytes:
+                store: MetadataStore) -> bytes:
     """The SBOM's bytes: the algorithm as the described component, each wheel as a library with its sha256, and
     the dependency graph among them (from each wheel's METADATA, evaluated for ``target``)."""
     components, refs, metadata = [], {}, {}
     for wheel in sorted(wheels, key=lambda w: (w.name, w.filename)):
-        ref = purl(wheel.name, wheel.version, repositories.of(wheel.url)) if wheel.url is not None \
-            else local_purl(wheel.name, wheel.version, wheel.sha256)
+        if wheel.url is None or wheel.url.startswith("file:"):  # a local source, or a find-links folder's file
+            ref = local_purl(wheel.name, wheel.version, wheel.sha256)
+        else:
+            ref = purl(wheel.name, wheel.version, repository_of(wheel.url))
         refs[wheel.name] = ref
         metadata[wheel.name] = wheel_metadata(wheel, store)
         component: dict[str, Any] = {

@@ -1,57 +1,50 @@
-"""Which index a wheel file came from, as a package URL names it (the purl ``repository_url`` qualifier).
+"""Which repository a locked wheel file came from, as a package URL names it (the purl ``repository_url``).
 
 The SBOM needs it so that a package from any index but pip's default one is never matched to the public
-project of the same name. The lock records files, not indexes, so the index is found from the configuration.
+project of the same name. It is read from the file's URL alone (the lock's), never from this machine's pip
+configuration: the same lock gives the same SBOM on every route (``procvision build``, ``python -m build``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import os
+import shutil
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
-from procvision_build.config.model import IndexSpec
-from procvision_build.errors import IndexConfigError
-from procvision_build.index.credentials import split_credentials
-from procvision_build.index.pipconfig import default_index_url, index_sources
+_PROBE = "from pip._internal.models.index import PyPI; print(PyPI.netloc, PyPI.file_storage_domain)"
 
 
-@dataclass(frozen=True)
-class Repositories:
-    """The indexes of one build (without credentials), main index first."""
-
-    index_urls: tuple[str, ...]
-
-    def of(self, file_url: str) -> str | None:
-        """The index that listed ``file_url``; None for pip's default index.
-
-        A file on an index's host is that index's; a file elsewhere is the main index's (an index may serve its
-        files from another host); a ``file:`` wheel (a find-links folder) names its folder.
-        """
-        if file_url.startswith("file:"):
-            return file_url.rsplit("/", 1)[0] + "/"
-        host = urlsplit(file_url).netloc.lower()
-        found = next((url for url in self.index_urls if urlsplit(url).netloc.lower() == host),
-                     self.index_urls[0] if self.index_urls else None)
-        if found is None or _same(found, _default_index()):
-            return None
-        return found
-
-
-def build_repositories(project: IndexSpec | None, *, isolated: bool = False) -> Repositories:
-    """The indexes this build's configuration names (none readable: every file counts as pip's default index's)."""
-    try:
-        sources = index_sources(project, isolated=isolated)
-    except IndexConfigError:
-        return Repositories(())
-    return Repositories(tuple(split_credentials(url)[0] for url in sources.index_urls))
-
-
-def _default_index() -> str | None:
-    try:
-        return default_index_url()
-    except IndexConfigError:  # no pip names one: every index is another one
+def repository_of(file_url: str) -> str | None:
+    """None for a file of pip's default index (on its host, or on the host it serves files from); else the
+    scheme and host the file came from, e.g. ``https://mirror.example.com/``."""
+    parts = urlsplit(file_url)
+    host = parts.hostname or ""
+    if host.lower() in default_index_hosts():
         return None
+    netloc = parts.netloc.rsplit("@", 1)[-1]  # never credentials
+    return f"{parts.scheme}://{netloc}/"
 
 
-def _same(one: str, other: str | None) -> bool:
-    return other is not None and one.rstrip("/") == split_credentials(other)[0].rstrip("/")
+@functools.cache
+def default_index_hosts() -> frozenset[str]:
+    """The hosts of pip's built-in default index and of its file storage, asked of pip (this interpreter's, else
+    one on PATH); empty when no pip answers, so that every file names its host."""
+    try:  # in-process: milliseconds; a subprocess costs a few hundred
+        from pip._internal.models.index import PyPI
+
+        return frozenset(host.lower() for host in (PyPI.netloc, PyPI.file_storage_domain) if host)
+    except Exception:  # no pip here, or one whose internals moved: ask another interpreter
+        pass
+    candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
+    for python in dict.fromkeys(c for c in candidates if c):
+        try:
+            done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=30,
+                                  env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")})
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0 and len(done.stdout.split()) == 2:
+            return frozenset(host.lower() for host in done.stdout.split())
+    return frozenset()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -93,10 +94,11 @@ def test_the_sbom_passes_the_strict_validator_with_a_complete_dependency_graph(e
             bom = Bom.from_json(document)  # type: ignore[attr-defined]
             assert bom.validate()
     components = {c["name"]: c for c in document["components"]}
-    # from the factory index, which is not pip's default one: the purl names it
+    # from the factory index, which is not pip's default one: the purl names where the locked file came from
+    host = urlsplit(factory_index.url)
     for name in ("numpy", "pillow"):
         assert components[name]["purl"] == (f"pkg:pypi/{name}@{components[name]['version']}"
-                                            f"?repository_url={factory_index.url}")
+                                            f"?repository_url={host.scheme}://{host.netloc}/")
     # local sources and the algorithm: generic purls pinned by sha256, never a public project's
     for name in ("procvision-algorithm-sdk", "algorithm-example"):
         component = components[name]
@@ -132,3 +134,15 @@ def test_the_dependency_graph_follows_markers_and_extras() -> None:
     })
     assert found == {"app": {"lib"}, "lib": {"speedups", "colorama"}, "speedups": set(), "docs-tool": set(),
                      "colorama": set(), "posix-only": set()}
+
+
+def test_a_file_from_pip_s_default_index_has_a_plain_purl_and_any_other_names_its_host() -> None:
+    from procvision_build.index.pipconfig import default_index_url
+    from procvision_build.index.repositories import default_index_hosts, repository_of
+
+    default = urlsplit(default_index_url())
+    assert default.hostname in default_index_hosts() and len(default_index_hosts()) == 2
+    for host in default_index_hosts():
+        assert repository_of(f"https://{host}/packages/ab/cd/numpy-2.2.6-cp310-cp310-win_amd64.whl") is None
+    assert repository_of("https://user:secret@mirror.example.com:8443/files/numpy-2.2.6-py3-none-any.whl") == \
+        "https://mirror.example.com:8443/"
