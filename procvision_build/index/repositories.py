@@ -8,13 +8,11 @@ configuration: the same lock gives the same SBOM on every route (``procvision bu
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import subprocess
-import sys
 from urllib.parse import urlsplit
 
-_PROBE = "from pip._internal.models.index import PyPI; print(PyPI.netloc, PyPI.file_storage_domain)"
+from procvision_build.index.pipconfig import ask_pip
+
+_HOSTS = "from pip._internal.models.index import PyPI; print(PyPI.netloc, PyPI.file_storage_domain)"
 
 
 def repository_of(file_url: str) -> str | None:
@@ -31,20 +29,12 @@ def repository_of(file_url: str) -> str | None:
 @functools.cache
 def default_index_hosts() -> frozenset[str]:
     """The hosts of pip's built-in default index and of its file storage, asked of pip (this interpreter's, else
-    one on PATH); empty when no pip answers, so that every file names its host."""
-    try:  # in-process: milliseconds; a subprocess costs a few hundred
+    another's, as for the default index); empty when no pip answers, so that every file names its host."""
+    try:  # this interpreter's pip answers in milliseconds; a subprocess costs a few hundred
         from pip._internal.models.index import PyPI
 
         return frozenset(host.lower() for host in (PyPI.netloc, PyPI.file_storage_domain) if host)
-    except Exception:  # no pip here, or one whose internals moved: ask another interpreter
+    except Exception:  # no pip here (an isolated build environment), or one whose internals moved
         pass
-    candidates = [sys.executable, shutil.which("python3"), shutil.which("python")]
-    for python in dict.fromkeys(c for c in candidates if c):
-        try:
-            done = subprocess.run([python, "-c", _PROBE], capture_output=True, text=True, timeout=30,
-                                  env={k: v for k, v in os.environ.items() if not k.startswith("PIP_")})
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if done.returncode == 0 and len(done.stdout.split()) == 2:
-            return frozenset(host.lower() for host in done.stdout.split())
-    return frozenset()
+    found = ask_pip(_HOSTS, accept=lambda line: len(line.split()) == 2)
+    return frozenset(found.lower().split()) if found is not None else frozenset()

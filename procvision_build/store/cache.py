@@ -217,25 +217,26 @@ class HttpCache:
 
 
 class MetadataStore:
-    """Wheel METADATA by the wheel's sha256: immutable, so never revalidated."""
+    """Small files keyed by a wheel's sha256 (``ab/<sha256>.<suffix>``), immutable, so never revalidated: wheel
+    METADATA by default."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, suffix: str = "METADATA") -> None:
+        self.root, self.suffix = root, suffix
 
     def get(self, sha256: str) -> bytes | None:
         if not is_sha256(sha256):
             return None
         sha256 = sha256.lower()
         try:
-            return (self.root / sha256[:2] / f"{sha256}.METADATA").read_bytes()
+            return (self.root / sha256[:2] / f"{sha256}.{self.suffix}").read_bytes()
         except FileNotFoundError:
             return None
 
     def put(self, sha256: str, data: bytes) -> None:
         if not is_sha256(sha256):
-            return  # an index's malformed digest names no wheel: nothing to key the METADATA by
+            return  # an index's malformed digest names no wheel: nothing to key the file by
         sha256 = sha256.lower()
-        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
+        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.{self.suffix}", data)
 
 
 class Crc32Store:
@@ -243,23 +244,17 @@ class Crc32Store:
     and a warm build reads each wheel once (to copy it), not twice."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        self._files = MetadataStore(root, "crc32")
 
     def get(self, sha256: str) -> int | None:
-        if not is_sha256(sha256):
-            return None
-        sha256 = sha256.lower()
+        text = self._files.get(sha256)
         try:
-            text = (self.root / sha256[:2] / f"{sha256}.crc32").read_text(encoding="ascii")
-            return int(text, 16) if len(text) == 8 else None
-        except (FileNotFoundError, ValueError):
+            return int(text, 16) if text is not None and len(text) == 8 else None
+        except ValueError:
             return None  # an unreadable entry is just a miss
 
     def put(self, sha256: str, crc32: int) -> None:
-        if not is_sha256(sha256):
-            return
-        sha256 = sha256.lower()
-        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.crc32", f"{crc32:08x}".encode("ascii"))
+        self._files.put(sha256, f"{crc32:08x}".encode("ascii"))
 
 
 class Cache:
