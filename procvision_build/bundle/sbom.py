@@ -69,7 +69,9 @@ def render_sbom(config: ProjectConfig, target: Target, wheels: Sequence[Resolved
                 store: MetadataStore) -> bytes:
     """The SBOM's bytes: the algorithm as the described component, each wheel as a library with its sha256, and
     the dependency graph among them (from each wheel's METADATA, evaluated for ``target``)."""
-    components, refs, metadata = [], {}, {}
+    components: list[dict[str, Any]] = []
+    refs: dict[str, str] = {}  # name -> bom-ref (its purl)
+    metadata: dict[str, Message] = {}
     for wheel in sorted(wheels, key=lambda w: (w.name, w.filename)):
         if wheel.url is None or wheel.url.startswith("file:"):  # a local source, or a find-links folder's file
             ref = local_purl(wheel.name, wheel.version, wheel.sha256)
@@ -87,8 +89,8 @@ def render_sbom(config: ProjectConfig, target: Target, wheels: Sequence[Resolved
         component["properties"] = [{"name": "procvision:wheel", "value": f"wheels/{wheel.filename}"}]
         components.append(component)
     root = f"{local_purl(config.name, config.version)}#algorithm"
-    algorithm = {"type": "application", "bom-ref": root, "name": config.name, "version": config.version,
-                 "purl": local_purl(config.name, config.version)}
+    algorithm: dict[str, Any] = {"type": "application", "bom-ref": root, "name": config.name,
+                                 "version": config.version, "purl": local_purl(config.name, config.version)}
     if config.license_expression:
         algorithm["licenses"] = [{"expression": config.license_expression}]
     graph = dependency_graph(target, metadata)
@@ -96,11 +98,12 @@ def render_sbom(config: ProjectConfig, target: Target, wheels: Sequence[Resolved
     dependencies = [{"ref": root, "dependsOn": [refs[own]] if own in refs else []}]
     dependencies += [{"ref": refs[name], "dependsOn": sorted(refs[dep] for dep in graph[name])}
                      for name in sorted(refs)]
+    serial_source = json.dumps([components, dependencies], sort_keys=True)
     document = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
         # A serial number from the content, so the same bundle gives the same bytes.
-        "serialNumber": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, json.dumps([components, dependencies], sort_keys=True))}",
+        "serialNumber": f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, serial_source)}",
         "version": 1,
         "metadata": {
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)),
