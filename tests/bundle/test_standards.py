@@ -29,6 +29,11 @@ def test_the_projects_lock_validates_with_packaging(example_bundles: Built) -> N
     # the SDK is a source directory (../sdk): built at lock time, locked as the archive of that wheel
     assert sdk["version"] == "1.0.0" and set(sdk["archive"]) == {"path", "size", "hashes"}
     assert (example_bundles.project / sdk["archive"]["path"]).is_file()
+    import zipfile
+
+    for bundle in example_bundles.bundles.values():  # and each bundle's own lock
+        with zipfile.ZipFile(bundle) as archive:
+            Pylock.from_dict(tomllib.loads(archive.read("algorithm_example-1.0.0/pylock.toml").decode())).validate()
 
 
 @pytest.fixture(scope="module")
