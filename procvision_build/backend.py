@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
+from procvision_build.artifacts.archive import source_date_epoch
 from procvision_build.config.load import load_config
 from procvision_build.config.model import ProjectConfig
 from procvision_build.config.settings import BuildSettings, read_config_settings
@@ -17,8 +18,13 @@ Settings = Mapping[str, Any] | None
 
 
 def _start(config_settings: Settings) -> tuple[BuildSettings, ProjectConfig]:
-    """The validated settings, then the project in the current directory (where frontends run hooks)."""
-    return read_config_settings(config_settings), load_config(Path.cwd())
+    """The validated settings, then the project in the current directory (where frontends run hooks).
+
+    A malformed ``SOURCE_DATE_EPOCH`` fails here, before any hook writes anything.
+    """
+    settings = read_config_settings(config_settings)
+    source_date_epoch()
+    return settings, load_config(Path.cwd())
 
 
 def _no_requirements(config_settings: Settings = None) -> list[str]:

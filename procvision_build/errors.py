@@ -33,6 +33,10 @@ class ConfigSettingsError(ProcvisionError):
     """A build frontend passed a config setting (``-C key=value``) the backend does not accept."""
 
 
+class BuildEnvironmentError(ProcvisionError):
+    """An environment variable the build reads (``SOURCE_DATE_EPOCH``) holds a value it cannot use."""
+
+
 class IntegrityError(ProcvisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 

@@ -8,23 +8,38 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import struct
 import time
 import zipfile
+import zlib
 from pathlib import Path
 from typing import IO, Mapping, Protocol
+
+from procvision_build.errors import BuildEnvironmentError
 
 # Used when SOURCE_DATE_EPOCH is unset, so builds are reproducible by default (2020-02-02,
 # the same fallback hatchling uses); zip cannot store anything before 1980 anyway.
 DEFAULT_EPOCH = 1580601600
-_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z
+_ZIP_MIN_EPOCH = 315532800  # 1980-01-01T00:00:00Z: zip times before it are written as this
+_ZIP_MAX_EPOCH = 4354819199  # 2107-12-31T23:59:59Z: the last second a zip time can hold
 
 
 def source_date_epoch(environ: Mapping[str, str] | None = None) -> int:
-    """The build timestamp: ``SOURCE_DATE_EPOCH`` when set and valid, else ``DEFAULT_EPOCH``."""
-    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
-    if value.isdigit():
-        return int(value)
-    return DEFAULT_EPOCH
+    """The build timestamp: ``SOURCE_DATE_EPOCH`` when set, else ``DEFAULT_EPOCH``.
+
+    A value that is not whole seconds a zip can hold raises ``BuildEnvironmentError``: the
+    reproducible-builds specification asks a build to fail rather than ignore it.
+    """
+    raw = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "")
+    value = raw.strip()
+    if not value:  # unset, or set to nothing (as CI templates do): the default
+        return DEFAULT_EPOCH
+    if not (value.isascii() and value.isdigit()) or int(value) > _ZIP_MAX_EPOCH:
+        raise BuildEnvironmentError(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a build timestamp: expected whole seconds since 1970-01-01 UTC "
+            f"(digits only, at most {_ZIP_MAX_EPOCH}, the end of 2107); set it to e.g. the last commit's time "
+            "(git log -1 --format=%ct) or unset it for the default, 2020-02-02")
+    return int(value)
 
 
 def normalized_mode(path: Path) -> int:
@@ -33,7 +48,7 @@ def normalized_mode(path: Path) -> int:
 
 
 class ZipSink(Protocol):
-    """What zipfile writes an archive into: a file, or a stream that only writes (sizes go in data descriptors)."""
+    """What a zip is written into: a file, or a stream that only writes (``StreamingZipWriter`` never seeks)."""
 
     def write(self, data: bytes, /) -> int: ...
     def flush(self) -> None: ...
@@ -76,6 +91,118 @@ class ZipWriter:
 
     def close(self) -> None:
         self._zip.close()
+
+
+def crc32_of(path: Path) -> int:
+    """The CRC-32 of a file's bytes, read in chunks (a zip's local header needs it before the bytes)."""
+    crc = 0
+    with open(path, "rb") as source:
+        for chunk in iter(lambda: source.read(1 << 20), b""):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+# Zip64 from the signed 32-bit limit, as zipfile does: some readers take the sizes as signed.
+_ZIP64_LIMIT = (1 << 31) - 1
+_ZIP_COUNT_LIMIT = 0xFFFF
+_UTF8_FLAG = 0x800
+_VERSION, _ZIP64_VERSION = 20, 45
+
+
+class StreamingZipWriter:
+    """A zip written front to back with nothing to go back for: every local header holds its entry's CRC-32 and
+    sizes (no data descriptors, APPNOTE 4.3.9), so streaming readers read it too; the output need not seek.
+
+    The same entries in the same order give the same bytes (fixed time, modes, deflate level 6).
+    """
+
+    def __init__(self, stream: ZipSink, epoch: int) -> None:
+        self._stream = stream
+        year, month, day, hour, minute, second = time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
+        self._dos_time = hour << 11 | minute << 5 | second // 2
+        self._dos_date = (year - 1980) << 9 | month << 5 | day
+        self._offset = 0
+        self._central: list[bytes] = []
+        self.names: list[str] = []
+
+    def _write(self, data: bytes) -> None:
+        self._stream.write(data)
+        self._offset += len(data)
+
+    def _header(self, name: str, mode: int, method: int, crc: int, size: int, compressed: int) -> None:
+        """The local header now, the central directory entry for the end."""
+        try:
+            encoded, flags = name.encode("ascii"), 0
+        except UnicodeEncodeError:
+            encoded, flags = name.encode("utf-8"), _UTF8_FLAG
+        big = size > _ZIP64_LIMIT or compressed > _ZIP64_LIMIT
+        extra = struct.pack("<HHQQ", 1, 16, size, compressed) if big else b""
+        version = _ZIP64_VERSION if big else _VERSION
+        self._central.append(self._central_entry(encoded, flags, method, crc, size, compressed, mode))
+        self._write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", version, 0, flags, method, self._dos_time,
+                                self._dos_date, crc, 0xFFFFFFFF if big else compressed,
+                                0xFFFFFFFF if big else size, len(encoded), len(extra)) + encoded + extra)
+        self.names.append(name)
+
+    def _central_entry(self, encoded: bytes, flags: int, method: int, crc: int, size: int, compressed: int,
+                       mode: int) -> bytes:
+        wide = [value for value in (size, compressed) if value > _ZIP64_LIMIT]
+        if self._offset > _ZIP64_LIMIT:
+            wide.append(self._offset)
+        extra = struct.pack(f"<HH{len(wide)}Q", 1, 8 * len(wide), *wide) if wide else b""
+        version = _ZIP64_VERSION if wide else _VERSION
+        return struct.pack(
+            "<4s4B4HL2L5H2L", b"PK\x01\x02", version, 3, version, 0, flags, method, self._dos_time, self._dos_date,
+            crc, compressed if compressed <= _ZIP64_LIMIT else 0xFFFFFFFF,
+            size if size <= _ZIP64_LIMIT else 0xFFFFFFFF, len(encoded), len(extra), 0, 0, 0,
+            (0o100000 | mode) << 16, self._offset if self._offset <= _ZIP64_LIMIT else 0xFFFFFFFF,
+        ) + encoded + extra
+
+    def add_bytes(self, name: str, data: bytes, mode: int = 0o644, compress: bool = True) -> None:
+        """Add ``data``, deflated (level 6) unless ``compress`` is false."""
+        if compress:
+            deflater = zlib.compressobj(6, zlib.DEFLATED, -15)
+            body = deflater.compress(data) + deflater.flush()
+        else:
+            body = data
+        self._header(name, mode, zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED, zlib.crc32(data),
+                     len(data), len(body))
+        self._write(body)
+
+    def add_file(self, name: str, path: Path) -> None:
+        """Add a file from disk, deflated."""
+        self.add_bytes(name, path.read_bytes(), normalized_mode(path))
+
+    def add_stored_file(self, name: str, path: Path, crc32: int | None = None) -> None:
+        """Copy a file that is compressed already (a wheel) as it is, in chunks; ``crc32`` when known saves a read."""
+        size = os.path.getsize(path)
+        self._header(name, normalized_mode(path), zipfile.ZIP_STORED, crc32_of(path) if crc32 is None else crc32,
+                     size, size)
+        copied = 0
+        with open(path, "rb") as source:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                self._stream.write(chunk)
+                copied += len(chunk)
+        if copied != size:
+            raise OSError(f"{path} changed size while it was added to a zip ({size} -> {copied} bytes)")
+        self._offset += size
+
+    def close(self) -> None:
+        """The central directory, then zip64's end records when counts or offsets need them, then the end record."""
+        start = self._offset
+        for entry in self._central:
+            self._write(entry)
+        count, length = len(self._central), self._offset - start
+        if count > _ZIP_COUNT_LIMIT or start > _ZIP64_LIMIT or length > _ZIP64_LIMIT:
+            end64 = self._offset
+            self._write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, _ZIP64_VERSION, _ZIP64_VERSION, 0, 0,
+                                    count, count, length, start))
+            self._write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end64, 1))
+            count = count if count <= _ZIP_COUNT_LIMIT else 0xFFFF
+            length = length if length <= _ZIP64_LIMIT else 0xFFFFFFFF
+            start = start if start <= _ZIP64_LIMIT else 0xFFFFFFFF
+        self._write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, length, start, 0))
+        self._stream.flush()
 
 
 class TarGzWriter:

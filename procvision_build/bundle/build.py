@@ -64,7 +64,8 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
         path = out_dir / bundle_filename(config, target.spec)
         ui.info(f"writing {path.name}")
-        digest = write_bundle(path, bundle_members(config, target, [own, *wheels], epoch, cache.metadata), epoch)
+        members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata)
+        digest = write_bundle(path, members, epoch, cache.crc32)
         return BuiltBundle(path, target.key, path.stat().st_size, len(wheels) + 1, digest)
 
     # Targets are independent and the work is I/O, CRC and hashing, which release the GIL: one thread each.

@@ -28,6 +28,7 @@ class Member:
 
     name: str
     content: bytes | Path
+    sha256: str | None = None  # a wheel's, checked when it was fetched or built: keys its cached CRC-32
 
     @property
     def stored(self) -> bool:
@@ -39,7 +40,8 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
                    metadata: MetadataStore) -> list[Member]:
     """Every member of ``target``'s bundle; ``wheels`` are all of them, the algorithm's own included.
 
-    ``metadata`` holds the METADATA that resolution read, by wheel sha256 (the SBOM's licenses come from it).
+    ``metadata`` holds the METADATA that resolution read, by wheel sha256 (the SBOM's licenses and dependency
+    graph come from it).
     """
     folder = bundle_folder(config)
     spec = target.spec
@@ -50,9 +52,9 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
         Member(f"{folder}/{MANIFEST}", dumps_manifest(build_manifest(config, spec, sdk_version=sdk))),
         Member(f"{folder}/{PYLOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),
         Member(f"{folder}/{REQUIREMENTS}", render_requirements(wheels).encode()),
-        Member(f"{folder}/{SBOM}", render_sbom(config, spec, wheels, epoch, metadata)),
+        Member(f"{folder}/{SBOM}", render_sbom(config, target, wheels, epoch, metadata)),
     ]
-    members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path) for wheel in wheels]
+    members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path, wheel.sha256) for wheel in wheels]
     assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)
     members += [Member(f"{folder}/{relative}", path)
                 for relative, path in expand_paths(config, config.algorithm.asset_paths())]

@@ -1,4 +1,7 @@
-"""Write a bundle zip reproducibly: members sorted, wheels stored, text deflated, atomic rename at the end."""
+"""Write a bundle zip reproducibly: members sorted, wheels stored, text deflated, atomic rename at the end.
+
+Every local header holds its CRC-32 and sizes (no data descriptors), so a streaming reader reads the bundle too.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +9,14 @@ import hashlib
 from pathlib import Path
 from typing import IO, Sequence
 
-from procvision_build.artifacts.archive import ZipWriter
+from procvision_build.artifacts.archive import StreamingZipWriter, crc32_of
 from procvision_build.bundle.contents import Member
 from procvision_build.files import atomic_output
+from procvision_build.store.cache import Crc32Store
 
 
 class _HashingStream:
-    """A write-only, non-seekable view of a file that hashes what passes: the bundle's sha256 costs no second read.
-
-    Not seekable, so zipfile writes each entry once, in order (sizes in data descriptors), never going back.
-    """
+    """A write-only view of a file that hashes what passes: the bundle's sha256 costs no second read."""
 
     def __init__(self, stream: IO[bytes]) -> None:
         self._stream, self._digest, self._size = stream, hashlib.sha256(), 0
@@ -24,9 +25,6 @@ class _HashingStream:
         self._digest.update(data)
         self._size += len(data)
         return self._stream.write(data)
-
-    def tell(self) -> int:
-        return self._size
 
     def flush(self) -> None:
         self._stream.flush()
@@ -38,18 +36,33 @@ class _HashingStream:
         return self._digest.hexdigest()
 
 
-def write_bundle(path: Path, members: Sequence[Member], epoch: int) -> str:
-    """``members`` into the zip at ``path`` (written to a temporary name, then renamed); returns its sha256."""
+def write_bundle(path: Path, members: Sequence[Member], epoch: int, crcs: Crc32Store | None = None) -> str:
+    """``members`` into the zip at ``path`` (written to a temporary name, then renamed); returns its sha256.
+
+    ``crcs`` holds the wheels' CRC-32 by sha256: looked up, else computed and kept there.
+    """
     with atomic_output(path) as file:
         stream = _HashingStream(file)
-        archive = ZipWriter(stream, epoch)
+        archive = StreamingZipWriter(stream, epoch)
         for member in sorted(members, key=lambda m: m.name):
             if isinstance(member.content, Path):
                 if member.stored:
-                    archive.add_stored_file(member.name, member.content)
+                    archive.add_stored_file(member.name, member.content, _crc32(member, crcs))
                 else:
                     archive.add_file(member.name, member.content)
             else:
                 archive.add_bytes(member.name, member.content, compress=not member.stored)
         archive.close()
     return stream.sha256()
+
+
+def _crc32(member: Member, crcs: Crc32Store | None) -> int:
+    """The member's CRC-32: from the store by its sha256, else read (and kept when there is a store)."""
+    assert isinstance(member.content, Path)
+    known = crcs.get(member.sha256) if crcs is not None and member.sha256 else None
+    if known is not None:
+        return known
+    crc = crc32_of(member.content)
+    if crcs is not None and member.sha256:
+        crcs.put(member.sha256, crc)
+    return crc

@@ -29,6 +29,7 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 
 def run(args: argparse.Namespace, ui: UI) -> int:
+    from procvision_build.artifacts.archive import source_date_epoch
     from procvision_build.artifacts.wheel import build_wheel
     from procvision_build.bundle.build import build_bundles
     from procvision_build.config.load import load_config
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
             targets.append(TargetSpec.from_text(text))
         except ValueError as error:
             raise UsageError(f"--target {text!r}: {error}") from None
+    source_date_epoch()  # a malformed SOURCE_DATE_EPOCH fails before anything is built
     config = load_config(Path(args.project))
     out_dir = args.out_dir if args.out_dir is not None else config.root / "dist"
     if args.locked:

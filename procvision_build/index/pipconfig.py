@@ -16,7 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from procvision_build.config.model import IndexSpec, NamedIndex
 from procvision_build.errors import IndexConfigError
@@ -176,20 +176,29 @@ def default_index_url(isolated: bool = False) -> str:
             return PyPI.simple_url
     except Exception:  # no pip here (an isolated build environment), or one whose internals moved
         pass
+    found = ask_pip(_PROBE, ["--isolated"] if isolated else [],
+                    accept=lambda line: line.startswith(("http://", "https://")))
+    if found is not None:
+        return found
+    raise IndexConfigError(
+        "no package index is configured and no pip on this machine could name its default one: "
+        "set PIP_INDEX_URL, `index-url` in pip.conf, or declare [[tool.procvision.index]] in pyproject.toml "
+        "(or use find-links)")
+
+
+def ask_pip(code: str, args: Sequence[str] = (), *, accept: Callable[[str], bool]) -> str | None:
+    """The last line ``python -c CODE ARGS`` prints, from the first interpreter of ``interpreters_to_ask`` whose
+    pip runs it and whose answer ``accept`` takes; None when none does."""
     env = {key: value for key, value in os.environ.items() if key not in _PROBE_DROPS}
     for python in interpreters_to_ask(Path(sys.prefix)):
         try:
-            done = subprocess.run([python, "-c", _PROBE, *(["--isolated"] if isolated else [])],
-                                  capture_output=True, text=True, timeout=60, env=env)
+            done = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, timeout=60, env=env)
         except (OSError, subprocess.SubprocessError):
             continue
         lines = done.stdout.strip().splitlines()
-        if done.returncode == 0 and lines and lines[-1].startswith(("http://", "https://")):
+        if done.returncode == 0 and lines and accept(lines[-1]):
             return lines[-1]
-    raise IndexConfigError(
-        "no package index is configured and no pip on this machine could name its default one: "
-        "set PIP_INDEX_URL, `index-url` in pip.conf, or [tool.procvision.index] url in pyproject.toml "
-        "(or use find-links)")
+    return None
 
 
 def interpreters_to_ask(prefix: Path) -> list[str]:

@@ -11,13 +11,14 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from procvision_build.config.model import IndexSpec, SourceSpec, TargetSpec
+from procvision_build.config.rules import SDIST_SOURCES
 from procvision_build.distributions import project_of
 from procvision_build.errors import LockError
 from procvision_build.files import is_sha256, read_toml, toml_value, write_bytes_atomic
@@ -55,13 +56,21 @@ class LockedWheel:
     name: str
     version: str
     filename: str
-    sha256: str | None  # None for a wheel built from a local source directory
+    sha256: str | None  # None only in the selection of a lock being built without hashes
     size: int | None
     url: str | None  # index or find-links files
     source: str | None  # local sources: the project-relative path of the directory or .whl
     source_kind: str | None  # "directory" | "wheel"
     requires_python: str | None = None
     index: str | None = None  # the simple index that listed it (PEP 751 ``packages.index``), no credentials
+
+    @property
+    def archive(self) -> str | None:
+        """A local source's wheel as the lock's ``archive`` path: the .whl itself, or for a source directory the
+        wheel ``procvision lock`` builds into ``procvision-sources/`` (where an unpacked sdist carries it too)."""
+        if self.source_kind == "directory":
+            return f"{SDIST_SOURCES}/{self.filename}"
+        return self.source
 
 
 @dataclass(frozen=True)
@@ -156,11 +165,9 @@ def build_lock(inputs: LockInputs, resolutions: Sequence["Resolution"], sources:
         wheels = []
         for pick in resolution.picks:
             source = local.get(pick.name)
-            sha256 = pick.link.hashes.get("sha256")
             wheels.append(LockedWheel(
                 name=pick.name, version=str(pick.version), filename=pick.link.filename,
-                sha256=None if source is not None and source.kind == "directory" else sha256,
-                size=None if source is not None and source.kind == "directory" else pick.link.size,
+                sha256=pick.link.hashes.get("sha256"), size=pick.link.size,  # a directory's: of the wheel it built
                 url=None if source is not None else pick.link.url,  # Links carry no credentials
                 source=_source_path(source, root) if source is not None else None,
                 source_kind=source.kind if source is not None else None,
@@ -196,8 +203,7 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
         out.append("[[packages]]")
         out.append(f"name = {toml_value(name)}")
         first: LockedWheel = entry["wheel"]
-        if first.source_kind != "directory":  # PEP 751: no version for a source tree
-            out.append(f"version = {toml_value(version)}")
+        out.append(f"version = {toml_value(version)}")
         if set(entry["targets"]) != set(lock.targets):
             markers = list(dict.fromkeys(environments[k] for k in sorted(entry["targets"])))
             out.append(f"marker = {toml_value(' or '.join(f'({m})' for m in markers))}")
@@ -205,14 +211,17 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
             out.append(f"requires-python = {toml_value(first.requires_python)}")
         if first.index:
             out.append(f"index = {toml_value(first.index)}")
-        if first.source_kind == "directory":
-            out.append(f"directory = {{ path = {toml_value(first.source)}, editable = false }}")
+        if first.source_kind is not None:  # a local source: its wheel file, hashed, as a PEP 751 archive
+            fields = [f"path = {toml_value(first.archive)}"]
+            if first.size is not None:
+                fields.append(f"size = {first.size}")
+            fields.append(f"hashes = {{ sha256 = {toml_value(first.sha256)} }}")
+            out.append(f"archive = {{ {', '.join(fields)} }}")
             continue
         out.append("wheels = [")
         for filename in sorted(entry["files"]):
             wheel = entry["files"][filename]
-            fields = [f"name = {toml_value(filename)}"]
-            fields.append(f"path = {toml_value(wheel.source)}" if wheel.source_kind == "wheel" else f"url = {toml_value(wheel.url)}")
+            fields = [f"name = {toml_value(filename)}", f"url = {toml_value(wheel.url)}"]
             if wheel.size is not None:
                 fields.append(f"size = {wheel.size}")
             fields.append(f"hashes = {{ sha256 = {toml_value(wheel.sha256)} }}")
@@ -281,12 +290,18 @@ def _parse(data: Mapping[str, Any]) -> Lock:
     tool = data["tool"]["procvision"]
     inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]),
                         tuple(tool.get("indexes", ())))
+    # "name = kind path": which names are local sources, of which kind, declared where
+    sources = {str(canonicalize_name(kind_path[0])): kind_path[1].split(" ", 1)
+               for kind_path in (line.split(" = ", 1) for line in inputs.sources)}
     files: dict[tuple[str, str], dict[str, Any]] = {}
     for package in data.get("packages", []):
         name = str(canonicalize_name(package["name"]))
-        if "directory" in package:
-            files[(name, "<directory>")] = {"directory": package["directory"]["path"],
-                                           "requires-python": package.get("requires-python")}
+        if name in sources and "archive" not in package:  # an older lock named a source directory, unhashed
+            raise ValueError(f"archive of the local source {name}")
+        if "archive" in package:
+            archive = package["archive"]
+            files[(name, PurePosixPath(archive["path"]).name)] = {
+                **archive, "requires-python": package.get("requires-python")}
         for wheel in package.get("wheels", []):
             files[(name, wheel["name"])] = {**wheel, "requires-python": package.get("requires-python"),
                                             "index": package.get("index")}
@@ -297,16 +312,16 @@ def _parse(data: Mapping[str, Any]) -> Lock:
             name = str(canonicalize_name(item["name"]))
             if project_of(item["file"]) != name or not item["file"].endswith(".whl"):
                 raise ValueError(f"wheel file name {item['file']!r} of {name}")
-            entry = files.get((name, item["file"])) or files[(name, "<directory>")]
-            kind = "directory" if "directory" in entry else ("wheel" if "path" in entry else None)
+            entry = files[(name, item["file"])]
+            kind, declared = sources.get(name, (None, None))
             sha256 = entry.get("hashes", {}).get("sha256")
             if sha256 is not None and not is_sha256(sha256):
                 raise ValueError(f"sha256 {sha256!r} of {item['file']}")
             wheels.append(LockedWheel(
                 name=name, version=item["version"], filename=item["file"],
-                sha256=sha256, size=entry.get("size"), url=entry.get("url"),
-                source=entry.get("directory") or entry.get("path"), source_kind=kind,
-                requires_python=entry.get("requires-python"), index=entry.get("index"),
+                sha256=sha256, size=entry.get("size"), url=None if kind else entry.get("url"),
+                source=declared, source_kind=kind, requires_python=entry.get("requires-python"),
+                index=entry.get("index"),
             ))
         targets[key] = tuple(wheels)
     return Lock(inputs=inputs, fingerprint=tool["fingerprint"], requires_python=data.get("requires-python"),

@@ -15,7 +15,8 @@ from packaging.utils import canonicalize_name
 from procvision_build.config.model import ProjectConfig, SourceSpec, TargetSpec
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.errors import LockError, ResolutionError
-from procvision_build.files import sha256_of
+from procvision_build.distributions import project_of
+from procvision_build.files import sha256_of, write_bytes_atomic
 from procvision_build.index.links import Link
 from procvision_build.index.pipconfig import index_sources
 from procvision_build.lock.lockfile import (LOCK_NAME, Lock, LockedWheel, LockInputs, build_lock, lock_inputs,
@@ -123,6 +124,7 @@ def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool 
     local = _local_sources(config, cache, ui)
     if lock is not None and not upgrade and not upgrade_packages and not stale_reasons(lock, inputs) \
             and not _local_changes(lock, local):
+        place_source_wheels(lock, local, Path(config.root))  # a fresh clone has the lock, not the built wheels
         return path, False  # fresh: resolving again would only confirm the locked versions
     targets = [target_from_spec(spec) for spec in config.targets]
     preferred: dict[str, dict[str, str]] = {}
@@ -136,7 +138,22 @@ def lock_project(config: ProjectConfig, *, ui: UI, cache: Cache, isolated: bool 
     new = build_lock(inputs, resolutions, _sources(config), Path(config.root),
                      requires_python=config.requires_python)
     text = render_lock(new, {t.key: t.marker_expression() for t in targets})
+    place_source_wheels(new, local, Path(config.root))
     return path, write_lock(path, text)
+
+
+def place_source_wheels(lock: Lock, local: LocalSources, root: Path) -> None:
+    """Put the wheel each source directory built into ``procvision-sources/``, where the lock's ``archive`` names it
+    (so pip and uv install from the lock); other wheels of that project there are removed, as config allows one."""
+    placed = {wheel.name: wheel for wheels in lock.targets.values() for wheel in wheels
+              if wheel.source_kind == "directory" and wheel.archive}
+    for name, wheel in sorted(placed.items()):
+        built, target = local.wheel(name), root / str(wheel.archive)
+        if not (target.is_file() and target.read_bytes() == built.read_bytes()):
+            write_bytes_atomic(target, built.read_bytes())
+        for other in target.parent.glob("*.whl"):
+            if other != target and project_of(other.name) == name:
+                other.unlink()
 
 
 def project_inputs(config: ProjectConfig) -> LockInputs:
@@ -218,14 +235,17 @@ def _local_sources(config: ProjectConfig, cache: Cache, ui: UI) -> LocalSources:
 
 
 def _local_changes(lock: Lock, local: LocalSources, only: str | None = None) -> list[str]:
-    """Source directories that now build another wheel than the lock names (a version bump)."""
+    """Source directories that now build another wheel than the lock names: a version bump, or other bytes."""
     changes: dict[str, str] = {}
     for key, wheels in lock.targets.items():
         for wheel in wheels:
             if (only is None or key == only) and wheel.source_kind == "directory" and wheel.name in local.names:
-                built = local.wheel(wheel.name).name
-                if built != wheel.filename:
-                    changes[wheel.name] = f"source {wheel.name} now builds {built} (locked: {wheel.filename})"
+                built = local.wheel(wheel.name)
+                if built.name != wheel.filename:
+                    changes[wheel.name] = f"source {wheel.name} now builds {built.name} (locked: {wheel.filename})"
+                elif wheel.sha256 and sha256_of(built) != wheel.sha256:
+                    changes[wheel.name] = (f"source {wheel.name} changed: {built.name} now has sha256 "
+                                           f"{sha256_of(built)[:12]}... (locked: {wheel.sha256[:12]}...)")
     return list(changes.values())
 
 

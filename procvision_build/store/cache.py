@@ -217,35 +217,55 @@ class HttpCache:
 
 
 class MetadataStore:
-    """Wheel METADATA by the wheel's sha256: immutable, so never revalidated."""
+    """Small files keyed by a wheel's sha256 (``ab/<sha256>.<suffix>``), immutable, so never revalidated: wheel
+    METADATA by default."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self, root: Path, suffix: str = "METADATA") -> None:
+        self.root, self.suffix = root, suffix
 
     def get(self, sha256: str) -> bytes | None:
         if not is_sha256(sha256):
             return None
         sha256 = sha256.lower()
         try:
-            return (self.root / sha256[:2] / f"{sha256}.METADATA").read_bytes()
+            return (self.root / sha256[:2] / f"{sha256}.{self.suffix}").read_bytes()
         except FileNotFoundError:
             return None
 
     def put(self, sha256: str, data: bytes) -> None:
         if not is_sha256(sha256):
-            return  # an index's malformed digest names no wheel: nothing to key the METADATA by
+            return  # an index's malformed digest names no wheel: nothing to key the file by
         sha256 = sha256.lower()
-        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.METADATA", data)
+        write_bytes_atomic(self.root / sha256[:2] / f"{sha256}.{self.suffix}", data)
+
+
+class Crc32Store:
+    """Each wheel's CRC-32 by its sha256, beside the METADATA: a bundle's zip headers need it before the bytes,
+    and a warm build reads each wheel once (to copy it), not twice."""
+
+    def __init__(self, root: Path) -> None:
+        self._files = MetadataStore(root, "crc32")
+
+    def get(self, sha256: str) -> int | None:
+        text = self._files.get(sha256)
+        try:
+            return int(text, 16) if text is not None and len(text) == 8 else None
+        except ValueError:
+            return None  # an unreadable entry is just a miss
+
+    def put(self, sha256: str, crc32: int) -> None:
+        self._files.put(sha256, f"{crc32:08x}".encode("ascii"))
 
 
 class Cache:
-    """The cache directory: ``wheels/``, ``metadata/``, ``http/`` and ``locks/``."""
+    """The cache directory: ``wheels/``, ``metadata/``, ``crc32/``, ``http/`` and ``locks/``."""
 
     def __init__(self, root: Path | None = None) -> None:
         # Absolute: an in-process build of a local source changes the working directory meanwhile.
         self.root = (Path(root) if root is not None else cache_root()).absolute()
         self.wheels = WheelStore(self.root / "wheels")
         self.metadata = MetadataStore(self.root / "metadata")
+        self.crc32 = Crc32Store(self.root / "crc32")
         self.http = HttpCache(self.root / "http")
 
     def lock(self, name: str) -> contextlib.AbstractContextManager[None]:

@@ -8,7 +8,8 @@ import pytest
 
 import procvision_build
 from procvision_build.config.load import load_config
-from procvision_build.errors import ConfigError, ConfigSettingsError
+from procvision_build.artifacts.archive import DEFAULT_EPOCH, source_date_epoch
+from procvision_build.errors import BuildEnvironmentError, ConfigError, ConfigSettingsError
 from tests.support.projects import write_project
 
 BASE = """\
@@ -288,3 +289,28 @@ def test_known_platform_tags_are_accepted(tmp_path: Path, platform: str) -> None
 def test_impossible_platform_tags_are_refused(tmp_path: Path, platform: str) -> None:
     with pytest.raises(ConfigError, match=r"targets\[0\]\.platform: expected a wheel platform tag"):
         load_config(make_project(tmp_path, set_target(f'platform = "{platform}"\npython = "3.10"\n')(BASE)))
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.7e9", "1700000000.5", "１７００", "99999999999"])
+def test_a_malformed_source_date_epoch_fails_every_hook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        value: str) -> None:
+    """reproducible-builds.org: a build fails on a malformed SOURCE_DATE_EPOCH rather than ignore it."""
+    monkeypatch.chdir(make_project(tmp_path, BASE))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    out = tmp_path / "out"
+    out.mkdir()
+    for hook in (procvision_build.build_wheel, procvision_build.build_sdist, procvision_build.build_editable,
+                 procvision_build.prepare_metadata_for_build_wheel):
+        with pytest.raises(BuildEnvironmentError) as caught:
+            hook(str(out))
+        message = str(caught.value)
+        assert message.startswith(f"SOURCE_DATE_EPOCH={value!r} is not a build timestamp"), message
+        assert "\n" not in message
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("value, epoch", [("", DEFAULT_EPOCH), (" 1700000000 ", 1700000000), ("0", 0),
+                                          ("315532800", 315532800)])
+def test_a_well_formed_source_date_epoch_is_used(value: str, epoch: int) -> None:
+    """Empty is unset; before 1980 is valid (the spec says so) and zip entries are written at 1980-01-01."""
+    assert source_date_epoch({"SOURCE_DATE_EPOCH": value}) == epoch

@@ -32,3 +32,14 @@ def test_with_json_the_error_is_a_json_record(tmp_path: Path) -> None:
                        cwd=tmp_path)
     assert usage.returncode != 0 and usage.stdout == ""
     assert json.loads(usage.stderr.splitlines()[-1])["event"] == "error"
+
+
+def test_a_malformed_source_date_epoch_fails_the_build_in_one_line(tmp_path: Path) -> None:
+    from tests.backend.helpers import copy_example
+
+    project = copy_example(tmp_path)
+    done = procvision("build", str(project), cwd=tmp_path, env={"SOURCE_DATE_EPOCH": "abc"})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr
+    assert "SOURCE_DATE_EPOCH='abc' is not a build timestamp" in done.stderr and "Traceback" not in done.stderr
+    assert not (project / "dist").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -89,7 +90,11 @@ def test_lock_round_trip_then_locked_builds_fetch_the_same_wheels_and_a_warm_cac
                                           "implementation_name == 'cpython' and python_version == '3.10')"
     assert packages["lk-win"]["wheels"][0]["hashes"]["sha256"] and packages["lk-win"]["wheels"][0]["url"].startswith("http://127.0.0.1")
     sdk = packages["procvision-algorithm-sdk"]
-    assert sdk["version"] == "1.0.0" and sdk["wheels"][0]["path"] == "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl"
+    sdk_wheel = project / "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl"
+    assert sdk["version"] == "1.0.0" and "wheels" not in sdk  # a local wheel is a PEP 751 archive, with its version
+    assert sdk["archive"] == {"path": "dist/procvision_algorithm_sdk-1.0.0-py3-none-any.whl",
+                              "size": sdk_wheel.stat().st_size,
+                              "hashes": {"sha256": hashlib.sha256(sdk_wheel.read_bytes()).hexdigest()}}
     chosen = selected(lock_path)
     assert chosen["cp310-win_amd64"] == ["lk_app-1.0-py3-none-any.whl", "lk_core-1.1-py3-none-any.whl",
                                          "lk_win-1.0-cp310-cp310-win_amd64.whl",
@@ -153,7 +158,7 @@ def test_a_stale_lock_names_what_changed(world, tmp_path) -> None:
 
 
 @pytest.mark.slow
-def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(world, tmp_path) -> None:
+def test_a_source_directory_is_built_at_lock_time_and_locked_as_an_archive(world, tmp_path) -> None:
     project = tmp_path / "pj"
     make_source_tree(project / "local-lib", version="3.0")
     write_project(project, world.index.url, ["local-lib"], targets=TARGETS[:1],
@@ -165,7 +170,13 @@ def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(wo
     assert lock is not None
     data = tomllib.loads((project / "pylock.toml").read_text())
     entry = next(p for p in data["packages"] if p["name"] == "local-lib")
-    assert entry["directory"] == {"path": "local-lib", "editable": False} and "version" not in entry
+    # built at lock time into procvision-sources/ and locked there as an archive, with its version and hash
+    built = project / "procvision-sources" / "local_lib-3.0-py3-none-any.whl"
+    assert entry["version"] == "3.0" and "directory" not in entry
+    assert entry["archive"] == {"path": "procvision-sources/local_lib-3.0-py3-none-any.whl",
+                                "size": built.stat().st_size,
+                                "hashes": {"sha256": hashlib.sha256(built.read_bytes()).hexdigest()}}
+    assert "local-lib = directory local-lib" in data["tool"]["procvision"]["sources"]
     wheels = {w.name: w for w in wheels_for_target(config, config.targets[0], locked=True, ui=UI(quiet=True),
                                                    cache=store)}
     assert wheels["local-lib"].version == "3.0" and wheels["local-lib"].path.is_file()
@@ -179,6 +190,16 @@ def test_a_source_directory_is_locked_as_a_directory_and_built_for_the_bundle(wo
     assert bumped["local-lib"].version == "3.1"
     assert lock_project(config, ui=UI(quiet=True), cache=store, isolated=True)[1] is True
     assert "local_lib-3.1-py3-none-any.whl" in (project / "pylock.toml").read_text()
+    assert sorted(p.name for p in (project / "procvision-sources").iterdir()) == ["local_lib-3.1-py3-none-any.whl"]
+    # other bytes at the same version: the lock names the change
+    (project / "local-lib" / "extra.txt").write_text("X = 1\n")
+    with pytest.raises(LockError, match=r"source local-lib changed: local_lib-3.1-py3-none-any.whl now has sha256"):
+        lock_project(load_config(project), ui=UI(quiet=True), cache=store, check=True)
+    # a fresh clone has the lock but not the built wheel: `procvision lock` puts it back without resolving
+    assert lock_project(load_config(project), ui=UI(quiet=True), cache=store, isolated=True)[1] is True
+    (project / "procvision-sources" / "local_lib-3.1-py3-none-any.whl").unlink()
+    assert lock_project(load_config(project), ui=UI(quiet=True), cache=store, isolated=True)[1] is False
+    assert (project / "procvision-sources" / "local_lib-3.1-py3-none-any.whl").is_file()
 
 
 CONCURRENT = """
