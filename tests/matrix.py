@@ -92,6 +92,8 @@ def run(job: Job, python: Path) -> tuple[Job, int, float, str]:
     """Run one job with its log in LOGS; returns the job, its exit status, its seconds and its log's path."""
     log = LOGS / f"{job.name}.log"
     env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    # As if the venv were activated: tools the tests run (uv) come from it, not from the machine.
+    env["PATH"] = os.pathsep.join([str(python.parent), env.get("PATH", "")])
     started = time.monotonic()
     with log.open("w") as out:
         status = subprocess.run([str(python), *job.args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,

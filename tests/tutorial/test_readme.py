@@ -3,7 +3,6 @@ Python 3.10 venv, against the factory index on 127.0.0.1: it installs procvision
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.backend.helpers import copy_tracked
+from tests.tutorial.test_tutorial import new_user_shell
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +28,7 @@ def test_the_readmes_first_command_builds_the_bundles_it_names(tmp_path: Path, p
                                                               wheelhouse: Path) -> None:
     clone = tmp_path / "procvision"
     copy_tracked(ROOT, clone)
-    venv = tmp_path / "venv"
-    subprocess.run([str(python_for("3.10")), "-m", "venv", str(venv)], check=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv), PIP_CONFIG_FILE=os.devnull,
-               PIP_INDEX_URL=factory_index.url, PIP_FIND_LINKS=str(wheelhouse), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PROCVISION_CACHE_DIR=str(tmp_path / "cache"))
+    env = new_user_shell(tmp_path, python_for("3.10"), factory_index.url, wheelhouse)
     command = quickstart_command()
     done = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"

@@ -38,16 +38,23 @@ def steps(text: str) -> list[tuple[str, object]]:
     return found
 
 
+def new_user_shell(tmp_path: Path, python: Path, index_url: str, find_links: Path) -> dict[str, str]:
+    """The environment of a shell in a fresh venv of ``python`` (activated), with pip pointed at ``index_url``
+    and ``find_links`` only, and procvision's cache in ``tmp_path``: a new user's machine, on 127.0.0.1."""
+    venv = tmp_path / "venv"
+    subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
+    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv), PIP_CONFIG_FILE=os.devnull,
+               PIP_INDEX_URL=index_url, PIP_FIND_LINKS=str(find_links), PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PROCVISION_CACHE_DIR=str(tmp_path / "cache"))
+    return env
+
+
 def test_the_tutorial_works_as_written(tmp_path: Path, python_for, factory_index, wheelhouse: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     copy_tracked(ROOT, work / "procvision-repo")  # "a clone of this repository"
-    venv = tmp_path / "venv"
-    subprocess.run([str(python_for("3.10")), "-m", "venv", str(venv)], check=True)
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "PYTHON", "VIRTUAL_ENV"))}
-    env.update(PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(venv), PIP_CONFIG_FILE=os.devnull,
-               PIP_INDEX_URL=factory_index.url, PIP_FIND_LINKS=str(wheelhouse), PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PROCVISION_CACHE_DIR=str(tmp_path / "cache"))
+    env = new_user_shell(tmp_path, python_for("3.10"), factory_index.url, wheelhouse)
     # part.png is the tutorial's own: its command makes it (a dark part, which the scaffolded algorithm finds NG)
 
     outputs: dict[str, subprocess.CompletedProcess] = {}
