@@ -290,9 +290,11 @@ def _parse(data: Mapping[str, Any]) -> Lock:
     tool = data["tool"]["procvision"]
     inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]),
                         tuple(tool.get("indexes", ())))
-    # "name = kind path": which names are local sources, of which kind, declared where
+    # "name = kind path": which names are local sources, of which kind, declared where ("name = index NAME"
+    # lines pin a package to an index: not a local source)
     sources = {str(canonicalize_name(kind_path[0])): kind_path[1].split(" ", 1)
-               for kind_path in (line.split(" = ", 1) for line in inputs.sources)}
+               for kind_path in (line.split(" = ", 1) for line in inputs.sources)
+               if not kind_path[1].startswith("index ")}
     files: dict[tuple[str, str], dict[str, Any]] = {}
     for package in data.get("packages", []):
         name = str(canonicalize_name(package["name"]))

@@ -104,7 +104,7 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str
         time.sleep(0.0005)
 
 
-def start_install(python: Path, bundle: Path, root: Path) -> subprocess.Popen:
-    """``python BUNDLE install --root ROOT`` started, not waited for."""
-    return subprocess.Popen(tool_command(python, bundle, "install", "--root", str(root)), env=offline_env(),
+def start_install(python: Path, bundle: Path, root: Path, *options: str) -> subprocess.Popen:
+    """``python BUNDLE install --root ROOT [OPTIONS]`` started, not waited for."""
+    return subprocess.Popen(tool_command(python, bundle, "install", "--root", str(root), *options), env=offline_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

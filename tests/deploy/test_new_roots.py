@@ -14,6 +14,9 @@ import pytest
 from tests.deploy.conftest import TOOL
 from tests.deploy.helpers import run_tool, start_install, wait_for
 
+# Installs into one root take turns: on a loaded machine the last of four may wait longer than the default 60 s.
+PATIENT = ("--wait", "600")
+
 pytestmark = pytest.mark.slow
 
 
@@ -36,7 +39,7 @@ def test_four_failing_installs_at_once_into_a_new_root_leave_nothing(tmp_path: P
     (tmp_path / "kept.txt").write_text("the parent's own file\n")
     root = tmp_path / "hall-b" / "line-3" / "root"  # two parents that do not exist either
     bundle = bundle_for("3.10", broken=True).path
-    processes = [start_install(python_for("3.10"), bundle, root) for _ in range(4)]
+    processes = [start_install(python_for("3.10"), bundle, root, *PATIENT) for _ in range(4)]
     for status, error in _finish(processes):
         assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
     assert _everything_under(tmp_path) == ["kept.txt"]
@@ -49,7 +52,7 @@ def test_a_good_install_among_failing_ones_into_a_new_root_is_kept_whole(tmp_pat
     broken, good = bundle_for("3.10", broken=True).path, bundle_for("3.10", "1.1.0").path
     first = start_install(python, broken, root)  # takes the lock first, fails, and removes the root it made
     wait_for((root / "algorithm_example-1.0.0.tmp").exists, first, "the failing install at work")
-    others = [start_install(python, bundle, root) for bundle in (good, broken, broken)]
+    others = [start_install(python, bundle, root, *PATIENT) for bundle in (good, broken, broken)]
     results = _finish([first, *others])
     assert results[1][0] == 0, results[1][1]
     for status, error in results[:1] + results[2:]:
@@ -84,6 +87,6 @@ def test_failing_installs_at_once_into_an_empty_root_leave_it_empty(tmp_path: Pa
     root = tmp_path / "root"
     root.mkdir()
     bundle = bundle_for("3.10", broken=True).path
-    for status, error in _finish([start_install(python_for("3.10"), bundle, root) for _ in range(2)]):
+    for status, error in _finish([start_install(python_for("3.10"), bundle, root, *PATIENT) for _ in range(2)]):
         assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
     assert os.listdir(tmp_path) == ["root"] and os.listdir(root) == []
