@@ -54,7 +54,8 @@ class Job:
 
 def jobs() -> list[Job]:
     def pytest(version: str, *extra: str) -> tuple[str, ...]:
-        return ("-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={BASETEMP / version}", *extra)
+        return ("-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=25", f"--basetemp={BASETEMP / version}",
+                *extra)
 
     listed = [Job(f"pytest-{v}", v, pytest(v), 100) for v in FULL]
     listed += [Job(f"pytest-{v}-quick", v, pytest(v, "-m", "not slow"), 10) for v in QUICK]
