@@ -77,7 +77,7 @@ def render_sbom(config: ProjectConfig, target: Target, wheels: Sequence[Resolved
         if wheel.url is None or wheel.url.startswith("file:"):  # a local source, or a find-links folder's file
             ref = local_purl(wheel.name, wheel.version, wheel.sha256)
         else:
-            ref = purl(wheel.name, wheel.version, repository_of(wheel.url))
+            ref = purl(wheel.name, wheel.version, repository_of(wheel.url, wheel.index))
         refs[wheel.name] = ref
         metadata[wheel.name] = wheel_metadata(wheel, store)
         component: dict[str, Any] = {

@@ -15,12 +15,16 @@ from procvision_build.index.pipconfig import ask_pip
 _HOSTS = "from pip._internal.models.index import PyPI; print(PyPI.netloc, PyPI.file_storage_domain)"
 
 
-def repository_of(file_url: str) -> str | None:
-    """None for a file of pip's default index (on its host, or on the host it serves files from); else the
-    scheme and host the file came from, e.g. ``https://mirror.example.com/``."""
+def repository_of(file_url: str, index_url: str | None = None) -> str | None:
+    """None for pip's default index (judged by the index the lock names, else by the file's host, which may be
+    the index's file storage); else that index's URL, or failing one the scheme and host the file came from."""
+    if index_url:
+        parts = urlsplit(index_url)
+        if (parts.hostname or "").lower() in default_index_hosts():
+            return None
+        return parts._replace(netloc=parts.netloc.rsplit("@", 1)[-1]).geturl()  # never credentials
     parts = urlsplit(file_url)
-    host = parts.hostname or ""
-    if host.lower() in default_index_hosts():
+    if (parts.hostname or "").lower() in default_index_hosts():
         return None
     netloc = parts.netloc.rsplit("@", 1)[-1]  # never credentials
     return f"{parts.scheme}://{netloc}/"
