@@ -1,6 +1,6 @@
 """Build the bundles of a project: each target's wheels (from the lock when it is fresh), then one zip each.
 
-``build_bundles`` is what the backend's ``build_wheel`` and ``procvision build`` both call.
+``build_bundles`` is the last step of the one build path (``bundle/project_build.py``).
 """
 
 from __future__ import annotations
