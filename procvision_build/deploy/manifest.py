@@ -24,7 +24,7 @@ TARGET_FIELDS = ("platform", "python", "implementation", "abi")
 
 
 @dataclass(frozen=True)
-class Target:
+class ManifestTarget:
     """Where a bundle runs: ``manylinux_2_17_x86_64``, ``3.10``, ``cp``, ``cp310``."""
 
     platform: str
@@ -44,7 +44,7 @@ class Manifest:
     name: str
     version: str
     supported_pids: tuple[str, ...]
-    target: Target | None
+    target: ManifestTarget | None
     data: dict[str, Any]
 
     @property
@@ -93,7 +93,7 @@ def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
         return Manifest(data["name"], data["version"], tuple(pids), None, data)
     if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in TARGET_FIELDS):
         raise ValueError(f"'target' must be an object with string fields {', '.join(TARGET_FIELDS)}")
-    return Manifest(data["name"], data["version"], tuple(pids), Target(*(target[key] for key in TARGET_FIELDS)), data)
+    return Manifest(data["name"], data["version"], tuple(pids), ManifestTarget(*(target[key] for key in TARGET_FIELDS)), data)
 
 
 def _check_asset_tables(data: dict[str, Any]) -> None:
