@@ -44,22 +44,11 @@ prepare_metadata_for_build_wheel = prepare_metadata_for_build_editable = _prepar
 
 def build_wheel(wheel_directory: str, config_settings: Settings = None,
                 metadata_directory: str | None = None) -> str:
-    from procvision_build.artifacts.wheel import build_wheel as build
+    from procvision_build.bundle.project_build import build_wheel_and_bundles
 
     settings, config = _start(config_settings)
-    if settings.locked:
-        from procvision_build.lock.plan import check_lock_for_build
-
-        check_lock_for_build(config)
-    wheel = build(config, Path(wheel_directory))
-    if settings.wants_bundles(config, metadata_directory):
-        from procvision_build.bundle.build import build_bundles
-        from procvision_build.store.cache import Cache
-        from procvision_build.ui import UI
-
-        build_bundles(config, wheel, Path(wheel_directory), targets=settings.targets, locked=settings.locked,
-                      ui=UI(), cache=Cache())
-    return wheel.name
+    return build_wheel_and_bundles(config, settings, Path(wheel_directory),
+                                   bundles=settings.wants_bundles(config, metadata_directory)).wheel.name
 
 
 def build_sdist(sdist_directory: str, config_settings: Settings = None) -> str:

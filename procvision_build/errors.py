@@ -7,14 +7,14 @@ from __future__ import annotations
 from procvision_build.deploy.codes import ErrorCode
 
 
-class ProcvisionError(Exception):
+class ProcVisionError(Exception):
     """An error meant for the user: ``str(error)`` is the whole message."""
 
     code: ErrorCode | None = None  # the contract's error code, when one applies
     exit_status: int = 1
 
 
-class ConfigError(ProcvisionError):
+class ConfigError(ProcVisionError):
     """``pyproject.toml`` is wrong; lists every problem found, not just the first."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
@@ -25,19 +25,19 @@ class ConfigError(ProcvisionError):
         super().__init__("\n".join(lines))
 
 
-class ProjectNotFound(ProcvisionError):
+class ProjectNotFound(ProcVisionError):
     """The directory given as a project does not exist, or holds no ``pyproject.toml``."""
 
 
-class ConfigSettingsError(ProcvisionError):
+class ConfigSettingsError(ProcVisionError):
     """A build frontend passed a config setting (``-C key=value``) the backend does not accept."""
 
 
-class BuildEnvironmentError(ProcvisionError):
+class BuildEnvironmentError(ProcVisionError):
     """An environment variable the build reads (``SOURCE_DATE_EPOCH``) holds a value it cannot use."""
 
 
-class IntegrityError(ProcvisionError):
+class IntegrityError(ProcVisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 
     code = ErrorCode.INTEGRITY_ERROR
@@ -46,7 +46,7 @@ class IntegrityError(ProcvisionError):
 # -- targets, resolution, local sources, lock (resolver) ----------------------------
 
 
-class TargetError(ProcvisionError):
+class TargetError(ProcVisionError):
     """A target cannot be expanded (unknown platform tag) or cannot decide a marker."""
 
 
@@ -62,7 +62,7 @@ class UndecidableMarker(TargetError):
         )
 
 
-class ResolutionError(ProcvisionError):
+class ResolutionError(ProcVisionError):
     """No set of wheels satisfies the requirements for a target; the message explains why.
 
     ``unsatisfied`` names the packages that had no fitting wheel, so a caller can add what it knows.
@@ -73,22 +73,22 @@ class ResolutionError(ProcvisionError):
         self.unsatisfied = unsatisfied
 
 
-class LocalSourceError(ProcvisionError):
+class LocalSourceError(ProcVisionError):
     """A ``[tool.procvision.sources]`` entry cannot be built or used."""
 
 
-class LockError(ProcvisionError):
+class LockError(ProcVisionError):
     """``pylock.toml`` is unreadable, or stale when ``--locked`` forbids re-resolving."""
 
 
 # -- package indexes, pip configuration, cache, downloads (index) -------------------
 
 
-class IndexConfigError(ProcvisionError):
+class IndexConfigError(ProcVisionError):
     """The index settings (pip's configuration or [tool.procvision.index]) are unusable."""
 
 
-class IndexUnavailable(ProcvisionError):
+class IndexUnavailable(ProcVisionError):
     """An index, find-links page or file could not be read; the message says what to try."""
 
     def __init__(self, url: str, problem: str, hint: str) -> None:
@@ -96,32 +96,32 @@ class IndexUnavailable(ProcvisionError):
         super().__init__(f"{url}: {problem}. {hint}")
 
 
-class NotInCache(ProcvisionError):
+class NotInCache(ProcVisionError):
     """Offline mode needs a file or page that the cache does not hold."""
 
 
 # -- the developer commands (init, validate, run) -------------------------------------
 
 
-class UsageError(ProcvisionError):
+class UsageError(ProcVisionError):
     """A command-line value is unusable (``--params`` that is not a JSON object, a bad ``--target``)."""
 
     exit_status = 2
 
 
-class PathConflict(ProcvisionError):
+class PathConflict(ProcVisionError):
     """A path is in the way: writing would overwrite a file, or a file stands where a folder must go."""
 
 
-class ImageFileError(ProcvisionError):
+class ImageFileError(ProcVisionError):
     """An ``--image`` file is missing or is not a readable JPEG or PNG."""
 
 
-class RuntimeMissing(ProcvisionError):
+class RuntimeMissing(ProcVisionError):
     """This interpreter cannot import the SDK (or numpy, pillow), so it cannot run the algorithm."""
 
 
-class AlgorithmStartError(ProcvisionError):
+class AlgorithmStartError(ProcVisionError):
     """The algorithm process did not complete the handshake; ``stage`` is the load step that failed
     (``import``, ``class``, ``setup``, ``get_info``)."""
 

@@ -1,17 +1,15 @@
-"""``manifest.json`` from a ``ProjectConfig`` (and a target, for bundles), and its canonical bytes.
+"""``manifest.json`` from a ``ProjectConfig`` (and a target, for bundles).
 
-The format is in docs/architecture.md; the wheel and the bundle writer both use these two functions.
+The format (name, version, key order, bytes, the checked read) is ``deploy/manifest.py``'s, which ships in every
+bundle; this module only fills it from a project's config.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from procvision_build.config.model import ParamSpec, ProjectConfig, StepSpec
-
-MANIFEST_VERSION = 1
-MANIFEST_NAME = "manifest.json"
+from procvision_build.deploy.manifest import MANIFEST_VERSION, target_object
 
 # Field order of a param in the manifest; TOML's dash-case becomes snake_case.
 _PARAM_FIELDS = ("default", "min", "max", "unit", "choices", "min_length", "max_length", "pattern",
@@ -33,14 +31,6 @@ def _step(step: StepSpec) -> dict[str, Any]:
         out["description"] = step.description
     out["params"] = [_param(param) for param in step.params]
     return out
-
-
-def _target(target: Any) -> dict[str, str] | None:
-    """Any object with ``platform``, ``python``, ``implementation`` and ``abi`` (a ``TargetSpec``)."""
-    if target is None:
-        return None
-    return {"platform": target.platform, "python": target.python,
-            "implementation": target.implementation, "abi": target.abi}
 
 
 def build_manifest(config: ProjectConfig, target: Any = None, sdk_version: str | None = None) -> dict[str, Any]:
@@ -65,10 +55,6 @@ def build_manifest(config: ProjectConfig, target: Any = None, sdk_version: str |
         "required_assets": algorithm.required_assets,
         "default_config": algorithm.default_assets,
         "sdk_version": sdk_version,
-        "target": _target(target),
+        "target": target_object(target),
     }
 
-
-def dumps_manifest(manifest: dict[str, Any]) -> bytes:
-    """Canonical bytes: documented key order, indent 2, UTF-8, trailing newline."""
-    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Iterable, Union
 
 from procvision_build.artifacts.archive import ZipWriter, normalized_mode, source_date_epoch
-from procvision_build.artifacts.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
+from procvision_build.artifacts.manifest import build_manifest
 from procvision_build.artifacts.metadata import WHEEL_TAG, entry_points_text, metadata_text, wheel_text
 from procvision_build.config.model import ProjectConfig
+from procvision_build.deploy.manifest import MANIFEST_NAME, dumps_manifest
 from procvision_build.files import atomic_output
 
 # What goes into an archive: a file on disk or bytes made here.

@@ -1,6 +1,6 @@
 """Build the bundles of a project: each target's wheels (from the lock when it is fresh), then one zip each.
 
-``build_bundles`` is what the backend's ``build_wheel`` and ``procvision build`` both call.
+``build_bundles`` is the last step of the one build path (``bundle/project_build.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from procvision_build.bundle.writer import write_bundle
 from procvision_build.config.model import ProjectConfig, TargetSpec
 from procvision_build.errors import UsageError
 from procvision_build.files import sha256_of
-from procvision_build.lock.plan import ResolvedWheel, wheels_for_targets
+from procvision_build.lock.plan import Planner, ResolvedWheel
 from procvision_build.resolve.targets import Target, target_from_spec
 from procvision_build.store.cache import Cache
 from procvision_build.ui import UI, format_bytes
@@ -58,7 +58,7 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     own = ResolvedWheel(name=config.canonical_name, version=config.version, filename=own_wheel.name,
                         sha256=sha256_of(own_wheel), path=own_wheel, url=None)
     planned = zip([target_from_spec(spec) for spec in specs],
-                  wheels_for_targets(config, specs, locked=locked, ui=ui, cache=cache, isolated=isolated))
+                  Planner(config, ui=ui, cache=cache, isolated=isolated).wheels_for_targets(specs, locked=locked))
     epoch = source_date_epoch()
 
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:

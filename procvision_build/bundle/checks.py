@@ -18,6 +18,7 @@ from procvision_build.deploy.bundle import (ASSETS, HASHES, LOCKED_WHEELS, MANIF
 from procvision_build.deploy.bundle_files import MAIN_MEMBER, PYLOCK, REQUIREMENTS, WHEELS_DIR
 from procvision_build.deploy.codes import ErrorCode
 from procvision_build.deploy.errors import DeployError
+from procvision_build.deploy.manifest import REQUIRED_FIELDS
 from procvision_build.distributions import parse_wheel, project_of
 from procvision_build.reports import ERROR, OK, SKIPPED, Check, Report
 from procvision_build.resolve.targets import Target, target_from_spec
@@ -29,9 +30,6 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 TAGS, SDK = "wheel tags", "sdk"
 ORDER = (ZIP, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
-# The fields procvision build always writes; the installer needs fewer, the platform needs them all.
-_MANIFEST_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", "required_assets",
-                    "default_config", "sdk_version", "target")
 _SUMMARY = {ZIP: "members that do not read back intact", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
             TAGS: "wheels for another Python or platform", HASHES: "wheels that are not the ones locked",
             ASSETS: "declared assets are missing", SDK: ""}
@@ -130,7 +128,7 @@ def _manifest_fields(bundle: Bundle, target: Target | None) -> list[Finding]:
         return []
     data = bundle.manifest.data
     found = [_finding(MANIFEST, ErrorCode.MANIFEST_MISSING, f"'{key}' is missing")
-             for key in _MANIFEST_FIELDS if key not in data]
+             for key in REQUIRED_FIELDS if key not in data]
     if target is None:
         found.append(_finding(MANIFEST, ErrorCode.MANIFEST_MISSING,
                               f"'target' is not a target this tool understands: {data.get('target')!r}"))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.artifacts.manifest import build_manifest
 from procvision_build.artifacts.wheel import expand_paths
 from procvision_build.bundle.layout import bundle_folder
 from procvision_build.bundle.pylock import render_bundle_lock
@@ -16,6 +16,7 @@ from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.bundle_files import (MAIN_MEMBER, MAIN_STUB, MANIFEST, PYLOCK, REQUIREMENTS, SBOM,
                                                   WHEELS_DIR, package_sources)
+from procvision_build.deploy.manifest import dumps_manifest
 from procvision_build.lock.plan import ResolvedWheel
 from procvision_build.resolve.targets import Target
 from procvision_build.store.cache import MetadataStore

@@ -30,13 +30,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.artifacts.archive import source_date_epoch
-    from procvision_build.artifacts.wheel import build_wheel
-    from procvision_build.bundle.build import build_bundles
+    from procvision_build.bundle.project_build import build_wheel_and_bundles
     from procvision_build.config.load import load_config
     from procvision_build.config.model import TargetSpec
+    from procvision_build.config.settings import BuildSettings
     from procvision_build.errors import UsageError
-    from procvision_build.lock.plan import check_lock_for_build
-    from procvision_build.store.cache import Cache
 
     targets = []
     for text in args.target:
@@ -47,12 +45,9 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     source_date_epoch()  # a malformed SOURCE_DATE_EPOCH fails before anything is built
     config = load_config(Path(args.project))
     out_dir = args.out_dir if args.out_dir is not None else config.root / "dist"
-    if args.locked:
-        check_lock_for_build(config)
-    wheel = build_wheel(config, out_dir)
-    ui.info(f"wheel {wheel}")
-    bundles = build_bundles(config, wheel, out_dir, targets=targets, locked=args.locked, ui=ui, cache=Cache(),
-                            isolated=args.isolated)
+    built = build_wheel_and_bundles(config, BuildSettings(locked=args.locked, bundle=True, targets=tuple(targets)),
+                                    out_dir, bundles=True, ui=ui, isolated=args.isolated)
     if ui.json:
-        print(json.dumps({"wheel": str(wheel), "bundles": [bundle.as_dict() for bundle in bundles]}, indent=2))
+        print(json.dumps({"wheel": str(built.wheel), "bundles": [bundle.as_dict() for bundle in built.bundles]},
+                         indent=2))
     return 0

@@ -18,7 +18,7 @@ from typing import Iterator
 
 from . import bundle_files as layout
 from .codes import ErrorCode
-from .errors import DeployError, UsageError
+from .errors import DeployError, DeployUsageError
 from .manifest import Manifest, parse_manifest
 from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
@@ -77,9 +77,9 @@ class Bundle:
 
     @classmethod
     def read(cls, path: Path) -> "Bundle":
-        """Open and judge ``path``; the findings say what is wrong. Only a missing file raises (UsageError)."""
+        """Open and judge ``path``; the findings say what is wrong. Only a missing file raises (DeployUsageError)."""
         if not path.exists():
-            raise UsageError(f"{path}: no such bundle file")
+            raise DeployUsageError(f"{path}: no such bundle file")
         bundle = cls(path)
         try:
             bundle._read()
@@ -153,7 +153,7 @@ class Bundle:
         try:
             self.archive = zipfile.ZipFile(self.path)
         except FileNotFoundError:
-            raise UsageError(f"{self.path}: no such bundle file") from None
+            raise DeployUsageError(f"{self.path}: no such bundle file") from None
         except (*DAMAGE, OSError) as error:
             self._add(ZIP, ErrorCode.INVALID_BUNDLE, f"{self.path} is not a readable zip ({error}); copy the "
                       "bundle again", f"not a readable zip ({error}); copy or build the bundle again")

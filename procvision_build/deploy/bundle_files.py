@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+from .manifest import MANIFEST_NAME
+
 #: ``python BUNDLE.zip`` runs this; the root tool ``procvision-deploy.pyz`` has the same one.
 #: Its first two lines refuse an old Python (2003) in syntax that Python 2.7 and 3.x parse.
 MAIN_STUB = (
@@ -25,7 +27,7 @@ PACKAGE_PREFIX = PACKAGE_NAME + "/"
 MAIN_MEMBER = "__main__.py"
 
 # The version directory's fixed files.
-MANIFEST = "manifest.json"
+MANIFEST = MANIFEST_NAME
 PYLOCK = "pylock.toml"
 REQUIREMENTS = "requirements.txt"
 SBOM = "sbom.cdx.json"

@@ -17,7 +17,7 @@ from typing import Any, NoReturn, Sequence
 from . import __version__
 from . import bundle_files as layout
 from .errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, DeployError, Terminated,
-                     UsageError)
+                     DeployUsageError)
 from .output import Output
 from .root import Root
 
@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line through our own error path (no usage block, no exit)."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message} (see {self.prog} --help)")
+        raise DeployUsageError(f"{message} (see {self.prog} --help)")
 
 
 def _common(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -94,11 +94,11 @@ class Context:
             return Root(args.root)
         if self.archive is not None and not self.bundle:
             return Root(self.archive.parent)  # the root tool manages the root it lives in
-        raise UsageError(f"{args.command} needs --root DIR (the deployment root)")
+        raise DeployUsageError(f"{args.command} needs --root DIR (the deployment root)")
 
     def bundle_path(self) -> Path:
         if not self.bundle or self.archive is None:
-            raise UsageError("install needs a bundle: python BUNDLE.zip install --root DIR (this is the root tool)")
+            raise DeployUsageError("install needs a bundle: python BUNDLE.zip install --root DIR (this is the root tool)")
         return self.archive
 
 
@@ -112,7 +112,7 @@ def _is_bundle(archive: Path | None) -> bool:
 
 def _names(args: argparse.Namespace) -> tuple[str | None, str | None]:
     if bool(args.name) != bool(args.version):
-        raise UsageError(f"{args.command} takes NAME and VERSION together (see `list`)")
+        raise DeployUsageError(f"{args.command} takes NAME and VERSION together (see `list`)")
     return args.name, args.version
 
 
@@ -137,7 +137,7 @@ def _info(args: argparse.Namespace, context: Context, out: Output) -> int:
     if context.bundle and not name:
         out.result(*status.bundle_info(context.bundle_path()), always=True)
     elif not name or not version:
-        raise UsageError("info needs NAME VERSION of an installed version (see `list`)")
+        raise DeployUsageError("info needs NAME VERSION of an installed version (see `list`)")
     else:
         out.result(*status.installed_info(context.root(args), name, version), always=True)
     return EXIT_OK
@@ -221,9 +221,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser(prog).parse_args(argv)
         if not args.command:
-            raise UsageError(f"a command is needed: install, verify, info, list, activate, rollback, uninstall, gc "
+            raise DeployUsageError(f"a command is needed: install, verify, info, list, activate, rollback, uninstall, gc "
                              f"(see {prog} --help)")
-    except UsageError as error:
+    except DeployUsageError as error:
         out.error(error)
         return EXIT_USAGE
     out = Output(json=args.json, quiet=args.quiet, verbose=args.verbose)

@@ -23,7 +23,7 @@ class DeployError(Exception):
         self.detail = tuple(detail)
 
 
-class UsageError(DeployError):
+class DeployUsageError(DeployError):
     """The command line asks for something this tool cannot do as given (exit 2)."""
 
     exit_status = EXIT_USAGE

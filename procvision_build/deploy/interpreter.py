@@ -12,7 +12,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 
-from .manifest import Target
+from .manifest import ManifestTarget
 
 _IMPLEMENTATIONS = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython", "gp": "graalpy"}
 _LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
@@ -140,7 +140,7 @@ def _mac_problem(needed: tuple[int, int], arch: str) -> str | None:
     return None
 
 
-def target_problems(target: Target, interpreter: Interpreter | None = None) -> list[str]:
+def target_problems(target: ManifestTarget, interpreter: Interpreter | None = None) -> list[str]:
     """Every way ``interpreter`` (default: this one) differs from ``target``; empty when it fits."""
     here = interpreter or running_interpreter()
     problems = []

@@ -10,7 +10,7 @@ from typing import Any, Iterator, Sequence
 
 from .bindings import UnreadableBinding, all_bindings, describe, make_binding, read_binding, uses, write_binding
 from .codes import ErrorCode
-from .errors import DeployError, UsageError
+from .errors import DeployError, DeployUsageError
 from .fsutil import is_temporary_name, remove_file, remove_tree
 from .locking import root_lock
 from .output import Output
@@ -115,7 +115,7 @@ def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) 
 def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> dict[str, Any]:
     """Remove versions no binding uses (active or previous) beyond the newest ``keep`` of each name, and leftovers."""
     if keep < 0:
-        raise UsageError("--keep must be 0 or more")
+        raise DeployUsageError("--keep must be 0 or more")
     with locked(root, "gc", wait, out):
         bindings = all_bindings(root)
         by_name: dict[str, list[InstalledVersion]] = defaultdict(list)

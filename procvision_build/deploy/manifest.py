@@ -1,18 +1,30 @@
-"""``manifest.json`` of a bundle or an installed version: the fields the installer relies on, checked."""
+"""``manifest.json``, the one codec: its name, its fields in their documented order, its canonical bytes, and
+the checked read of a bundle's or an installed version's manifest. The build side writes through it too.
+
+The SDK reads manifests at run time with its own small reader (it runs without procvision-build);
+tests/deploy/test_manifest_codec.py holds the two equal.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
-#: The manifest format this tool reads; a newer one comes from a newer writer.
+MANIFEST_NAME = "manifest.json"
+#: The manifest format this tool reads and the build writes; a newer one comes from a newer writer.
 MANIFEST_VERSION = 1
+#: Every key, in the documented order the writer keeps (docs/architecture.md).
+MANIFEST_FIELDS = ("manifest_version", "name", "version", "description", "entry_point", "supported_pids", "steps",
+                   "required_assets", "default_config", "sdk_version", "target")
+#: The keys procvision build always fills; the installer needs fewer, the platform needs them all.
+REQUIRED_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", "required_assets",
+                   "default_config", "sdk_version", "target")
 TARGET_FIELDS = ("platform", "python", "implementation", "abi")
 
 
 @dataclass(frozen=True)
-class Target:
+class ManifestTarget:
     """Where a bundle runs: ``manylinux_2_17_x86_64``, ``3.10``, ``cp``, ``cp310``."""
 
     platform: str
@@ -32,7 +44,7 @@ class Manifest:
     name: str
     version: str
     supported_pids: tuple[str, ...]
-    target: Target | None
+    target: ManifestTarget | None
     data: dict[str, Any]
 
     @property
@@ -43,6 +55,18 @@ class Manifest:
         """Every declared asset path (``required_assets`` of each PID and ``default_config``): a file or a folder."""
         tables = list((self.data.get("required_assets") or {}).values()) + [self.data.get("default_config") or {}]
         return sorted({path for table in tables for path in table.values()})
+
+
+def target_object(target: Any) -> dict[str, str] | None:
+    """The manifest's ``target``: from anything with ``platform``, ``python``, ``implementation`` and ``abi``."""
+    if target is None:
+        return None
+    return {key: getattr(target, key) for key in TARGET_FIELDS}
+
+
+def dumps_manifest(manifest: Mapping[str, Any]) -> bytes:
+    """Canonical bytes: documented key order, indent 2, UTF-8, trailing newline."""
+    return (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
@@ -69,7 +93,7 @@ def parse_manifest(raw: bytes, *, need_target: bool) -> Manifest:
         return Manifest(data["name"], data["version"], tuple(pids), None, data)
     if not isinstance(target, dict) or not all(isinstance(target.get(key), str) for key in TARGET_FIELDS):
         raise ValueError(f"'target' must be an object with string fields {', '.join(TARGET_FIELDS)}")
-    return Manifest(data["name"], data["version"], tuple(pids), Target(*(target[key] for key in TARGET_FIELDS)), data)
+    return Manifest(data["name"], data["version"], tuple(pids), ManifestTarget(*(target[key] for key in TARGET_FIELDS)), data)
 
 
 def _check_asset_tables(data: dict[str, Any]) -> None:

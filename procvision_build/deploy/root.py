@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 from . import bundle_files as layout
-from .errors import DeployError, UnsafeRootEntry, UsageError
+from .errors import DeployError, UnsafeRootEntry, DeployUsageError
 from .fsutil import kind_of, read_regular, remove_tree, rename
 from .manifest import Manifest, parse_manifest
 from .requirements import canonical_name
@@ -75,16 +75,16 @@ class Root:
         return self.path / f".{directory.name}{layout.REMOVING_SUFFIX}"
 
     def require(self) -> None:
-        """UsageError when the root directory does not exist."""
+        """DeployUsageError when the root directory does not exist."""
         self.require_directory()
         if not self.path.is_dir():
-            raise UsageError(f"{self.path} does not exist; give the root that `install --root` used")
+            raise DeployUsageError(f"{self.path} does not exist; give the root that `install --root` used")
 
     def require_directory(self) -> None:
-        """UsageError when the root's path names something that is not a directory (it may be missing)."""
+        """DeployUsageError when the root's path names something that is not a directory (it may be missing)."""
         if os.path.lexists(self.path) and not self.path.is_dir():
             kind = kind_of(os.lstat(self.path).st_mode)
-            raise UsageError(f"the root {self.path} is {kind}, not a directory; give a directory as --root (install "
+            raise DeployUsageError(f"the root {self.path} is {kind}, not a directory; give a directory as --root (install "
                              "makes it when it is missing)")
 
     def installed(self) -> list[InstalledVersion]:

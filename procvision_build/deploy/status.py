@@ -13,7 +13,7 @@ from .bindings import all_bindings, uses
 from .bundle import Bundle
 from .codes import ErrorCode
 from .errors import DeployError
-from .manifest import Manifest, Target
+from .manifest import Manifest, ManifestTarget
 from .record import read_record
 from .requirements import parse_requirements, wheel_name_version
 from .root import InstalledVersion, Root
@@ -59,7 +59,7 @@ def _manifest_fields(manifest: Manifest) -> dict[str, Any]:
 def _lines(fields: dict[str, Any], wheels: list[dict[str, str]]) -> list[str]:
     target = fields["target"]
     lines = [f"{fields['name']} {fields['version']}: {fields['description']}".rstrip(": "),
-             "target: " + (Target(**target).describe() if target else "none"),
+             "target: " + (ManifestTarget(**target).describe() if target else "none"),
              f"PIDs: {', '.join(fields['supported_pids'])}",
              f"SDK: {fields['sdk_version']}",
              "steps: " + "; ".join(f"{step['index']}. {step['name']}" for step in fields["steps"])]

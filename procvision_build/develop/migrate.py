@@ -12,8 +12,8 @@ from typing import Any, Sequence
 from procvision_build.config.load import load_config
 from procvision_build.develop.own_sdk import copy_own_sdk
 from procvision_build.develop.upstream import (
-    Finding,
-    Target,
+    UpstreamFinding,
+    UpstreamTarget,
     read_dependencies,
     read_indexes,
     read_json,
@@ -41,7 +41,7 @@ class Migration:
     root: Path
     text: str
     carried: dict[str, Any]
-    findings: tuple[Finding, ...]
+    findings: tuple[UpstreamFinding, ...]
     interface: str | None  # "1.x", "0.3.x", or None when the class could not be read
 
 
@@ -51,7 +51,7 @@ class Migrated:
 
     migration: Migration
     pyproject: Path
-    findings: tuple[Finding, ...]  # the migration's, then load_config's problems they do not explain
+    findings: tuple[UpstreamFinding, ...]  # the migration's, then load_config's problems they do not explain
     valid: bool
 
     def record(self) -> dict[str, Any]:
@@ -122,15 +122,15 @@ def refuse_existing(path: Path) -> None:
                            "move it away to migrate again")
 
 
-def _old_pythons(targets: list[Target]) -> list[Finding]:
-    return [Finding(f"target {target.platform}:{target.python}", "procvision-algorithm-sdk 1.x needs Python "
+def _old_pythons(targets: list[UpstreamTarget]) -> list[UpstreamFinding]:
+    return [UpstreamFinding(f"target {target.platform}:{target.python}", "procvision-algorithm-sdk 1.x needs Python "
                     f"{SDK_MIN_PYTHON[0]}.{SDK_MIN_PYTHON[1]} or newer", "install a newer Python on the factory PC, "
                     "then set the target's python to it", "project.requires-python")
             for target in targets if _version(target.python) < SDK_MIN_PYTHON]
 
 
-def _leftovers(root: Path) -> list[Finding]:
-    return [Finding(f"{name}/" if (root / name).is_dir() else name, problem, "delete it")
+def _leftovers(root: Path) -> list[UpstreamFinding]:
+    return [UpstreamFinding(f"{name}/" if (root / name).is_dir() else name, problem, "delete it")
             for name, problem in _LEFTOVERS.items() if (root / name).exists()]
 
 
@@ -138,13 +138,13 @@ def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".")[:2] if part.isdigit())
 
 
-def _problem_finding(problem: str) -> Finding:
+def _problem_finding(problem: str) -> UpstreamFinding:
     """One line of ``ConfigError.problems`` (``key.path: message``) as a finding."""
     key, _, message = problem.partition(": ")
-    return Finding(f"pyproject.toml: {key}", message, "edit pyproject.toml, then run procvision validate")
+    return UpstreamFinding(f"pyproject.toml: {key}", message, "edit pyproject.toml, then run procvision validate")
 
 
-def _explained(finding: Finding, covered: list[str]) -> bool:
+def _explained(finding: UpstreamFinding, covered: list[str]) -> bool:
     key = finding.field.removeprefix("pyproject.toml: ")
     return any(key == prefix or key.startswith((f"{prefix}.", f"{prefix}[")) for prefix in covered)
 
@@ -152,7 +152,7 @@ def _explained(finding: Finding, covered: list[str]) -> bool:
 # -- the text of pyproject.toml ------------------------------------------------------------------------------
 
 
-def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, targets: list[Target],
+def render(project: dict[str, Any], entry_point: str, tables: ManifestTables, targets: list[UpstreamTarget],
            indexes: Sequence[dict[str, Any]] = ()) -> str:
     """``[build-system]``, ``[project]`` and ``[tool.procvision]``, in the order docs/pyproject.md shows them."""
     lines = ["# Written by `procvision migrate` from an upstream (SDK 0.x) project;",

@@ -16,9 +16,10 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from procvision_build.artifacts.manifest import MANIFEST_NAME, build_manifest, dumps_manifest
+from procvision_build.artifacts.manifest import build_manifest
 from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDIST_SOURCES
+from procvision_build.deploy.manifest import MANIFEST_NAME, dumps_manifest
 from procvision_build.errors import AlgorithmStartError, RuntimeMissing
 
 # The adapter's load steps (its error frame's ``stage``) as the checks `procvision validate` reports:

@@ -1,4 +1,4 @@
-"""An upstream (0.x SDK) project's own files, read without importing anything: ``Finding``, JSON files,
+"""An upstream (0.x SDK) project's own files, read without importing anything: ``UpstreamFinding``, JSON files,
 ``requirements.txt`` as dependencies and ``.procvision_env.json`` as targets.
 
 The upstream ``procvision-cli`` packaged a project with ``pip download -r requirements.txt --platform
@@ -35,7 +35,7 @@ _ENV_HINTS = {"python_runtime": "nothing to do: a bundle installs into a venv ma
 
 
 @dataclass(frozen=True)
-class Finding:
+class UpstreamFinding:
     """Something migrate could not carry over as it was: where, what, and what to do."""
 
     field: str  # "manifest.json: steps[0].params[1].step", "requirements.txt:4", "pyproject.toml: project.name"
@@ -48,7 +48,7 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Target:
+class UpstreamTarget:
     """One ``[[tool.procvision.targets]]`` entry; empty implementation and abi mean the defaults."""
 
     platform: str
@@ -81,15 +81,15 @@ def read_json(path: Path) -> Any:
         raise UsageError(f"{path} is not valid JSON ({error}); fix it, then run procvision migrate again") from None
 
 
-def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
+def read_dependencies(path: Path) -> tuple[list[str], list[UpstreamFinding]]:
     """``requirements.txt`` -> PEP 508 strings without hashes or pip options, the SDK moved to our 1.x line."""
     if not path.is_file():
-        return [SDK_REQUIREMENT], [Finding(
+        return [SDK_REQUIREMENT], [UpstreamFinding(
             "requirements.txt", "missing: only the SDK is declared as a dependency",
             "add what the algorithm imports to project.dependencies (numpy, opencv-python, ...); "
             "procvision-cli package froze the environment instead")]
     dependencies: list[str] = []
-    findings: list[Finding] = []
+    findings: list[UpstreamFinding] = []
     hashes = 0
     sdk: Requirement | None = None
     for number, line in _logical_lines(read_text(path)):
@@ -101,12 +101,12 @@ def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
         hashes += sum(option.startswith("--hash") for option in options)
         others = [option for option in options if not option.startswith("--hash")]
         if others:
-            findings.append(Finding(where, f"pip option(s) {' '.join(others)} of {text} not carried",
+            findings.append(UpstreamFinding(where, f"pip option(s) {' '.join(others)} of {text} not carried",
                                     "bundles install binary wheels with pip's defaults; nothing to do"))
         try:
             requirement = Requirement(text)
         except InvalidRequirement as error:
-            findings.append(Finding(where, f"{text!r} is not a PEP 508 requirement "
+            findings.append(UpstreamFinding(where, f"{text!r} is not a PEP 508 requirement "
                                     f"({str(error).splitlines()[0]}); not carried",
                                     "a local wheel or source tree goes under [tool.procvision.sources] "
                                     "name = { path = \"...\" }; else write it as name==version"))
@@ -115,24 +115,24 @@ def read_dependencies(path: Path) -> tuple[list[str], list[Finding]]:
             sdk = requirement
             continue
         if requirement.url:
-            findings.append(Finding(where, f"{requirement.name} came from {redact_url(requirement.url)}; "
+            findings.append(UpstreamFinding(where, f"{requirement.name} came from {redact_url(requirement.url)}; "
                                     f"carried as {requirement.name} alone", "declare where it comes from: "
                                     f"[tool.procvision.sources] {requirement.name} = {{ path = \"...\" }}, "
                                     "or an index that has it"))
             requirement.url = None
         dependencies.append(str(requirement))
     if hashes:
-        findings.append(Finding("requirements.txt", f"{hashes} --hash value(s) not carried",
+        findings.append(UpstreamFinding("requirements.txt", f"{hashes} --hash value(s) not carried",
                                 "nothing to do: procvision lock records the sha256 of every wheel a bundle uses "
                                 "in pylock.toml"))
     if sdk is None:
-        findings.append(Finding("requirements.txt", f"no {SDK_NAME} requirement",
+        findings.append(UpstreamFinding("requirements.txt", f"no {SDK_NAME} requirement",
                                 f"nothing to do: {SDK_REQUIREMENT} was added"))
     elif (sdk.specifier, sdk.marker, sdk.extras) != (Requirement(SDK_REQUIREMENT).specifier, None, set()):
-        findings.append(Finding("requirements.txt", f"{sdk} replaced by {SDK_REQUIREMENT}", "nothing to do here: "
+        findings.append(UpstreamFinding("requirements.txt", f"{sdk} replaced by {SDK_REQUIREMENT}", "nothing to do here: "
                                 "the public index's 0.x line is the upstream SDK; the class must follow the 1.x "
                                 "interface"))
-    findings.append(Finding("requirements.txt", "now project.dependencies in pyproject.toml",
+    findings.append(UpstreamFinding("requirements.txt", "now project.dependencies in pyproject.toml",
                             "delete it: a bundle writes its own, with the hashes of what it holds"))
     return [SDK_REQUIREMENT, *dependencies], findings
 
@@ -156,26 +156,26 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _option_finding(where: str, line: str) -> Finding:
+def _option_finding(where: str, line: str) -> UpstreamFinding:
     option, _, value = line.replace("=", " ", 1).partition(" ")
     value = value.strip()
     if option in _CARRIED_INDEX_OPTIONS:
         bare, user, _ = split_credentials(value)
-        return Finding(where, f"{option} {redact_url(value)} carried as a [[tool.procvision.index]] entry"
+        return UpstreamFinding(where, f"{option} {redact_url(value)} carried as a [[tool.procvision.index]] entry"
                        + (" without its credentials" if user is not None else ""),
                        "give credentials in PROCVISION_INDEX_<NAME>_USERNAME and _PASSWORD (NAME: the entry's "
                        "name, upper-cased); pin private packages to their index (docs/indexes.md)"
                        if user is not None else "nothing to do; see docs/indexes.md to pin packages to it")
     if option in _INDEX_OPTIONS:
-        return Finding(where, f"{option} {redact_url(value)} not carried", "nothing to do: the indexes are "
+        return UpstreamFinding(where, f"{option} {redact_url(value)} not carried", "nothing to do: the indexes are "
                        "[[tool.procvision.index]] entries; https needs no trusted host")
     if option in _FILE_OPTIONS:
-        return Finding(where, f"{option} {value}: that file was not read",
+        return UpstreamFinding(where, f"{option} {value}: that file was not read",
                        "copy its requirements into project.dependencies")
     if option in ("-e", "--editable"):
-        return Finding(where, f"editable {value} not carried", "a local project goes under "
+        return UpstreamFinding(where, f"editable {value} not carried", "a local project goes under "
                        "[tool.procvision.sources] name = { path = \"...\" } and into project.dependencies")
-    return Finding(where, f"pip option {line} not carried", "bundles install binary wheels with pip's "
+    return UpstreamFinding(where, f"pip option {line} not carried", "bundles install binary wheels with pip's "
                    "defaults; nothing to do")
 
 
@@ -196,21 +196,21 @@ def read_indexes(path: Path) -> list[dict[str, Any]]:
     return tables
 
 
-def read_targets(path: Path) -> tuple[list[Target], list[Finding]]:
+def read_targets(path: Path) -> tuple[list[UpstreamTarget], list[UpstreamFinding]]:
     """``.procvision_env.json`` -> one target; without it, the two factory targets."""
     if not path.is_file():
-        return [Target(*pair) for pair in FACTORY_TARGETS], []
+        return [UpstreamTarget(*pair) for pair in FACTORY_TARGETS], []
     where = ".procvision_env.json"
     env = read_json(path)
     if not isinstance(env, dict):
-        return [Target(*pair) for pair in FACTORY_TARGETS], [Finding(
+        return [UpstreamTarget(*pair) for pair in FACTORY_TARGETS], [UpstreamFinding(
             where, f"expected a JSON object, found {show(env)}; the factory targets were used instead",
             "check [[tool.procvision.targets]] against the factory PCs")]
-    findings: list[Finding] = []
+    findings: list[UpstreamFinding] = []
     platform = env.get("wheels_platform")
     if not platform:  # procvision-cli init writes it on Windows only; package then used win_amd64
         platform = UPSTREAM_PLATFORM
-        findings.append(Finding(f"{where}: wheels_platform", f"not set; {platform}, which procvision-cli "
+        findings.append(UpstreamFinding(f"{where}: wheels_platform", f"not set; {platform}, which procvision-cli "
                                 "package used then, was taken", "change the target's platform if the factory "
                                 "PC is not Windows x64 (e.g. manylinux_2_17_x86_64)"))
     python = str(env.get("python_version") or UPSTREAM_PYTHON)
@@ -219,15 +219,15 @@ def read_targets(path: Path) -> tuple[list[Target], list[Finding]]:
     version = parse_python(python)
     if version is not None and abi == default_abi(implementation, version[0], version[1]):
         abi = ""
-    target = Target(str(platform), python, "" if implementation == "cp" else implementation, abi)
+    target = UpstreamTarget(str(platform), python, "" if implementation == "cp" else implementation, abi)
     for key in sorted(set(env) - {"wheels_platform", "python_version", "implementation", "abi"}):
-        findings.append(Finding(f"{where}: {key}", f"{show(env[key])} not carried", _ENV_HINTS.get(
+        findings.append(UpstreamFinding(f"{where}: {key}", f"{show(env[key])} not carried", _ENV_HINTS.get(
             key, "no counterpart in [[tool.procvision.targets]]; drop it")))
-    findings.append(Finding(where, "now [[tool.procvision.targets]] in pyproject.toml", "delete it"))
+    findings.append(UpstreamFinding(where, "now [[tool.procvision.targets]] in pyproject.toml", "delete it"))
     return [target], findings
 
 
-def requires_python(targets: list[Target]) -> str:
+def requires_python(targets: list[UpstreamTarget]) -> str:
     """``">=3.N"`` for the oldest target's minor version (targets with a malformed version are skipped)."""
     versions = [parsed[:2] for parsed in (parse_python(t.python) for t in targets) if parsed is not None]
     major, minor = min(versions) if versions else (3, 10)

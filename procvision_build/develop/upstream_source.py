@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from procvision_build.develop.upstream import Finding
+from procvision_build.develop.upstream import UpstreamFinding
 
 INTERFACE_1X = ("step_index", "pid", "session", "user_params", "shared_mem_id", "image_meta")
 INTERFACE_03X = ("step_index", "step_desc", "cur_image", "guide_image", "guide_info")
@@ -29,16 +29,16 @@ def module_file(root: Path, module: str) -> Path | None:
     return None
 
 
-def resolve_entry_point(root: Path, text: str) -> tuple[str, list[Finding]]:
+def resolve_entry_point(root: Path, text: str) -> tuple[str, list[UpstreamFinding]]:
     """Upstream's ``entry_point`` as ``module.path:ClassName`` that names a file of this project."""
     where = "manifest.json: entry_point"
     original = text = text.strip()
     if not text:
         found = sorted(_algorithm_classes(root))
         if len(found) == 1:
-            return found[0], [Finding(where, f"missing; {found[0]}, the one BaseAlgorithm subclass found, was "
+            return found[0], [UpstreamFinding(where, f"missing; {found[0]}, the one BaseAlgorithm subclass found, was "
                                       "taken", "check tool.procvision.entry-point")]
-        return "", [Finding(where, "missing" + (f"; BaseAlgorithm subclasses: {', '.join(found)}" if found else
+        return "", [UpstreamFinding(where, "missing" + (f"; BaseAlgorithm subclasses: {', '.join(found)}" if found else
                                                  " and no BaseAlgorithm subclass found"),
                             "write entry-point = \"package.module:ClassName\"", "tool.procvision.entry-point")]
     if ":" in text:  # "pkg/main.py:Class" or "pkg\main.py:Class"
@@ -56,12 +56,12 @@ def resolve_entry_point(root: Path, text: str) -> tuple[str, list[Finding]]:
             text = f"{owners[0]}.{module}:{cls}"
     findings = []
     if text != original and _ENTRY_POINT.match(text):
-        findings.append(Finding(where, f"{original!r} became {text!r}", "nothing to do: pyproject.toml names the "
+        findings.append(UpstreamFinding(where, f"{original!r} became {text!r}", "nothing to do: pyproject.toml names the "
                                 "module from the project root, as the installed wheel imports it"))
     else:
         text = original
     if text.partition(".")[0].partition(":")[0] == "main" and (root / "main.py").is_file():
-        findings.append(Finding(where, "main.py would install as a top-level module 'main', which any other "
+        findings.append(UpstreamFinding(where, "main.py would install as a top-level module 'main', which any other "
                                 "'main' collides with", "move it into a package (NAME/__init__.py, NAME/main.py), "
                                 "then entry-point = \"NAME.main:ClassName\""))
     return text, findings
@@ -92,45 +92,45 @@ def _base_name(node: ast.expr) -> str:
     return node.attr if isinstance(node, ast.Attribute) else node.id if isinstance(node, ast.Name) else ""
 
 
-def read_interface(root: Path, entry_point: str) -> tuple[str | None, list[Finding]]:
+def read_interface(root: Path, entry_point: str) -> tuple[str | None, list[UpstreamFinding]]:
     """``"1.x"``, ``"0.3.x"`` or None (class not found, or a signature of neither), with what to change."""
     module, _, cls = entry_point.partition(":")
     path = module_file(root, module) if module else None
     classes = {node.name: node for node in _classes(path)} if path else {}
     if path is None or cls not in classes:
-        return None, [Finding(f"{module or 'entry point'}: {cls or '?'}", "class not found in the source, so its "
+        return None, [UpstreamFinding(f"{module or 'entry point'}: {cls or '?'}", "class not found in the source, so its "
                               "interface was not checked", "run procvision validate once the project is "
                               "installed: it imports the class and calls it")]
     methods = _methods(classes[cls], classes)
     where = f"{path.relative_to(root).as_posix()}: {cls}"
-    findings: list[Finding] = []
+    findings: list[UpstreamFinding] = []
     execute = methods.get("execute")
     names = _parameters(execute) if execute else ()
     if execute is None:
         interface = None
-        findings.append(Finding(f"{where}.execute", "not defined", f"define execute{_SIGNATURE_1X}"))
+        findings.append(UpstreamFinding(f"{where}.execute", "not defined", f"define execute{_SIGNATURE_1X}"))
     elif names == INTERFACE_1X:
         interface = "1.x"
     elif _ONLY_03X & set(names):
         interface = "0.3.x"
-        findings.append(Finding(f"{where}.execute", f"execute(self, {', '.join(names)}) is the 0.3.x interface; "
+        findings.append(UpstreamFinding(f"{where}.execute", f"execute(self, {', '.join(names)}) is the 0.3.x interface; "
                                 f"SDK 1.x calls execute{_SIGNATURE_1X}", f"change the signature; {_HOW_TO_1X}"))
     elif set(names) == set(INTERFACE_1X):
         interface = "1.x"
         findings.append(_order_finding(f"{where}.execute", names))
     else:
         interface = None
-        findings.append(Finding(f"{where}.execute", f"execute(self, {', '.join(names)}) is neither the 1.x nor "
+        findings.append(UpstreamFinding(f"{where}.execute", f"execute(self, {', '.join(names)}) is neither the 1.x nor "
                                 "the 0.3.x interface", f"change it to execute{_SIGNATURE_1X}"))
     pre_execute = methods.get("pre_execute")
     if pre_execute is None:
-        findings.append(Finding(f"{where}.pre_execute", "not defined; BaseAlgorithm 1.x declares it abstract",
+        findings.append(UpstreamFinding(f"{where}.pre_execute", "not defined; BaseAlgorithm 1.x declares it abstract",
                                 f"add pre_execute{_SIGNATURE_1X} returning {{\"status\": \"OK\", \"data\": {{}}}} "
                                 "when the step has nothing to calibrate"))
     elif _parameters(pre_execute) != INTERFACE_1X:
         findings.append(_order_finding(f"{where}.pre_execute", _parameters(pre_execute)))
     if "get_info" in methods:
-        findings.append(Finding(f"{where}.get_info", "overridden; 1.x returns the manifest generated from "
+        findings.append(UpstreamFinding(f"{where}.get_info", "overridden; 1.x returns the manifest generated from "
                                 "pyproject.toml by default, and an override must agree with it",
                                 "delete the override (name, version, PIDs and steps live in pyproject.toml)"))
     return interface, findings
@@ -153,6 +153,6 @@ def _parameters(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, 
     return tuple(arg.arg for arg in [*arguments.posonlyargs, *arguments.args][1:])
 
 
-def _order_finding(where: str, names: tuple[str, ...]) -> Finding:
-    return Finding(where, f"takes ({', '.join(names)}); the adapter passes {', '.join(INTERFACE_1X)} in this "
+def _order_finding(where: str, names: tuple[str, ...]) -> UpstreamFinding:
+    return UpstreamFinding(where, f"takes ({', '.join(names)}); the adapter passes {', '.join(INTERFACE_1X)} in this "
                    "order, by position", f"change the signature to {where.rpartition('.')[2]}{_SIGNATURE_1X}")

@@ -1,7 +1,8 @@
 """Parallel, hash-checked downloads into the content-addressed wheel store, with progress.
 
 A file is checked while it streams and enters the store only when every digest the
-index gave matches; a link whose sha256 is already stored costs no network I/O.
+index gave matches; a file whose sha256 is already stored costs no network I/O.
+``fetch`` takes any ``Fetchable``: an index's ``Link`` or a lock's wheel row.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from procvision_build.errors import IndexUnavailable, NotInCache, ProcvisionError
+from procvision_build.errors import IndexUnavailable, NotInCache, ProcVisionError
 from procvision_build.index.credentials import CREDENTIALS
-from procvision_build.index.links import Link
+from procvision_build.files import path_from_file_url
+from procvision_build.index.links import Fetchable, Link
 from procvision_build.index.pipconfig import IndexSources
 from procvision_build.index.transport import Http
 from procvision_build.index.wheel_files import store_response
@@ -51,9 +53,9 @@ class Progress:
                      bytes=done, total=self.expected or None)
 
 
-def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offline: bool = False,
+def fetch(links: Sequence[Fetchable], cache: Cache, ui: "UI", *, jobs: int = 8, offline: bool = False,
           sources: IndexSources | None = None) -> dict[str, Path]:
-    """Download the links not already in the cache (in parallel), check each against its hashes
+    """Download the files not already in the cache (in parallel), check each against its hashes
     (mismatch: IntegrityError 2008, nothing stored), and return {filename: path in the wheel store}.
 
     ``sources`` gives timeouts, retries, CA bundle and index credentials when no IndexClient
@@ -64,7 +66,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
             CREDENTIALS.register_index(index)
     found, missing = cache.wheels.partition(links)
     if offline:
-        remote = [link.filename for link in missing if not link.is_local]
+        remote = [link.filename for link in missing if not _is_local(link)]
         if remote:
             raise NotInCache(f"--offline, but {len(remote)} file(s) are not in the cache "
                              f"({cache.wheels.root}): {', '.join(remote)}. Run once with the network, "
@@ -83,7 +85,7 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     errors = [exception for f in futures if not f.cancelled() and (exception := f.exception()) is not None]
     if errors:
         # An integrity failure matters most; otherwise the first failure stands for all.
-        errors.sort(key=lambda error: error.code != "2008" if isinstance(error, ProcvisionError) else True)
+        errors.sort(key=lambda error: error.code != "2008" if isinstance(error, ProcVisionError) else True)
         raise errors[0]
     total = 0
     for future, link in futures.items():
@@ -95,25 +97,38 @@ def fetch(links: Sequence[Link], cache: Cache, ui: "UI", *, jobs: int = 8, offli
     return {link.filename: found[link.filename] for link in links}
 
 
-def _fetch_one(link: Link, http: Http, cache: Cache, ui: "UI", progress: Progress) -> tuple[Path, int]:
+def _is_local(file: Fetchable) -> bool:
+    return (file.url or "").startswith("file:")
+
+
+def _origin(file: Fetchable, url: str) -> str:
+    """Where ``file`` came from, for messages: the index or folder of a link, else its own URL."""
+    return file.origin if isinstance(file, Link) else url
+
+
+def _fetch_one(link: Fetchable, http: Http, cache: Cache, ui: "UI", progress: Progress) -> tuple[Path, int]:
+    url = link.url
+    if url is None:
+        raise IndexUnavailable(link.filename, "pylock.toml gives no url for it",
+                               "Run `procvision lock` to record where it comes from")
     # One download per file across processes: the second build waits, then finds it stored.
-    with cache.lock(f"fetch:{link.sha256 or link.url}"):
+    with cache.lock(f"fetch:{link.sha256 or url}"):
         stored = cache.wheels.get(link.sha256, link.filename)
         if stored is not None:
             return stored, 0
         started = time.monotonic()
-        if link.is_local:
+        if _is_local(link):
             try:
-                with open(link.local_path(), "rb") as handle:
-                    path = store_checked(cache.wheels, link.filename, link.hashes, link.url,
+                with open(path_from_file_url(url), "rb") as handle:
+                    path = store_checked(cache.wheels, link.filename, link.hashes, url,
                                          iter(lambda: handle.read(CHUNK), b""), progress.add)
             except FileNotFoundError:
-                raise IndexUnavailable(link.url, "the file is gone", f"Check the folder {link.origin}") from None
+                raise IndexUnavailable(url, "the file is gone", f"Check the folder {_origin(link, url)}") from None
         else:
             if not link.hashes:
-                ui.warning(f"{link.filename}: {link.origin} gives no hash, so its download cannot be checked")
-            path = http.call(link.url, {"Accept-Encoding": "identity"},
-                             lambda opened: store_response(link, opened, cache, progress.add))
+                ui.warning(f"{link.filename}: {_origin(link, url)} gives no hash, so its download cannot be checked")
+            path = http.call(url, {"Accept-Encoding": "identity"},
+                             lambda opened: store_response(link, url, opened, cache, progress.add))
         size = path.stat().st_size
         ui.download(link.filename, size, time.monotonic() - started)
         return path, size

@@ -1,4 +1,5 @@
-"""``Link``: one distribution file an index or a find-links folder offers; ``Finder``: what lists them."""
+"""``Link``: one distribution file an index or a find-links folder offers; ``Finder``: what lists them;
+``Fetchable``: what ``fetch`` needs of a file, which a ``Link`` and a lock's row both have."""
 
 from __future__ import annotations
 
@@ -37,6 +38,25 @@ class Link:
 
     def local_path(self) -> Path:
         return path_from_file_url(self.url)
+
+
+class Fetchable(Protocol):
+    """A file ``fetch`` can download and check: a ``Link``, or a wheel row of ``pylock.toml`` as it stands."""
+
+    @property
+    def filename(self) -> str: ...
+
+    @property
+    def url(self) -> str | None: ...  # http(s)://... or file://...; None: nowhere to fetch it from
+
+    @property
+    def hashes(self) -> Mapping[str, str]: ...  # may be empty: nothing to check against
+
+    @property
+    def sha256(self) -> str | None: ...
+
+    @property
+    def size(self) -> int | None: ...
 
 
 class Finder(Protocol):

@@ -31,7 +31,7 @@ class RangeFile(io.RawIOBase):
 
         def first(opened: Opened) -> None:
             if opened.status == 200:  # the server ignores Range: keep the whole wheel, checked
-                self.whole = store_response(link, opened, cache)
+                self.whole = store_response(link, link.url, opened, cache)
                 return
             _expect_partial(opened.status, link)
             body = opened.read()

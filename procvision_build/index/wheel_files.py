@@ -9,19 +9,20 @@ from typing import Callable
 from procvision_build.distributions import metadata_member
 from procvision_build.errors import IndexUnavailable
 from procvision_build.index.credentials import CREDENTIALS
-from procvision_build.index.links import Link
+from procvision_build.index.links import Fetchable, Link
 from procvision_build.index.transport import Opened
 from procvision_build.store.cache import Cache
 from procvision_build.store.checked import CHUNK, store_checked
 
 
-def store_response(link: Link, opened: Opened, cache: Cache, on_chunk: Callable[[int], None] | None = None) -> Path:
-    """Stream a 200 response for ``link`` into the wheel store, checked; returns the stored path."""
+def store_response(file: Fetchable, url: str, opened: Opened, cache: Cache,
+                   on_chunk: Callable[[int], None] | None = None) -> Path:
+    """Stream a 200 response for ``file`` (asked of ``url``) into the wheel store, checked; returns the stored path."""
     if opened.status != 200:
         hint = ("Give credentials in the index URL or in ~/.netrc" if opened.status in (401, 403)
                 else "The index lists a file it does not serve; retry later or report it to the index's owner")
-        raise IndexUnavailable(CREDENTIALS.shown(link.url), f"the server answered HTTP {opened.status}", hint)
-    return store_checked(cache.wheels, link.filename, link.hashes, CREDENTIALS.shown(link.url),
+        raise IndexUnavailable(CREDENTIALS.shown(url), f"the server answered HTTP {opened.status}", hint)
+    return store_checked(cache.wheels, file.filename, file.hashes, CREDENTIALS.shown(url),
                          iter(lambda: opened.read(CHUNK), b""), on_chunk)
 
 

@@ -65,6 +65,11 @@ class LockedWheel:
     index: str | None = None  # the simple index that listed it (PEP 751 ``packages.index``), no credentials
 
     @property
+    def hashes(self) -> dict[str, str]:
+        """As an index gives them, so ``fetch`` checks a locked wheel as it checks a link."""
+        return {"sha256": self.sha256} if self.sha256 else {}
+
+    @property
     def archive(self) -> str | None:
         """A local source's wheel as the lock's ``archive`` path: the .whl itself, or for a source directory the
         wheel ``procvision lock`` builds into ``procvision-sources/`` (where an unpacked sdist carries it too)."""

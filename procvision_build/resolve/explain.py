@@ -9,23 +9,60 @@ import difflib
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, runtime_checkable
 
+from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
 
 from procvision_build.distributions import newest_first, parse_wheel, version_of
 from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
     from procvision_build.index.links import Finder, Link
-    from procvision_build.resolve.resolver import _Candidate, _Req, _Version
 
 PYTHON = NormalizedName("<python>")  # the identifier of a wheel's own Requires-Python, as pip models it
 NEWEST_SHOWN = 5  # versions named when none matches
 FILES_SHOWN = 40  # files listed per project with -v
 LARGE_POOL = 20_000  # more names than this to compare with: only those sharing the first or last character
 VERBOSE_HINT = "  `procvision lock -v` lists every file found and why none fits."
+
+
+class Chosen(Protocol):
+    """A candidate the resolver tried (``resolver._Candidate``): who asked for what."""
+
+    @property
+    def name(self) -> NormalizedName: ...
+
+    @property
+    def version(self) -> Version: ...
+
+
+class Asked(Protocol):
+    """A requirement as the resolver holds it (``resolver._Req``)."""
+
+    @property
+    def name(self) -> NormalizedName: ...
+
+    @property
+    def specifier(self) -> SpecifierSet: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def parent(self) -> Chosen | None: ...  # None: the project itself
+
+
+class Offered(Protocol):
+    """A version with its best wheel for the target (``resolver._Version``)."""
+
+    @property
+    def version(self) -> Version: ...
+
+    @property
+    def link(self) -> "Link": ...
 
 
 class Facts(Protocol):
@@ -37,11 +74,11 @@ class Facts(Protocol):
 
     def links(self, name: str) -> list["Link"]: ...
 
-    def versions(self, name: str) -> list["_Version"]: ...
+    def versions(self, name: str) -> Sequence[Offered]: ...
 
-    def asked(self, identifier: str) -> "_Req | None": ...
+    def asked(self, identifier: str) -> Asked | None: ...
 
-    def identify(self, requirement_or_candidate: "_Req | _Candidate") -> str: ...
+    def identify(self, requirement_or_candidate: Any) -> str: ...  # the provider's own requirements and candidates
 
 
 @runtime_checkable
@@ -64,10 +101,10 @@ class Explanation:
         return "\n".join(self.summary + ((VERBOSE_HINT,) if self.details else ()))
 
 
-def explain(facts: Facts, requirements: Iterable["_Req"]) -> Explanation:
+def explain(facts: Facts, requirements: Iterable[Asked]) -> Explanation:
     """Name the cause of a failed resolution: per project, the most specific reason there is."""
     target = facts.target
-    by_name: dict[str, list[_Req]] = defaultdict(list)
+    by_name: dict[str, list[Asked]] = defaultdict(list)
     for req in requirements:
         by_name[str(req.name)].append(req)
     causes: list[str] = []  # one line per project with a clear cause: the message's first lines
@@ -94,7 +131,7 @@ def explain(facts: Facts, requirements: Iterable["_Req"]) -> Explanation:
     return Explanation(tuple(causes + rest), tuple(details))
 
 
-def _chain(facts: Facts, req: "_Req") -> str:
+def _chain(facts: Facts, req: Asked) -> str:
     """"the project -> a 1.0 -> 'b>=2'": who asked for this requirement."""
     steps = [f"'{req.text}'"]
     parent, seen = req.parent, set()
@@ -107,7 +144,7 @@ def _chain(facts: Facts, req: "_Req") -> str:
     return " -> ".join(reversed(steps))
 
 
-def _python_lines(facts: Facts, reqs: Sequence["_Req"]) -> list[str]:
+def _python_lines(facts: Facts, reqs: Sequence[Asked]) -> list[str]:
     lines = []
     for req in reqs:
         assert req.parent is not None
@@ -122,7 +159,7 @@ def _python_lines(facts: Facts, reqs: Sequence["_Req"]) -> list[str]:
 # -- the causes, most specific first ------------------------------------------------------
 
 
-def _cause(facts: Facts, name: str, reqs: Sequence["_Req"]) -> list[str] | None:
+def _cause(facts: Facts, name: str, reqs: Sequence[Asked]) -> list[str] | None:
     """The first line naming why ``name`` has no candidate, and what to do; None for a conflict."""
     target = facts.target
     links = facts.links(name)
@@ -261,7 +298,7 @@ def _family(platform: str) -> str:
 # -- the evidence (-v) --------------------------------------------------------------------
 
 
-def _files(facts: Facts, name: str, reqs: Sequence["_Req"]) -> list[str]:
+def _files(facts: Facts, name: str, reqs: Sequence[Asked]) -> list[str]:
     links = facts.links(name)
     if not links:
         return []  # the cause already says there are none
@@ -275,7 +312,7 @@ def _files(facts: Facts, name: str, reqs: Sequence["_Req"]) -> list[str]:
     return [f"  {name}: files that exist and why none fits:"] + ["    " + v for v in shown]
 
 
-def _why_not(target: Target, link: "Link", reqs: Sequence["_Req"], fits: bool) -> str:
+def _why_not(target: Target, link: "Link", reqs: Sequence[Asked], fits: bool) -> str:
     parsed = parse_wheel(link.filename)
     if parsed is None:
         return "source distribution only (bundles take binary wheels)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email.message import Message
-from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Mapping, Sequence
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -24,6 +24,8 @@ from procvision_build.resolve.lookahead import Lookahead, prefetched
 from procvision_build.resolve.targets import Target
 
 if TYPE_CHECKING:
+    from resolvelib.resolvers import Criterion, RequirementInformation
+
     from procvision_build.index.links import Finder, Link
     from procvision_build.ui import UI
 
@@ -72,7 +74,7 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
             continue
         roots.append(_requirement(requirement, None))
     provider.prefetch(r.name for r in roots)
-    resolver: Resolver = Resolver(provider, _Reporter(target, ui))
+    resolver: Resolver[_Req, _Candidate, str] = Resolver(provider, _Reporter(target, ui))
     try:
         result = resolver.resolve(roots, max_rounds=2000)
     except ResolutionImpossible as impossible:
@@ -88,7 +90,7 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
     picks = [
         Pick(name=c.name, version=c.version, link=c.link, local=c.name in provider.local_names,
              requires_python=provider.requires_python(c))
-        for key, c in result.mapping.items() if key == c.name and c.name != PYTHON
+        for key, c in result.mapping.items() if key == c.name and c.link is not None  # not the target's Python
     ]
     return Resolution(target=target, picks=tuple(sorted(picks, key=lambda p: p.name)))
 
@@ -135,7 +137,14 @@ def _identify(name: str, extras: frozenset[str]) -> str:
     return f"{name}[{','.join(sorted(extras))}]" if extras else name
 
 
-class _Provider(AbstractProvider):
+if TYPE_CHECKING:  # resolvelib before 1.1 types these in stubs only: not subscriptable at run time
+    _ProviderBase = AbstractProvider[_Req, _Candidate, str]
+    _ReporterBase = BaseReporter[_Req, _Candidate, str]
+else:
+    _ProviderBase, _ReporterBase = AbstractProvider, BaseReporter
+
+
+class _Provider(_ProviderBase):
     def __init__(self, target: Target, finder: Finder, local: Finder | None,
                  local_names: frozenset[NormalizedName], preferred: Mapping[NormalizedName, Version]) -> None:
         self.target = target
@@ -216,13 +225,18 @@ class _Provider(AbstractProvider):
     def identify(self, requirement_or_candidate: _Req | _Candidate) -> str:
         return _identify(requirement_or_candidate.name, requirement_or_candidate.extras)
 
-    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+    def get_preference(self, identifier: str, resolutions: Mapping[str, _Candidate],
+                       candidates: Mapping[str, Iterator[_Candidate]],
+                       information: Mapping[str, Iterator[RequirementInformation[_Req, _Candidate]]],
+                       backtrack_causes: Sequence[RequirementInformation[_Req, _Candidate]],
+                       ) -> tuple[bool, bool, bool, str]:
         pinned = any(info.requirement.pinned for info in information[identifier])
         causes = {self.identify(cause.requirement) for cause in backtrack_causes}
         # The Python check first (one candidate), then pins, then what backtracking points at.
         return (identifier != PYTHON, not pinned, identifier not in causes, identifier)
 
-    def find_matches(self, identifier, requirements, incompatibilities):
+    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[_Req]],
+                     incompatibilities: Mapping[str, Iterator[_Candidate]]) -> list[_Candidate]:
         reqs: list[_Req] = list(requirements[identifier])
         excluded_versions = {c.version for c in incompatibilities[identifier]}
         name = reqs[0].name
@@ -298,7 +312,7 @@ class _Provider(AbstractProvider):
         return self._asked_by.get(identifier)
 
 
-class _Reporter(BaseReporter):
+class _Reporter(_ReporterBase):
     def __init__(self, target: Target, ui: "UI | None") -> None:
         self.target, self.ui = target, ui
 
@@ -306,6 +320,6 @@ class _Reporter(BaseReporter):
         if self.ui is not None and candidate.name != PYTHON and not candidate.extras:
             self.ui.debug(f"{self.target.key}: trying {candidate.name} {candidate.version}")
 
-    def rejecting_candidate(self, criterion, candidate: _Candidate) -> None:
+    def rejecting_candidate(self, criterion: Criterion[_Req, _Candidate], candidate: _Candidate) -> None:
         if self.ui is not None:
             self.ui.debug(f"{self.target.key}: backtracking from {candidate.name} {candidate.version}")

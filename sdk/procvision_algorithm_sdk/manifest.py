@@ -3,6 +3,9 @@
 An *algorithm root* is a directory holding ``manifest.json`` and the assets at their
 project-relative paths: the deployment directory of a bundle, or
 ``{dist}.dist-info/procvision/`` of an installed algorithm wheel.
+
+The format's one codec is procvision-build's ``deploy/manifest.py``; this reader is the SDK's own, since the SDK
+runs without procvision-build, and tests/deploy/test_manifest_codec.py holds the two equal.
 """
 
 from __future__ import annotations

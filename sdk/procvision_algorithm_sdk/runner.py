@@ -4,338 +4,38 @@
 one algorithm in a child process. A hang, a crash or a bad frame never hangs the runner:
 a lost call is answered ERROR 1005 (timeout) or 1009 (process exited) and the next call
 gets a fresh process, at most ``max_restarts`` times in ``restart_window`` seconds.
+The child process lives in ``runner_child``; what a runner answers with in ``runner_results``.
 """
 
 from __future__ import annotations
 
-import _thread
 import collections
-import io
-import itertools
-import json
 import os
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from procvision_algorithm_sdk import _platform, __version__, protocol
-from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
+from procvision_algorithm_sdk.errors import ErrorCode
+from procvision_algorithm_sdk.runner_child import Child, clip, pipe, request_ids
+from procvision_algorithm_sdk.runner_results import (
+    AlgorithmFailedError,
+    CallResult,
+    LogLine,
+    RunnerError,
+    StartupError,
+)
 from procvision_algorithm_sdk.shared_memory import ImageWriter, SharedImage
 
+__all__ = ["ADAPTER_MODULE", "AlgorithmFailedError", "CallResult", "LogLine", "Runner", "RunnerError",
+           "StartupError"]
+
 ADAPTER_MODULE = "procvision_algorithm_sdk.adapter"
-_request_ids = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class CallResult:
-    """The answer to one call: the adapter's ``result`` frame, or the runner's ERROR for a lost call."""
-
-    method: str
-    status: str
-    message: str = ""
-    error_code: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    latency_ms: float | None = None  # the algorithm's own time, measured by the adapter
-    round_trip_ms: float | None = None  # frame out to frame back, measured here
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "OK"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"method": self.method, "status": self.status, "message": self.message,
-                "error_code": self.error_code, "data": self.data, "latency_ms": self.latency_ms}
-
-
-@dataclass(frozen=True)
-class LogLine:
-    """One line the algorithm process wrote to stderr; ``record`` is set when the line is a JSON object."""
-
-    text: str
-    record: dict[str, Any] | None
-    pid: int
-
-
-class RunnerError(ProcVisionError):
-    """The runner cannot serve; ``stderr_tail`` holds the algorithm process's last stderr lines."""
-
-    default_code = ErrorCode.PROCESS_EXITED
-
-    def __init__(self, message: str, error_code: ErrorCode | str | None = None,
-                 stderr_tail: Sequence[str] = (), exit_code: int | None = None) -> None:
-        super().__init__(message, error_code)
-        self.stderr_tail = tuple(stderr_tail)
-        self.exit_code = exit_code
-
-    def __str__(self) -> str:
-        if not self.stderr_tail:
-            return self.message
-        return self.message + "\nlast stderr lines of the algorithm process:\n" + \
-            "\n".join("  " + line for line in self.stderr_tail)
-
-
-class StartupError(RunnerError):
-    """The algorithm process did not complete the handshake (its error frame, an exit or a timeout).
-
-    From the adapter's error frame: ``reason`` (its message, without the command and exit code that
-    ``message`` adds), ``stage`` (the load step that failed: ``manifest``, ``import``, ``class``,
-    ``instantiate``, ``setup``, ``get_info``), ``missing_module`` and ``traceback``; each None when absent.
-    """
-
-    def __init__(self, message: str, error_code: ErrorCode | str | None = None,
-                 stderr_tail: Sequence[str] = (), exit_code: int | None = None, *, reason: str | None = None,
-                 stage: str | None = None, missing_module: str | None = None,
-                 traceback: str | None = None) -> None:
-        super().__init__(message, error_code, stderr_tail, exit_code)
-        self.reason = reason
-        self.stage = stage
-        self.missing_module = missing_module
-        self.traceback = traceback
-
-
-class AlgorithmFailedError(RunnerError):
-    """The algorithm keeps dying: restarts are exhausted until ``start()`` is called again."""
-
-
-class _Waiter:
-    """One expected reply; ``frame`` stays None when the process went away first.
-
-    A bare lock instead of an Event: it costs a tenth as much, and this sits on every call's path.
-    """
-
-    __slots__ = ("_lock", "done", "frame")
-
-    def __init__(self) -> None:
-        self._lock = _thread.allocate_lock()
-        self._lock.acquire()
-        self.done = False
-        self.frame: dict[str, Any] | None = None
-
-    def deliver(self, frame: dict[str, Any] | None) -> None:
-        """Only ever called by one thread per waiter (the frame reader, or ``expect`` on a dead child)."""
-        if not self.done:
-            self.frame = frame
-            self.done = True
-            self._lock.release()
-
-    def wait(self, timeout: float | None) -> bool:
-        """True once delivered; False when ``timeout`` passed first."""
-        if self._lock.acquire(timeout=-1 if timeout is None else max(timeout, 0.0)):
-            self._lock.release()  # later waits see it delivered too
-            return True
-        return False
-
-
-def _pipe(stream: IO[bytes] | None) -> IO[bytes]:
-    """One of the child's standard streams, all three opened as pipes (so never None)."""
-    assert stream is not None
-    return stream
-
-
-def _raw_pipe(stream: IO[bytes] | None) -> io.RawIOBase:
-    """A pipe from the child, unbuffered as ``bufsize=0`` opens it (a FileIO), to buffer once ourselves."""
-    assert isinstance(stream, io.RawIOBase)
-    return stream
-
-
-class _Child:
-    """One adapter process and the threads that read its stdout and stderr and ping it."""
-
-    def __init__(self, runner: "Runner", process: subprocess.Popen[bytes]) -> None:
-        self.runner = runner
-        self.process = process
-        self.pid = process.pid
-        self.hello = _Waiter()
-        self.pending: dict[Any, _Waiter] = {}
-        self.gone = threading.Event()  # stdout ended: the process is dead or dying
-        self.failure: tuple[ErrorCode, str] | None = None  # why the runner stopped it, when it did
-        self.stopping = threading.Event()
-        self.unkillable = False  # it outlived a kill: nobody waits for it again
-        self.calling: Any = None  # the request_id of the call in flight: a bad frame fails that call
-        self._out = protocol.FrameWriter(_pipe(process.stdin), runner.max_frame_bytes)
-        self._threads = [
-            threading.Thread(target=self._read_frames, name=f"procvision-frames-{self.pid}", daemon=True),
-            threading.Thread(target=self._read_stderr, name=f"procvision-stderr-{self.pid}", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
-
-    # -- frames ---------------------------------------------------------------------------
-
-    def send(self, message: dict[str, Any]) -> bool:
-        """Write a frame; False when the process is gone, ``ProtocolError`` when it cannot be encoded."""
-        return self._out.send(message)  # False also after stop() closed stdin
-
-    def expect(self, request_id: Any) -> _Waiter:
-        waiter = _Waiter()
-        self.pending[request_id] = waiter
-        # The reader may have emptied pending already; whoever pops the waiter delivers to it.
-        if self.gone.is_set() and self.pending.pop(request_id, None) is not None:
-            waiter.deliver(None)
-        return waiter
-
-    def _read_frames(self) -> None:
-        stream = io.BufferedReader(_raw_pipe(self.process.stdout), 1 << 16)  # one read() per frame, not two
-        try:
-            while True:
-                try:
-                    frame = protocol.read_frame(stream, self.runner.max_frame_bytes)
-                except protocol.ProtocolError as error:
-                    if error.truncated:
-                        break
-                    self._bad_frame(str(error), error.request_id)
-                    continue
-                except (OSError, ValueError):
-                    break
-                if frame is None:
-                    break
-                self._dispatch(frame)
-        finally:
-            self.gone.set()
-            self.hello.deliver(None)  # no-op when the hello came
-            for request_id in list(self.pending):
-                waiter = self.pending.pop(request_id, None)
-                if waiter is not None:
-                    waiter.deliver(None)
-            if not self.stopping.is_set():
-                self.reap(grace=self.runner.kill_after)  # no zombie, even when nobody calls again
-
-    def _dispatch(self, frame: dict[str, Any]) -> None:
-        kind = frame["type"]
-        if not self.hello.done and (kind == "hello" or (kind == "error" and "request_id" not in frame)):
-            self.hello.deliver(frame)
-            return
-        waiter = self._waiter_for(frame.get("request_id"))
-        if waiter is not None:
-            waiter.deliver(frame)
-        elif kind == "pong":
-            pass  # a pong later than the grace is already counted as missed
-        elif self.calling is not None:  # nothing else may come while a call runs: that call cannot trust the stream
-            self._bad_frame(f"an unexpected {_clip(kind)} frame (request_id {_clip(frame.get('request_id'))}) "
-                            "during a call", None)
-        else:
-            self.runner._note(f"[runner] unexpected {_clip(kind)} frame from pid {self.pid}: {_clip(frame)}")
-
-    def _waiter_for(self, request_id: Any) -> _Waiter | None:
-        try:
-            return self.pending.pop(request_id, None)
-        except TypeError:  # an unhashable id (a list, an object): nothing of ours
-            return None
-
-    def _bad_frame(self, reason: str, request_id: Any) -> None:
-        """A frame that breaks the protocol fails what it answers (the hello, or the call in flight) with 1008."""
-        self.runner._note(f"[runner] bad frame from pid {self.pid}: {reason}")
-        answer = {"type": "error", "error_code": str(ErrorCode.PROTOCOL_ERROR),
-                  "message": f"the algorithm process (pid {self.pid}) sent a frame that breaks protocol v1: {reason}"}
-        if not self.hello.done:
-            self.hello.deliver(answer)
-            return
-        waiter = self._waiter_for(request_id) or self._waiter_for(self.calling)
-        if waiter is not None:
-            waiter.deliver(answer)
-
-    def _read_stderr(self) -> None:
-        stream = io.BufferedReader(_raw_pipe(self.process.stderr), 1 << 16)  # a raw pipe's readline reads byte by byte
-        for raw in iter(stream.readline, b""):
-            text = raw.decode("utf-8", "replace").rstrip("\r\n")
-            record = None
-            if text.startswith("{"):
-                try:
-                    parsed = json.loads(text)
-                except ValueError:
-                    parsed = None
-                record = parsed if isinstance(parsed, dict) else None
-            self.runner._forward(LogLine(text, record, self.pid))
-
-    # -- heartbeat ------------------------------------------------------------------------
-
-    def start_heartbeat(self) -> None:
-        if self.runner.heartbeat_interval:
-            thread = threading.Thread(target=self._heartbeat, name=f"procvision-heartbeat-{self.pid}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
-
-    def _heartbeat(self) -> None:
-        runner = self.runner
-        missed = 0
-        while not self.stopping.wait(runner.heartbeat_interval):
-            request_id = next(_request_ids)
-            waiter = self.expect(request_id)
-            # A call's write can block on a process that reads nothing more: then the ping cannot go out,
-            # which counts as a missed pong (waiting on the write would hang the heartbeat with it).
-            sent = self._out.send({"type": "ping", "request_id": request_id}, timeout=runner.heartbeat_grace)
-            if sent and waiter.wait(runner.heartbeat_grace) and waiter.frame is not None:
-                missed = 0
-                continue
-            self.pending.pop(request_id, None)
-            if self.stopping.is_set() or self.gone.wait(0 if sent else runner.heartbeat_grace):
-                return  # after a failed write: the reader notices a dead process within the grace
-            missed += 1
-            if missed >= runner.missed_pongs:
-                self.stop(ErrorCode.TIMEOUT, f"the algorithm process stopped answering pings ({missed} pongs "
-                          f"missed, {runner.heartbeat_grace:g} s each) and was stopped")
-                return
-
-    # -- ending -----------------------------------------------------------------------------
-
-    def alive(self) -> bool:
-        return not self.stopping.is_set() and not self.gone.is_set() and self.process.poll() is None
-
-    def stop(self, code: ErrorCode | None = None, reason: str = "", grace: float = 0.0) -> int | None:
-        """Stop the process: wait ``grace`` s for it to leave, then terminate, then kill; reap it."""
-        if code is not None and self.failure is None:
-            self.failure = (code, reason)
-            self.runner._note(f"[runner] {reason}")  # shows in the tail a failed state reports
-        self.stopping.set()
-        if not self.unkillable and self.reap(grace):
-            for thread in self._threads:
-                if thread is not threading.current_thread():
-                    thread.join(timeout=2.0)
-        frames, stderr = self._threads[:2]
-        # A stream closed under a thread still reading it frees its descriptor number for the next
-        # process's pipes, which that thread would then read from: such a stream stays open.
-        for stream, reader in ((self.process.stdin, None), (self.process.stdout, frames),
-                               (self.process.stderr, stderr)):
-            if reader is None or not reader.is_alive():
-                try:
-                    _pipe(stream).close()
-                except (OSError, ValueError):
-                    pass
-        return self.process.returncode
-
-    def reap(self, grace: float) -> bool:
-        """Wait ``grace`` s, then terminate, then kill; False when the process outlives even the kill."""
-        if grace > 0 and self._ended_within(grace):
-            return True
-        _platform.terminate_process(self.process)
-        if self._ended_within(self.runner.kill_after):
-            return True
-        _platform.kill_process(self.process)
-        if self._ended_within(self.runner.kill_after):
-            return True
-        # stuck in the kernel (a driver call): waiting on would hang the runner with it
-        self.runner._note(f"[runner] pid {self.pid} outlived a kill; it is left behind")
-        self.unkillable = True
-        # A host that keeps running (and switches versions) must not collect zombies: reap it whenever it ends.
-        threading.Thread(target=self.process.wait, name=f"procvision-reaper-{self.pid}", daemon=True).start()
-        return False
-
-    def _ended_within(self, seconds: float) -> bool:
-        try:
-            self.process.wait(seconds)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
-    def exit_description(self) -> str:
-        code = self.process.poll()
-        return "is still running" if code is None else f"exited with code {code}"
 
 
 class Runner:
@@ -379,7 +79,7 @@ class Runner:
         self.max_frame_bytes = max_frame_bytes
         self._tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._lock = threading.RLock()  # one call (or start, or shutdown) at a time
-        self._child: _Child | None = None
+        self._child: Child | None = None
         self._hello: dict[str, Any] | None = None
         self._spawned = False
         self._restarts: collections.deque[float] = collections.deque()
@@ -485,8 +185,8 @@ class Runner:
                 if shared is not None and shared is not image:
                     shared.close()
 
-    def _exchange(self, child: _Child, method: str, params: dict[str, Any], timeout: float) -> CallResult:
-        request_id = next(_request_ids)
+    def _exchange(self, child: Child, method: str, params: dict[str, Any], timeout: float) -> CallResult:
+        request_id = next(request_ids)
         waiter = child.expect(request_id)
         child.calling = request_id
         started = time.perf_counter()
@@ -527,7 +227,7 @@ class Runner:
 
     # -- processes --------------------------------------------------------------------------
 
-    def _ensure_child(self) -> _Child:
+    def _ensure_child(self) -> Child:
         if self._failed is not None:
             raise self._failed
         child = self._child
@@ -563,7 +263,7 @@ class Runner:
         except OSError as error:
             raise StartupError(f"cannot start {self.command[0]} in {self.cwd}: {error}",
                                ErrorCode.PROCESS_EXITED) from None
-        child = _Child(self, process)
+        child = Child(self, process)
         waited = child.hello.wait(self.startup_timeout)
         frame = child.hello.frame
         failure: tuple[ErrorCode, str] | None = None
@@ -592,18 +292,18 @@ class Runner:
         self._child, self._hello = child, frame
         return frame
 
-    def _stop_gracefully(self, child: _Child) -> int | None:
+    def _stop_gracefully(self, child: Child) -> int | None:
         alive = child.alive()
         child.stopping.set()  # no more pings
         if alive:
-            request_id = next(_request_ids)
+            request_id = next(request_ids)
             waiter = child.expect(request_id)
             if child.send({"type": "shutdown", "request_id": request_id}):
                 waiter.wait(self.shutdown_timeout)
                 if waiter.frame is not None and waiter.frame.get("status") != "OK":
                     self._note(f"[runner] shutdown answered {waiter.frame}")
         try:
-            _pipe(child.process.stdin).close()  # end of input: an adapter that missed the shutdown tears down too
+            pipe(child.process.stdin).close()  # end of input: an adapter that missed the shutdown tears down too
         except (OSError, ValueError):
             pass
         return child.stop(grace=self.kill_after)
@@ -624,30 +324,22 @@ class Runner:
         self._tail.append(text)
 
 
+
 def _malformed_result(frame: Mapping[str, Any], method: str) -> str | None:
     """What is wrong with a ``result`` frame's fields (CONTRACT.md section 5), or None."""
     if frame["type"] != "result":
-        return f"a {_clip(frame['type'])} frame answered the call; expected result or error"
+        return f"a {clip(frame['type'])} frame answered the call; expected result or error"
     if frame.get("method") != method:
-        return f"method {_clip(frame.get('method'))} answers a {method} call"
+        return f"method {clip(frame.get('method'))} answers a {method} call"
     if frame.get("status") not in ("OK", "ERROR"):
-        return f"status {_clip(frame.get('status'))}; expected \"OK\" or \"ERROR\""
+        return f"status {clip(frame.get('status'))}; expected \"OK\" or \"ERROR\""
     checks = (("message", (str, type(None))), ("error_code", (str, type(None))), ("data", (dict, type(None))),
               ("latency_ms", (int, float, type(None))))
     for key, kinds in checks:
         value = frame.get(key)
         if not isinstance(value, kinds) or isinstance(value, bool):
-            return f"{key} is {_clip(value)}; expected {' or '.join(k.__name__ for k in kinds)}"
+            return f"{key} is {clip(value)}; expected {' or '.join(k.__name__ for k in kinds)}"
     return None
-
-
-def _clip(value: Any, limit: int = 120) -> str:
-    """``repr(value)`` cut to one short line: a hostile frame can be 16 MiB."""
-    try:
-        text = repr(value)
-    except RecursionError:
-        text = f"<a {type(value).__name__} nested too deeply>"
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _text(value: Any) -> str | None:

@@ -16,8 +16,9 @@ from packaging.requirements import Requirement
 
 import procvision_build
 from procvision_build.artifacts import sdist, wheel
-from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.artifacts.manifest import build_manifest
 from procvision_build.config.load import load_config
+from procvision_build.deploy.manifest import dumps_manifest
 from tests.backend.helpers import ROOT, SDK, check_record, copy_example, run_hook, sha256
 
 DIST_INFO = "algorithm_example-1.0.0.dist-info"
@@ -298,8 +299,9 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
         "archive", "editable", "manifest", "metadata", "wheel")}
     assert loaded == {"procvision_build", "procvision_build.backend", "procvision_build.version",
                       "procvision_build.config", *config, "procvision_build.artifacts", *artifacts,
-                      "procvision_build.deploy", "procvision_build.deploy.codes",
-                      "procvision_build.errors", "procvision_build.files"}
+                      "procvision_build.deploy", "procvision_build.deploy.codes", "procvision_build.deploy.manifest",
+                      "procvision_build.errors", "procvision_build.files",
+                      "procvision_build.bundle", "procvision_build.bundle.project_build"}  # the one build path
 
 
 @pytest.mark.slow

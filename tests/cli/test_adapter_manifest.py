@@ -12,8 +12,9 @@ import pytest
 
 from procvision_algorithm_sdk.runner import Runner, StartupError
 
-from procvision_build.artifacts.manifest import build_manifest, dumps_manifest
+from procvision_build.artifacts.manifest import build_manifest
 from procvision_build.config.load import load_config
+from procvision_build.deploy.manifest import dumps_manifest
 
 from tests.backend.helpers import copy_tracked
 from tests.support.commands import clean_env

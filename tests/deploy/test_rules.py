@@ -11,7 +11,7 @@ import pytest
 
 from procvision_build.deploy.bindings import pid_filename
 from procvision_build.deploy.interpreter import Interpreter, linux_arch, platform_problem, target_problems
-from procvision_build.deploy.manifest import Target
+from procvision_build.deploy.manifest import ManifestTarget
 from procvision_build.deploy.members import first_unsafe, unsafe_reason
 from procvision_build.deploy.requirements import (PinnedWheel, format_line, format_requirements, parse_requirements,
                                                   wheel_name_version)
@@ -94,8 +94,8 @@ def _here(**changes: object) -> Interpreter:
     return Interpreter(**fields)  # type: ignore[arg-type]
 
 
-def _target(python: str = "%d.%d" % sys.version_info[:2], platform: str = "any", abi: str | None = None) -> Target:
-    return Target(platform, python, "cp", abi or "cp" + python.replace(".", "")[:4])
+def _target(python: str = "%d.%d" % sys.version_info[:2], platform: str = "any", abi: str | None = None) -> ManifestTarget:
+    return ManifestTarget(platform, python, "cp", abi or "cp" + python.replace(".", "")[:4])
 
 
 def test_the_running_interpreter_fits_its_own_target() -> None:
@@ -110,7 +110,7 @@ def test_each_difference_is_named() -> None:
         f"the Python version is {sys.version_info[0]}.{sys.version_info[1]}, not 3.9"]
     patch = "%d.%d.%d" % (*sys.version_info[:2], sys.version_info[2] + 1)
     assert "not " + patch in target_problems(_target(patch, abi="cp%d%d" % sys.version_info[:2]), _here())[0]
-    assert "pypy" in target_problems(Target("any", "3.10", "pp", "pypy310_pp73"), _here())[0]
+    assert "pypy" in target_problems(ManifestTarget("any", "3.10", "pp", "pypy310_pp73"), _here())[0]
     assert "non-debug" in target_problems(_target(), _here(debug=True))[0]
     assert "free-threaded" in target_problems(_target(abi="cp%d%dt" % sys.version_info[:2]), _here())[0]
 
