@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing.process
+import os
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,19 @@ from tests.support.interpreters import find_python
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / ".wheelhouse"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_user_cache(tmp_path_factory: pytest.TempPathFactory):
+    """procvision's cache for this session alone, unless a test names one: never the user's, and never shared
+    with another session (the matrix runs two at once, and a held cache lock would couple them)."""
+    before = os.environ.get("PROCVISION_CACHE_DIR")
+    os.environ["PROCVISION_CACHE_DIR"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if before is None:
+        os.environ.pop("PROCVISION_CACHE_DIR", None)
+    else:
+        os.environ["PROCVISION_CACHE_DIR"] = before
 
 
 @pytest.fixture(scope="session")
