@@ -99,7 +99,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         python = create_venv(temporary / layout.VENV_DIR)
         out.progress(f"installing {len(wheels)} wheel(s) from the bundle (each file checked against its RECORD"
                      f"{', bytecode compiled' if options.compile_bytecode else ''})")
-        wheel_installer = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
+        installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
                              compile_bytecode_files=options.compile_bytecode)
         out.progress("starting the algorithm once (handshake)")
         hello = smoke_handshake(python, temporary, write_bytecode=options.compile_bytecode)
@@ -109,7 +109,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
                      f"in {hello.seconds:.2f} s")
         retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
-        write_record(temporary, _facts(bundle, wheel_installer, hello.seconds))
+        write_record(temporary, _facts(bundle, installed.installer, hello.seconds), known=installed.written)
         tool_before = current_tool(root.tool_path)
         tool = _place_tool(root, out)  # before the rename: a version never stands without its tool
         try:

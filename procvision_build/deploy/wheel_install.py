@@ -38,6 +38,7 @@ from .bytecode import compile_bytecode
 from .codes import ErrorCode
 from .errors import DeployError
 from .member_file import MemberFile
+from .record import Known
 
 INSTALLER_TEXT = b"procvision\n"
 DETAIL_LINES = 15
@@ -67,6 +68,7 @@ class InstalledDistribution:
     record: Path  # the RECORD file to write
     rows: list[tuple[str, str, str]]
     sources: list[Path] = field(default_factory=list)  # modules to compile
+    written: Known = field(default_factory=dict)
 
 
 def venv_scheme(venv_dir: Path, distribution: str) -> dict[str, str]:
@@ -92,10 +94,18 @@ def script_kind() -> str:
     return "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
 
 
+@dataclass
+class WheelsInstalled:
+    """What installed the wheels, and the sha256 of each file as it was written (the install record reuses it)."""
+
+    installer: str
+    written: Known
+
+
 def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, final_venv: Path, *,
-                   compile_bytecode_files: bool, stop: threading.Event | None = None) -> str:
-    """Install ``wheels`` from ``bundle`` into the venv at ``venv_dir`` (which will live at ``final_venv``);
-    returns what installed them. 2008 when a file differs from its RECORD, 2005 for a wheel it cannot install."""
+                   compile_bytecode_files: bool, stop: threading.Event | None = None) -> WheelsInstalled:
+    """Install ``wheels`` from ``bundle`` into the venv at ``venv_dir`` (which will live at ``final_venv``).
+    2008 when a file differs from its RECORD, 2005 for a wheel it cannot install."""
     stop = stop or threading.Event()
     interpreter = str(venv_python(final_venv))
     workers = max(1, min(len(wheels), os.cpu_count() or 1) * 2)
@@ -116,7 +126,8 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
                           if (pyc := compiled.get(source)) is not None]
     for item in installed:
         _write_record(item)
-    return f"installer {INSTALLER_VERSION}"
+    return WheelsInstalled(f"installer {INSTALLER_VERSION}",
+                           {path: facts for item in installed for path, facts in item.written.items()})
 
 
 def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
@@ -142,7 +153,7 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
                           "installed. Rebuild the bundle", ErrorCode.INSTALL_FAILED) from None
     assert destination.finished is not None
     record, rows = destination.finished
-    return InstalledDistribution(wheel.filename, record, rows, destination.sources)
+    return InstalledDistribution(wheel.filename, record, rows, destination.sources, destination.written)
 
 
 def _relative(path: Path, base: Path) -> str:
@@ -253,6 +264,7 @@ class _Destination(SchemeDictionaryDestination):
     def __init__(self, scheme: dict[str, str], interpreter: str, kind: str) -> None:
         super().__init__(scheme, interpreter, kind)  # type: ignore[arg-type]
         self.sources: list[Path] = []
+        self.written: Known = {}
         self.finished: tuple[Path, list[tuple[str, str, str]]] | None = None
 
     def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
@@ -270,6 +282,7 @@ class _Destination(SchemeDictionaryDestination):
                 handle.write(chunk)
         if is_executable:
             make_file_executable(target)
+        self.written[os.path.normpath(target)] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)
         value = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
         if scheme in ("purelib", "platlib") and path.endswith(".py"):
             self.sources.append(target)
