@@ -1,15 +1,25 @@
-"""Installing a bundle: ours next to the plain way (venv + pip from a folder), same wheels, same run.
+"""Installing a bundle: ours against uv and pip, same wheels, same run, on two bundles.
 
-    python bench/install.py [--rounds 5] [--switches 50]
+    python bench/install.py [--rounds 3] [--switches 50] [--skip-vision]
 
-Ours: `python3.10 BUNDLE.zip install --root DIR` on the example's cp310 bundle: member and sha256 checks,
-extraction, a venv, pip with --require-hashes, the adapter handshake, the install record, the rename.
-The peer: `python3.10 -m venv` plus `pip install --no-index --no-deps` of the same four wheels from a
-folder (no hash check, no handshake). Rounds alternate which goes first. Goal: ours within 1.3x of the peer.
+Bundles (made by the real bundle writer from an index on 127.0.0.1, manylinux_2_17_x86_64 CPython 3.10):
+- the example's (numpy, pillow, the SDK, the algorithm), from .wheelhouse/;
+- a vision bundle: the example plus opencv-python-headless, scipy, onnxruntime and shapely, whose real wheels
+  are fetched once into bench/.data/wheels (gitignored) with
+  ``pip download --only-binary=:all: --platform manylinux_2_17_x86_64 --python-version 3.10 --implementation cp
+  --abi cp310``.
 
-Then `activate` and `rollback` on the installed root: p50 of the command as a host script runs it
-(`python DIR/procvision-deploy.pyz ...`, interpreter start included) and of the operation in-process.
-Goal: < 50 ms each. Everything runs offline; the bundle is built from this repository and .wheelhouse/.
+Contenders, each from nothing to an installed venv:
+- ours: ``python3.10 BUNDLE.zip install --root R`` (checks, extraction, venv, wheels with bytecode, handshake,
+  install record, rename), and with ``--no-compile``;
+- uv: ``uv venv`` + ``uv pip install --offline --no-cache --require-hashes --no-deps --find-links`` with
+  ``--compile-bytecode``, and without (uv's default);
+- pip: ``python -m venv --without-pip`` + this Python's ``pip --python`` install ``--no-index --require-hashes``.
+Rounds rotate the order. Goals: ours <= 1.0x uv with bytecode; ours --no-compile <= 1.5x uv without.
+The vision install's tree is also compared with pip's (file list and RECORDs, tests/deploy/trees.py).
+
+Then ``activate`` and ``rollback`` as commands on the installed root (interpreter start included): goal
+p50 < 30 ms on a quiet machine.
 """
 
 from __future__ import annotations
@@ -28,116 +38,173 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 
-from procvision_build.deploy.manage import activate, rollback  # noqa: E402
-from procvision_build.deploy.output import Output  # noqa: E402
-from procvision_build.deploy.root import Root  # noqa: E402
 from tests.deploy.bundles import build_bundle, example_copy  # noqa: E402
-from tests.support.factory_index import start_factory_index  # noqa: E402
+from tests.deploy.trees import comparable  # noqa: E402
+from tests.support.factory_index import fill_factory_index  # noqa: E402
+from tests.support.index_server import IndexServer  # noqa: E402
 from tests.support.interpreters import find_python  # noqa: E402
 
 NAME = "algorithm-example"
+DATA = ROOT / "bench" / ".data"
+VISION = ("opencv-python-headless", "scipy", "onnxruntime", "shapely")
+DOWNLOAD = ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version", "3.10",
+            "--implementation", "cp", "--abi", "cp310"]
 
 
 def clean_env() -> dict[str, str]:
-    """Neither side sees this machine's pip configuration or an index."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON"))}
-    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1")
+    """No contender sees this machine's pip or uv configuration or an index."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON", "UV_"))}
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", UV_NO_CONFIG="1")
     return env
 
 
-def make_bundles(work: Path) -> dict[str, Path]:
-    """The example's manylinux_2_17 cp310 bundles at 1.0.0 and 1.1.0 (for the switches), by the bundle writer,
-    from an index on 127.0.0.1 holding the wheelhouse's real numpy and pillow."""
-    index = start_factory_index(ROOT / ".wheelhouse", work / "index")
+def vision_wheels() -> Path:
+    """The real vision wheels, downloaded once (the only step that reaches the configured index)."""
+    folder = DATA / "wheels"
+    if not any(folder.glob("opencv_python_headless-*.whl")):
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", *DOWNLOAD, "-d", str(folder), *VISION],
+                       check=True)
+    return folder
+
+
+def make_bundle(work: Path, extra: tuple[str, ...], version: str = "1.0.0") -> Path:
+    """The example's cp310 bundle with ``extra`` dependencies, by the bundle writer, from a local index."""
+    folder = fill_factory_index(ROOT / ".wheelhouse", work / "index")
+    if extra:
+        for wheel in vision_wheels().glob("*.whl"):
+            if not (folder / wheel.name).exists():
+                shutil.copy2(wheel, folder / wheel.name)
+    index = IndexServer(folder).start()
     try:
-        return {version: build_bundle(example_copy(work / f"source-{version}", version, index_url=index.url),
-                                      work / f"dist-{version}", "3.10", work / "cache")
-                for version in ("1.0.0", "1.1.0")}
+        project = example_copy(work / "source", version, index_url=index.url)
+        if extra:
+            pyproject = project / "pyproject.toml"
+            listed = "".join(f'    "{name}",\n' for name in extra)
+            pyproject.write_text(pyproject.read_text().replace('    "pillow>=10",\n', '    "pillow>=10",\n' + listed, 1))
+        return build_bundle(project, work / "dist", "3.10", work / "cache")
     finally:
         index.stop()
 
 
-def timed(command: list[str], **options) -> float:
+def timed(command: list[str]) -> float:
     started = time.perf_counter()
-    subprocess.run(command, check=True, env=clean_env(), capture_output=True, **options)
+    done = subprocess.run(command, env=clean_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:4])} failed:\n{done.stderr[-2000:]}")
     return time.perf_counter() - started
 
 
-def run_ours(python: Path, bundle: Path, root: Path) -> float:
-    return timed([str(python), str(bundle), "install", "--root", str(root), "-q"])
+def unpack(bundle: Path, work: Path) -> Path:
+    """The bundle's version directory (wheels, requirements.txt), for uv and pip."""
+    with zipfile.ZipFile(bundle) as archive:
+        names = [n for n in archive.namelist() if "/wheels/" in n or n.endswith("/requirements.txt")]
+        archive.extractall(work, names)
+    return work / names[0].split("/")[0]
 
 
-def run_peer(python: Path, wheels: Path, target: Path) -> float:
-    started = time.perf_counter()
-    subprocess.run([str(python), "-m", "venv", str(target)], check=True, env=clean_env(), capture_output=True)
-    subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "--no-index", "--no-deps", "-q",
-                    *map(str, sorted(wheels.glob("*.whl")))], check=True, env=clean_env(), capture_output=True)
-    return time.perf_counter() - started
+def contenders(python: Path, bundle: Path, version: Path, uv: str | None) -> dict[str, object]:
+    requirements, wheels = str(version / "requirements.txt"), str(version / "wheels")
+
+    def ours(target: Path, *flags: str) -> float:
+        return timed([str(python), str(bundle), "install", "--root", str(target), "-q", *flags])
+
+    def uv_install(target: Path, *flags: str) -> float:
+        assert uv is not None
+        return timed([uv, "venv", "-q", "--python", str(python), str(target)]) + timed(
+            [uv, "pip", "install", "-q", "--offline", "--no-cache", "--no-index", "--no-deps", "--require-hashes",
+             "--find-links", wheels, "--python", str(target / "bin" / "python"), "-r", requirements, *flags])
+
+    def pip(target: Path) -> float:
+        return timed([str(python), "-m", "venv", "--without-pip", str(target)]) + timed(
+            [str(python), "-m", "pip", "--python", str(target / "bin" / "python"), "install", "-q", "--isolated",
+             "--no-index", "--no-deps", "--require-hashes", "--find-links", wheels, "-r", requirements])
+
+    runs: dict[str, object] = {"ours": ours, "ours --no-compile": lambda t: ours(t, "--no-compile"), "pip": pip}
+    if uv:
+        runs["uv --compile-bytecode"] = lambda t: uv_install(t, "--compile-bytecode")
+        runs["uv"] = uv_install
+    return runs
 
 
-def p50_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
+def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv: str | None) -> dict[str, float]:
+    version = unpack(bundle, work / "unpacked")
+    wheels = list((version / "wheels").glob("*.whl"))
+    print(f"\n{label}: {bundle.name}, {bundle.stat().st_size / 2**20:.0f} MiB, {len(wheels)} wheels", flush=True)
+    runs = contenders(python, bundle, version, uv)
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for number in range(rounds):
+        order = names[number % len(names):] + names[:number % len(names)]
+        for name in order:
+            target = work / f"{name.replace(' ', '_')}-{number}"
+            samples[name].append(runs[name](target))  # type: ignore[operator]
+            if number == 0 and name == "ours" and label == "vision":
+                equal = compare_with_pip(python, target / version.name / "venv", version, work / "pip-tree")
+                print(f"  tree equals pip's: {equal}", flush=True)
+            if not (number == 0 and name == "ours"):
+                shutil.rmtree(target)
+        print(f"  round {number + 1}: " + ", ".join(f"{n} {samples[n][-1]:.2f} s" for n in names), flush=True)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def compare_with_pip(python: Path, ours: Path, version: Path, target: Path) -> bool:
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(target)], check=True)
+    subprocess.run([str(python), "-m", "pip", "--python", str(target / "bin" / "python"), "install", "-q",
+                    "--isolated", "--no-index", "--no-deps", "--require-hashes", "--find-links",
+                    str(version / "wheels"), "-r", str(version / "requirements.txt")], check=True, env=clean_env())
+    equal = comparable(ours) == comparable(target)
+    shutil.rmtree(target)
+    return equal
+
+
+def switches(python: Path, root: Path, newer: Path, count: int) -> dict[str, float]:
+    """p50 (ms) of activate and rollback as commands: p001 runs 1.0.0; each round switches it to 1.1.0 and rolls
+    it back, so every call really writes."""
+    timed([str(python), str(newer), "install", "--root", str(root), "-q"])
+    tool = root / "procvision-deploy.pyz"
+    timed([str(python), str(tool), "activate", NAME, "1.0.0", "--pid", "p001", "-q"])
+    runs: dict[str, list[float]] = {"activate": [], "rollback": []}
+    for _ in range(count):
+        runs["activate"].append(timed([str(python), str(tool), "activate", NAME, "1.1.0", "--pid", "p001", "-q"]))
+        runs["rollback"].append(timed([str(python), str(tool), "rollback", "--pid", "p001", "-q"]))
+    start = [timed([str(python), "-c", "pass"]) for _ in range(count)]
+    return {**{k: statistics.median(v) * 1000 for k, v in runs.items()}, "start": statistics.median(start) * 1000}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--switches", type=int, default=50)
+    parser.add_argument("--skip-vision", action="store_true")
     args = parser.parse_args()
     python = find_python("3.10")
     if python is None:
-        sys.exit("Python 3.10 is needed (the bundle's target)")
-    runs: dict[str, list[float]] = {"ours": [], "peer": []}
+        sys.exit("Python 3.10 is needed (the bundles' target)")
+    uv = shutil.which("uv")
+    results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        bundles = make_bundles(work / "build")
-        wheels = work / "wheels"
-        wheels.mkdir()
-        with zipfile.ZipFile(bundles["1.0.0"]) as archive:
-            for member in archive.namelist():
-                if "/wheels/" in member:
-                    (wheels / Path(member).name).write_bytes(archive.read(member))
-        print(f"{bundles['1.0.0'].name}: {bundles['1.0.0'].stat().st_size / 2**20:.1f} MiB, "
-              f"{len(list(wheels.glob('*.whl')))} wheels; Python {python}")
-        for number in range(args.rounds):
-            order = ["ours", "peer"] if number % 2 == 0 else ["peer", "ours"]
-            for label in order:
-                runs[label].append(run_ours(python, bundles["1.0.0"], work / f"root-{number}") if label == "ours"
-                                   else run_peer(python, wheels, work / f"peer-{number}"))
-            print(f"round {number + 1}: ours {runs['ours'][-1]:.2f} s, peer {runs['peer'][-1]:.2f} s", flush=True)
-            shutil.rmtree(work / f"peer-{number}")
-
-        root = work / "root-0"
-        run_ours(python, bundles["1.1.0"], root)
-        tool = root / "procvision-deploy.pyz"
-        command_runs: dict[str, list[float]] = {"activate": [], "rollback": []}
-        # p001 runs 1.0.0; each round switches it to 1.1.0 and rolls it back: every call really writes.
-        timed([str(python), str(tool), "activate", NAME, "1.0.0", "--pid", "p001", "-q"])
-        for _ in range(args.switches):
-            command_runs["activate"].append(
-                timed([str(python), str(tool), "activate", NAME, "1.1.0", "--pid", "p001", "-q"]))
-            command_runs["rollback"].append(timed([str(python), str(tool), "rollback", "--pid", "p001", "-q"]))
-        inside: dict[str, list[float]] = {"activate": [], "rollback": []}
-        out, handle = Output(quiet=True), Root(root)
-        for _ in range(args.switches * 4):
-            started = time.perf_counter()
-            activate(handle, NAME, "1.1.0", ["p001"], force=False, wait=5, out=out)
-            inside["activate"].append(time.perf_counter() - started)
-            started = time.perf_counter()
-            rollback(handle, "p001", wait=5, out=out)
-            inside["rollback"].append(time.perf_counter() - started)
-
-    ours, peer = statistics.median(runs["ours"]), statistics.median(runs["peer"])
-    print()
-    print(f"install, median of {args.rounds} (seconds):")
-    print(f"  ours (checks, extract, venv, pip --require-hashes, handshake, record): {ours:6.2f}")
-    print(f"  peer (python -m venv + pip install --no-index --no-deps):              {peer:6.2f}")
-    print(f"  ours / peer: {ours / peer:.2f} (goal <= 1.3)")
-    print("switches, p50 (ms; goal < 50):")
-    for label in ("activate", "rollback"):
-        print(f"  {label:9} command {p50_ms(command_runs[label]):6.1f}   in-process {p50_ms(inside[label]):6.2f}")
-    start_only = [timed([str(python), "-c", "pass"]) for _ in range(20)]
-    print(f"  (interpreter start alone, p50: {p50_ms(start_only):.1f} ms)")
+        example = make_bundle(work / "build-example", ())
+        results["example"] = measure("example", Path(python), example, work / "example", args.rounds, uv)
+        newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0")
+        command_ms = switches(Path(python), work / "example" / "ours-0", newer, args.switches)
+        if not args.skip_vision:
+            vision = make_bundle(work / "build-vision", VISION)
+            results["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
+    print(f"\ninstall, median of {args.rounds} (seconds), cp310 on {os.cpu_count()} cores:")
+    names = list(next(iter(results.values())))
+    print("| bundle | " + " | ".join(names) + " | ours / uv --compile-bytecode (goal <= 1.0) | "
+          "ours --no-compile / uv (goal <= 1.5) | ours / pip |")
+    print("|---" * (len(names) + 4) + "|")
+    for label, medians in results.items():
+        ratios = [medians["ours"] / medians["uv --compile-bytecode"] if "uv" in medians else float("nan"),
+                  medians["ours --no-compile"] / medians["uv"] if "uv" in medians else float("nan"),
+                  medians["ours"] / medians["pip"]]
+        print(f"| {label} | " + " | ".join(f"{medians[n]:.2f}" for n in names) + " | " +
+              " | ".join(f"{r:.2f}" for r in ratios) + " |")
+    print(f"\ncommands, p50 of {args.switches} (ms; goal < 30): activate {command_ms['activate']:.1f}, "
+          f"rollback {command_ms['rollback']:.1f} (interpreter start alone {command_ms['start']:.1f})")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from procvision_build.bundle.layout import bundle_folder
 from procvision_build.bundle.pylock import render_bundle_lock
 from procvision_build.bundle.requirements import render_requirements
 from procvision_build.bundle.sbom import render_sbom
+from procvision_build.bundle.vendored import installer_files
 from procvision_build.config.model import ProjectConfig
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.bundle_files import (MAIN_MEMBER, MAIN_STUB, MANIFEST, PYLOCK, REQUIREMENTS, SBOM,
@@ -49,6 +50,7 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
     sdk = next((wheel.version for wheel in wheels if wheel.name == SDK_NAME), None)
     members = [Member(MAIN_MEMBER, MAIN_STUB.encode())]
     members += [Member(name, path.read_bytes()) for name, path in package_sources()]
+    members += [Member(name, data) for name, data in installer_files(spec.platform)]
     members += [
         Member(f"{folder}/{MANIFEST}", dumps_manifest(build_manifest(config, spec, sdk_version=sdk))),
         Member(f"{folder}/{PYLOCK}", render_bundle_lock(target, wheels, requires_python=config.requires_python).encode()),

@@ -183,9 +183,9 @@ class Bundle:
     def _read_manifest(self, infos: list[zipfile.ZipInfo]) -> None:
         names = [info.filename for info in infos]
         directories = sorted({match[1] for match in map(_MANIFEST_MEMBER.match, names)
-                              if match and match[1] != layout.PACKAGE_NAME})
+                              if match and match[1] not in (layout.PACKAGE_NAME, layout.VENDORED_NAME)})
         if not directories:
-            tops = sorted({name.split("/")[0] for name in names if "/" in name} - {layout.PACKAGE_NAME, "", ".", ".."})
+            tops = sorted({name.split("/")[0] for name in names if "/" in name} - {layout.PACKAGE_NAME, layout.VENDORED_NAME, "", ".", ".."})
             self.directory = tops[0] if len(tops) == 1 else ""  # the other checks still look inside it
             self._add(MANIFEST, ErrorCode.MANIFEST_MISSING, f"{self.path.name} has no {{name}}-{{version}}/"
                       f"{layout.MANIFEST}: it is not a procvision bundle, or a damaged one",
@@ -326,11 +326,13 @@ class Bundle:
 
     # -- writing ----------------------------------------------------------------------
 
-    def required_bytes(self, wheels: list[BundleWheel]) -> int:
-        """A lower bound of the disk an install takes: the version directory plus the wheels unpacked."""
+    def required_bytes(self, wheels: list[BundleWheel], keep_wheels: bool = False) -> int:
+        """A lower bound of the disk an install takes: the version directory (its wheels only when they are kept)
+        plus the wheels unpacked."""
         assert self.archive is not None
+        kept = {wheel.member for wheel in wheels} if not keep_wheels else set()
         total = sum(info.file_size for info in self.archive.infolist()
-                    if info.filename.startswith(self.directory + "/"))
+                    if info.filename.startswith(self.directory + "/") and info.filename not in kept)
         for wheel in wheels:
             try:
                 with self.archive.open(wheel.member) as stream, zipfile.ZipFile(stream) as inner:
@@ -339,21 +341,24 @@ class Bundle:
                 total += 2 * wheel.size
         return total
 
-    def extract(self, destination: Path) -> None:
-        """Write the version directory into ``destination`` (created), hashing every wheel again."""
+    def extract(self, destination: Path, wheels: bool = True) -> None:
+        """Write the version directory into ``destination`` (created), hashing every wheel again; without
+        ``wheels`` the wheels stay in the bundle (the installer reads them there)."""
         assert self.archive is not None
-        wheels = {wheel.member: wheel for wheel in self._wheels}
+        locked = {wheel.member: wheel for wheel in self._wheels}
         prefix = self.directory + "/"
         destination.mkdir()
         for info in self.archive.infolist():
             if not info.filename.startswith(prefix) or info.filename == prefix:
+                continue
+            if not wheels and info.filename in locked:
                 continue
             target = destination / info.filename[len(prefix):]
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            wheel = wheels.get(info.filename)
+            wheel = locked.get(info.filename)
             code = ErrorCode.INVALID_BUNDLE if wheel is None else ErrorCode.INTEGRITY_ERROR
             digest = hashlib.sha256()
             with open(target, "xb") as sink:

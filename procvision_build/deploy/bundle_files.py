@@ -25,6 +25,9 @@ MAIN_STUB = (
 PACKAGE_NAME = "_procvision_deploy"
 PACKAGE_PREFIX = PACKAGE_NAME + "/"
 MAIN_MEMBER = "__main__.py"
+#: pypa/installer, copied into every bundle beside this package (the installer writes wheels with it).
+VENDORED_NAME = "installer"
+VENDORED_PREFIX = VENDORED_NAME + "/"
 
 # The version directory's fixed files.
 MANIFEST = MANIFEST_NAME

@@ -59,6 +59,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
     sub = command("install", "install this bundle into --root DIR (bundle only)")
     sub.add_argument("--force", action="store_true", help="replace the same version when no PID uses it")
+    sub.add_argument("--no-compile", action="store_true", help="write no bytecode (Python compiles at first import)")
+    sub.add_argument("--keep-wheels", action="store_true", help="keep a copy of the wheels in the version directory")
     for name, help in (("verify", "re-hash installed versions against their lock and install record "
                                   "(from a bundle without --root: check the bundle)"),
                        ("info", "describe this bundle, or NAME VERSION installed in the root")):
@@ -119,11 +121,12 @@ def _names(args: argparse.Namespace) -> tuple[str | None, str | None]:
 # Each command imports only the modules it needs: `activate` from the root tool stays fast.
 
 def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
-    from .install import install
-
-    bundle = context.bundle_path()
+    bundle = context.bundle_path()  # first: the root tool refuses install before pypa/installer is looked for
     root = context.root(args)
-    record = install(bundle, root, force=args.force, wait=args.wait, out=out)
+    from .install import InstallOptions, install
+
+    record = install(bundle, root, force=args.force, wait=args.wait, out=out,
+                     options=InstallOptions(compile_bytecode=not args.no_compile, keep_wheels=args.keep_wheels))
     out.result(record, [f"installed {record['name']} {record['version']} in {record['directory']}",
                         f"next: python {root.tool_path} activate {record['name']} {record['version']} "
                         f"--pid {record['supported_pids'][0]}"])

@@ -136,9 +136,13 @@ class _Adapter:
         return code
 
 
-def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S) -> Hello:
-    """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise."""
+def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
+                    write_bytecode: bool = True) -> Hello:
+    """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise.
+    Without ``write_bytecode`` (an install with --no-compile) the adapter leaves no ``.pyc`` behind."""
     env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     started = time.monotonic()
     adapter = _Adapter(python, directory, env)
     try:

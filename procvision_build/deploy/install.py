@@ -1,5 +1,5 @@
 """``install``: check the bundle and the interpreter, then build the version in ``DIR/{dist}-{version}.tmp``
-(extract, venv, pip, handshake, record) and rename it into place. Any failure leaves the root as it was.
+(extract, venv, wheels, handshake, record) and rename it into place. Any failure leaves the root as it was.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import platform
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +29,20 @@ from .output import Output
 from .record import write_record
 from .root import Root
 from .tool import current_tool, place_tool
-from .venv_install import create_venv, install_wheels, retarget_scripts
-from .wheel_record import check_installed_wheels
+from .venv_install import create_venv, retarget_scripts
+from .wheel_install import install_wheels
 
 
-def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output) -> dict[str, Any]:
+@dataclass(frozen=True)
+class InstallOptions:
+    """How an install writes the version: bytecode compiled (as pip does), a copy of the wheels kept."""
+
+    compile_bytecode: bool = True
+    keep_wheels: bool = False
+
+
+def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output,
+            options: InstallOptions = InstallOptions()) -> dict[str, Any]:
     """Install the bundle at ``bundle_path`` into ``root``; returns the result record."""
     started = time.monotonic()
     with Bundle.open(bundle_path) as bundle:
@@ -57,13 +67,13 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
         with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
                        lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}"),
                        create_root=True):
-            record = _install_locked(bundle, wheels, root, force, out)
+            record = _install_locked(bundle, wheels, root, force, out, options)
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
 
 
 def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force: bool,
-                    out: Output) -> dict[str, Any]:
+                    out: Output, options: InstallOptions) -> dict[str, Any]:
     manifest = bundle.manifest
     assert manifest is not None
     final = root.version_dir(manifest.name, manifest.version)
@@ -81,24 +91,25 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
             _place_tool(root, out)
             out.progress(f"restored {root.tool_path}: it was missing beside installed versions")
         _check_replaceable(root, final, manifest.name, manifest.version, force)
-    _check_free_space(root, bundle.required_bytes(wheels))
+    _check_free_space(root, bundle.required_bytes(wheels, keep_wheels=options.keep_wheels))
     try:
         out.progress(f"extracting to {temporary}")
-        bundle.extract(temporary)
+        bundle.extract(temporary, wheels=options.keep_wheels)
         out.progress("creating the venv")
         python = create_venv(temporary / layout.VENV_DIR)
-        out.progress(f"installing {len(wheels)} wheel(s) with pip from the bundle only (hashes required)")
-        pip = install_wheels(python, temporary / layout.REQUIREMENTS, temporary / layout.WHEELS_DIR)
-        check_installed_wheels(temporary / layout.VENV_DIR)  # before anything runs from them or rewrites a script
+        out.progress(f"installing {len(wheels)} wheel(s) from the bundle (each file checked against its RECORD"
+                     f"{', bytecode compiled' if options.compile_bytecode else ''})")
+        installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
+                             compile_bytecode_files=options.compile_bytecode)
         out.progress("starting the algorithm once (handshake)")
-        hello = smoke_handshake(python, temporary)
+        hello = smoke_handshake(python, temporary, write_bytecode=options.compile_bytecode)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
             raise DeployError(f"the adapter in {temporary} says it is {hello.name} {hello.version}, the manifest says "
                               f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
         out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
                      f"in {hello.seconds:.2f} s")
         retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
-        write_record(temporary, _facts(bundle, pip, hello.seconds))
+        write_record(temporary, _facts(bundle, installed.installer, hello.seconds), known=installed.written)
         tool_before = current_tool(root.tool_path)
         tool = _place_tool(root, out)  # before the rename: a version never stands without its tool
         try:
@@ -169,7 +180,7 @@ def _check_moved_venv(final: Path) -> None:
                           f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
 
 
-def _facts(bundle: Bundle, pip: str, handshake_seconds: float) -> dict[str, Any]:
+def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> dict[str, Any]:
     interpreter = running_interpreter()
     assert bundle.manifest is not None
     digest = hashlib.sha256()
@@ -181,7 +192,7 @@ def _facts(bundle: Bundle, pip: str, handshake_seconds: float) -> dict[str, Any]
             "bundle": {"file": bundle.path.name, "sha256": digest.hexdigest()},
             "interpreter": {"executable": interpreter.executable, "version": platform.python_version(),
                             "implementation": interpreter.implementation, "platform": describe_platform()},
-            "venv_python": layout.venv_python(Path(layout.VENV_DIR)).as_posix(), "pip": pip,
+            "venv_python": layout.venv_python(Path(layout.VENV_DIR)).as_posix(), "installer": installer,
             "handshake_seconds": round(handshake_seconds, 3)}
 
 

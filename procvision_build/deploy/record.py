@@ -22,14 +22,20 @@ RECORD_VERSION = 2
 #: Record version 1 (deploy tool 1.0.0) left bytecode out; its records are compared without it.
 WITHOUT_BYTECODE = 1
 Entry = dict[str, Any]  # {"size": n, "sha256": hex}, {"link": target} or {"kind": "a FIFO"}
+#: Hashes taken while the files were written: normalized path -> (hex sha256, size, st_mtime_ns then).
+Known = dict[str, tuple[str, int, int]]
 
 
 def is_bytecode(relative: str) -> bool:
     return relative.endswith(".pyc") or "__pycache__" in relative.split("/")
 
 
-def scan(directory: Path, bytecode: bool = True) -> dict[str, Entry]:
-    """Every entry under ``directory`` by its relative POSIX path (the record itself left out)."""
+def scan(directory: Path, bytecode: bool = True, known: Known | None = None) -> dict[str, Entry]:
+    """Every entry under ``directory`` by its relative POSIX path (the record itself left out).
+
+    A file in ``known`` whose size and modification time are still those it was written with is not read again.
+    """
+    known = known or {}
     found: dict[str, Entry] = {}
     pending = [directory]
     while pending:
@@ -45,6 +51,11 @@ def scan(directory: Path, bytecode: bool = True) -> dict[str, Entry]:
                 elif stat.S_ISDIR(mode):
                     pending.append(Path(entry.path))
                 elif stat.S_ISREG(mode):
+                    written = known.get(os.path.normpath(entry.path))
+                    status = entry.stat(follow_symlinks=False)
+                    if written is not None and written[1:] == (status.st_size, status.st_mtime_ns):
+                        found[relative] = {"size": written[1], "sha256": written[0]}
+                        continue
                     digest, size = sha256_file(Path(entry.path))
                     found[relative] = {"size": size, "sha256": digest}
                 else:
@@ -52,9 +63,9 @@ def scan(directory: Path, bytecode: bool = True) -> dict[str, Entry]:
     return dict(sorted(found.items()))
 
 
-def write_record(directory: Path, facts: dict[str, Any]) -> dict[str, Any]:
+def write_record(directory: Path, facts: dict[str, Any], known: Known | None = None) -> dict[str, Any]:
     """Scan ``directory`` and write its record with ``facts`` (name, version, interpreter...); returns it."""
-    record = {"record_version": RECORD_VERSION, **facts, "files": scan(directory)}
+    record = {"record_version": RECORD_VERSION, **facts, "files": scan(directory, known=known)}
     target = directory / RECORD
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, (json.dumps(record, indent=1, sort_keys=False) + "\n").encode("utf-8"))

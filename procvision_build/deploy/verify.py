@@ -14,6 +14,7 @@ from .fsutil import read_regular, sha256_file
 from .record import WITHOUT_BYTECODE, compare, read_record, scan
 from .requirements import parse_requirements, wheel_name_version
 from .root import InstalledVersion, Root
+from .wheel_record import record_problems, site_packages_of
 
 
 def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict[str, Any], list[str], bool]:
@@ -27,9 +28,10 @@ def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict
     for installed in targets:
         result = verify_version(installed)
         results.append(result)
-        problems = sum(len(result[key]) for key in ("wheels", "changed", "added", "missing", "interpreter"))
+        problems = sum(len(result[key]) for key in ("wheels", "records", "changed", "added", "missing", "interpreter"))
         lines.append(f"{installed.label()}: " + ("ok" if result["ok"] else f"{problems} problem(s)"))
-        for key, verb in (("wheels", "wheel hash differs from requirements.txt"), ("changed", "changed"),
+        for key, verb in (("wheels", "wheel hash differs from requirements.txt"),
+                          ("records", "differs from its RECORD"), ("changed", "changed"),
                           ("added", "added"), ("missing", "missing"), ("interpreter", "interpreter")):
             lines += [f"  {verb}: {item}" for item in result[key]]
     if not targets:
@@ -39,11 +41,25 @@ def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict
 
 
 def verify_version(installed: InstalledVersion) -> dict[str, Any]:
-    """Wheels against requirements.txt, every file against the record, and the venv's base interpreter."""
+    """Every file against the install record, each installed distribution against its RECORD, kept wheels
+    against requirements.txt, and the venv's base interpreter."""
     directory = installed.directory
     record = read_record(directory)
     with_bytecode = record.get("record_version", WITHOUT_BYTECODE) != WITHOUT_BYTECODE
     differences = compare(record["files"], scan(directory, bytecode=with_bytecode))
+    records = [f"{dist_info.name}: {problem}" for site_packages in site_packages_of(directory / layout.VENV_DIR)
+               for dist_info in sorted(site_packages.glob("*.dist-info"))
+               for problem in record_problems(site_packages, dist_info)]
+    bad_wheels = _wheel_problems(directory) if (directory / layout.WHEELS_DIR).is_dir() else []
+    interpreter = _interpreter_problems(installed)
+    ok = not (bad_wheels or records or differences or interpreter)
+    return {"name": installed.name, "version": installed.version, "directory": str(directory), "ok": ok,
+            "wheels": bad_wheels, "records": records, "changed": differences.changed, "added": differences.added,
+            "missing": differences.missing, "interpreter": interpreter}
+
+
+def _wheel_problems(directory: Path) -> list[str]:
+    """The wheels kept with ``--keep-wheels`` against their sha256 in requirements.txt."""
     bad_wheels = []
     try:
         text = read_regular(directory / layout.REQUIREMENTS).decode("utf-8")
@@ -64,11 +80,7 @@ def verify_version(installed: InstalledVersion) -> dict[str, Any]:
                 continue
             if digest != pin.sha256:
                 bad_wheels.append(f"{layout.WHEELS_DIR}/{path.name}: sha256 {digest}, pinned {pin.sha256}")
-    interpreter = _interpreter_problems(installed)
-    ok = not (bad_wheels or differences or interpreter)
-    return {"name": installed.name, "version": installed.version, "directory": str(directory), "ok": ok,
-            "wheels": bad_wheels, "changed": differences.changed, "added": differences.added,
-            "missing": differences.missing, "interpreter": interpreter}
+    return bad_wheels
 
 
 def _wheel_key(filename: str) -> str | None:

@@ -1,7 +1,7 @@
-"""Each installed wheel's ``RECORD`` against the files written: a guard against damage between the wheel and disk.
+"""Each installed distribution's ``RECORD`` against the files on disk: what ``verify`` checks after an install.
 
-The bundle's hash lock covers each wheel as a whole; this covers what the installer wrote from it. It reads only
-the installed site-packages and a dist-info, so any wheel installer (pip today) can be checked the same way.
+The install itself checks every file against its wheel's RECORD as it writes it (wheel_install.py); this reads
+only the installed site-packages and a dist-info, so a version installed by any tool is checked the same way.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ import io
 import os
 from pathlib import Path
 
-from .codes import ErrorCode
-from .errors import DeployError, UnsafeRootEntry
+from .errors import UnsafeRootEntry
 from .fsutil import read_regular, sha256_file
-
-DETAIL_LINES = 15
 
 
 def record_problems(site_packages: Path, dist_info: Path) -> list[str]:
@@ -73,15 +70,3 @@ def site_packages_of(venv_dir: Path) -> list[Path]:
     """The venv's site-packages: ``Lib/site-packages`` on Windows, ``lib/pythonX.Y/site-packages`` elsewhere."""
     return sorted(path for path in [venv_dir / "Lib" / "site-packages", *venv_dir.glob("lib/python*/site-packages")]
                   if path.is_dir())
-
-
-def check_installed_wheels(venv_dir: Path) -> None:
-    """Every dist-info's RECORD in the venv against the files written; 2008 naming the damage otherwise."""
-    for site_packages in site_packages_of(venv_dir):
-        for dist_info in sorted(site_packages.glob("*.dist-info")):
-            problems = record_problems(site_packages, dist_info)
-            if problems:
-                more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
-                raise DeployError(f"the files installed from {dist_info.name} differ from its RECORD ({problems[0]}"
-                                  f"{more}); nothing was installed. Install again; if it repeats, check the disk",
-                                  ErrorCode.INTEGRITY_ERROR, problems[:DETAIL_LINES])

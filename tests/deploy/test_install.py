@@ -71,7 +71,8 @@ def test_cp312_bundle_installs_with_python312(tmp_path: Path, bundle_for, python
     assert any("handshake" in item["message"] for item in progress)
     installed = json.loads((root / "algorithm_example-1.0.0" / ".procvision" / "installed.json").read_text())
     assert installed["interpreter"]["version"].startswith("3.12.") and installed["venv_python"] == "venv/bin/python"
-    assert installed["files"]["wheels/" + next((root / "algorithm_example-1.0.0" / "wheels").glob("numpy*")).name]
+    assert not (root / "algorithm_example-1.0.0" / "wheels").exists()  # no second copy (--keep-wheels keeps one)
+    assert installed["files"]["venv/lib/python3.12/site-packages/numpy/__pycache__/__init__.cpython-312.pyc"]
     done = run_tool(python_for("3.12"), root / TOOL, "activate", "algorithm-example", "1.0.0", "--pid", "p002")
     assert done.returncode == 0, done.stderr
     assert verdicts(read_binding(root, "p002"))[:2] == ("OK", "NG")
@@ -111,13 +112,13 @@ def test_the_root_tool_works_after_the_bundles_are_gone(shared_root: Path, pytho
 def test_verify_names_every_changed_added_and_missing_file(shared_root: Path, python_for) -> None:
     version = shared_root / "algorithm_example-1.1.0"
     asset = version / "assets" / "p001" / "config.json"
-    wheel = next((version / "wheels").glob("pillow-*.whl"))
-    original_asset, original_wheel = asset.read_bytes(), wheel.read_bytes()
+    module = version / "venv" / "lib" / "python3.10" / "site-packages" / "PIL" / "__init__.py"
+    original_asset, original_module = asset.read_bytes(), module.read_bytes()
     sbom = version / "sbom.cdx.json"
     original_sbom = sbom.read_bytes()
     try:
         asset.write_bytes(original_asset.replace(b"board A", b"board Z"))
-        wheel.write_bytes(original_wheel[:-1] + bytes([original_wheel[-1] ^ 1]))
+        module.write_bytes(original_module[:-1] + bytes([original_module[-1] ^ 1]))
         sbom.unlink()
         (version / "assets" / "extra.bin").write_bytes(b"x")
         done = run_tool(python_for("3.10"), shared_root / TOOL, "verify", "--json")
@@ -126,9 +127,10 @@ def test_verify_names_every_changed_added_and_missing_file(shared_root: Path, py
         assert not result["ok"]
         good, bad = result["versions"]
         assert good["ok"] and not bad["ok"]
-        assert bad["changed"] == ["assets/p001/config.json", f"wheels/{wheel.name}"]
+        assert bad["changed"] == ["assets/p001/config.json", "venv/lib/python3.10/site-packages/PIL/__init__.py"]
         assert bad["added"] == ["assets/extra.bin"] and bad["missing"] == ["sbom.cdx.json"]
-        assert len(bad["wheels"]) == 1 and wheel.name in bad["wheels"][0]
+        assert bad["records"] == [f"{next(module.parent.parent.glob('pillow-*.dist-info')).name}: "
+                                  "lib/python3.10/site-packages/PIL/__init__.py: sha256 differs from RECORD"]
         error = json.loads(done.stderr.strip().splitlines()[-1])
         assert error["code"] == "2008" and "algorithm-example 1.1.0" in error["message"]
         text = run_tool(python_for("3.10"), shared_root / TOOL, "verify", "algorithm-example", "1.1.0")
@@ -136,7 +138,7 @@ def test_verify_names_every_changed_added_and_missing_file(shared_root: Path, py
         assert "error [2008]" in text.stderr and "Traceback" not in text.stderr
     finally:
         asset.write_bytes(original_asset)
-        wheel.write_bytes(original_wheel)
+        module.write_bytes(original_module)
         sbom.write_bytes(original_sbom)
         (version / "assets" / "extra.bin").unlink()
     assert run_tool(python_for("3.10"), shared_root / TOOL, "verify").returncode == 0

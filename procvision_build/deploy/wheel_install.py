@@ -1,0 +1,306 @@
+"""The bundle's wheels into a venv with pypa/installer (shipped in the bundle): the tree pip would leave.
+
+Wheels are read in place from the bundle and written side by side by threads (zlib releases the GIL); every
+file is checked against its wheel's RECORD as it is written. Bytecode is compiled by child processes, one per
+core, and each ``RECORD`` is written last, listing the bytecode as pip does. ``INSTALLER`` says procvision.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import os
+import platform
+import struct
+import sys
+import sysconfig
+import threading
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from hashlib import sha256
+from pathlib import Path
+from typing import Any, BinaryIO, Iterator, cast
+
+from installer import __version__ as INSTALLER_VERSION
+from installer import install as install_wheel
+from installer.destinations import SchemeDictionaryDestination
+from installer.exceptions import InstallerError
+from installer.records import Hash, RecordEntry
+from installer.scripts import _build_shebang  # distlib's shebang rules (long paths, spaces), as pip's
+from installer.sources import WheelFile
+from installer.utils import make_file_executable
+
+from .bundle import DAMAGE, Bundle, BundleWheel
+from .bundle_files import venv_python
+from .bytecode import compile_bytecode
+from .codes import ErrorCode
+from .errors import DeployError
+from .member_file import MemberFile
+from .record import Known
+
+INSTALLER_TEXT = b"procvision\n"
+DETAIL_LINES = 15
+_READ_BUFFER = 1 << 18
+#: pip writes console scripts with distlib's template; the same text keeps the trees equal.
+_SCRIPT = """\
+# -*- coding: utf-8 -*-
+import re
+import sys
+from {module} import {name}
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit({call}())
+"""
+_SKIP_UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
+
+
+class RecordMismatch(Exception):
+    """A file of a wheel that differs from (or is missing in) the wheel's RECORD."""
+
+
+@dataclass
+class InstalledDistribution:
+    """What one wheel left: its RECORD's place and rows (without bytecode yet)."""
+
+    wheel: str
+    record: Path  # the RECORD file to write
+    rows: list[tuple[str, str, str]]
+    sources: list[Path] = field(default_factory=list)  # modules to compile
+    written: Known = field(default_factory=dict)
+
+
+def venv_scheme(venv_dir: Path, distribution: str) -> dict[str, str]:
+    """Where a venv keeps purelib, platlib, scripts, data and headers, as pip puts them."""
+    names = sysconfig.get_scheme_names()
+    scheme = "venv" if "venv" in names else ("nt" if os.name == "nt" else "posix_prefix")
+    base = str(venv_dir)
+    paths = sysconfig.get_paths(scheme, vars={"base": base, "platbase": base, "installed_base": base,
+                                              "installed_platbase": base})
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    headers = venv_dir / "include" / "site" / python / distribution
+    return {"purelib": paths["purelib"], "platlib": paths["platlib"], "scripts": paths["scripts"],
+            "data": paths["data"], "headers": str(headers)}
+
+
+def script_kind() -> str:
+    """pypa/installer's launcher kind for this machine."""
+    if os.name != "nt":
+        return "posix"
+    machine = platform.machine().lower()
+    if machine in ("arm64", "aarch64"):
+        return "win-arm64"
+    return "win-amd64" if struct.calcsize("P") == 8 else "win-ia32"
+
+
+@dataclass
+class WheelsInstalled:
+    """What installed the wheels, and the sha256 of each file as it was written (the install record reuses it)."""
+
+    installer: str
+    written: Known
+
+
+def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, final_venv: Path, *,
+                   compile_bytecode_files: bool, stop: threading.Event | None = None) -> WheelsInstalled:
+    """Install ``wheels`` from ``bundle`` into the venv at ``venv_dir`` (which will live at ``final_venv``).
+    2008 when a file differs from its RECORD, 2005 for a wheel it cannot install."""
+    stop = stop or threading.Event()
+    interpreter = str(venv_python(final_venv))
+    workers = max(1, min(len(wheels), os.cpu_count() or 1) * 2)
+    # biggest first: the longest wheel starts at once
+    ordered = sorted(wheels, key=lambda wheel: -wheel.size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel") as pool:
+        futures = [pool.submit(_install_one, bundle, wheel, venv_dir, interpreter, stop) for wheel in ordered]
+        try:
+            installed = [future.result() for future in futures]
+        except BaseException:
+            stop.set()  # the other threads stop at their next read
+            raise
+    if compile_bytecode_files:
+        compiled = compile_bytecode([source for item in installed for source in item.sources], venv_dir, final_venv)
+        for item in installed:
+            base = item.record.parent.parent
+            item.rows += [(_relative(pyc, base), "", "") for source in item.sources
+                          if (pyc := compiled.get(source)) is not None]
+    for item in installed:
+        _write_record(item)
+    return WheelsInstalled(f"installer {INSTALLER_VERSION}",
+                           {path: facts for item in installed for path, facts in item.written.items()})
+
+
+def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
+                 stop: threading.Event) -> InstalledDistribution:
+    assert bundle.archive is not None
+    info = bundle.archive.getinfo(wheel.member)
+    try:
+        raw = MemberFile.open(bundle.archive, info)
+        stream: BinaryIO = io.BufferedReader(raw, _READ_BUFFER) if raw is not None else \
+            bundle.archive.open(info)  # type: ignore[assignment]
+        with stream, zipfile.ZipFile(stream) as archive:
+            archive.filename = wheel.filename  # pypa/installer reads the name and version from it
+            source = _CheckedWheel(archive, stop)
+            destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind())
+            install_wheel(source, destination, {"INSTALLER": INSTALLER_TEXT, "REQUESTED": b""})
+            source.require_all_checked()
+    except RecordMismatch as error:
+        raise DeployError(f"the files of {wheel.filename} differ from its RECORD ({error}); nothing was installed. "
+                          "Copy the bundle again from the build; if it repeats, the wheel is broken",
+                          ErrorCode.INTEGRITY_ERROR) from None
+    except (InstallerError, *DAMAGE) as error:
+        raise DeployError(f"cannot install {wheel.filename} from {bundle.path.name}: {error}; nothing was "
+                          "installed. Rebuild the bundle", ErrorCode.INSTALL_FAILED) from None
+    assert destination.finished is not None
+    record, rows = destination.finished
+    return InstalledDistribution(wheel.filename, record, rows, destination.sources, destination.written)
+
+
+def _relative(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _write_record(item: InstalledDistribution) -> None:
+    """RECORD as pip writes it: rows sorted, written with the csv module's default line ends."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(sorted(set(item.rows)))
+    with open(item.record, "x", encoding="utf-8", newline="") as handle:
+        handle.write(buffer.getvalue())
+
+
+class _CheckedWheel(WheelFile):
+    """A wheel whose every file is hashed as it is read and compared with its RECORD entry at its end."""
+
+    def __init__(self, archive: zipfile.ZipFile, stop: threading.Event) -> None:
+        super().__init__(archive)
+        self._stop = stop
+        self._checked: set[str] = set()
+        self._names: set[str] = set()
+
+    def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
+        for record, stream, executable in super().get_contents():
+            path, hash_text, size_text = record
+            self._names.add(path)
+            if path.rsplit("/", 1)[-1] in _SKIP_UNHASHED and path.startswith(self.dist_info_dir + "/"):
+                yield record, stream, executable
+                continue
+            if not hash_text:
+                raise RecordMismatch(f"{path} is not hashed in RECORD")
+            entry = RecordEntry.from_elements(path, hash_text, size_text)
+            yield record, cast(BinaryIO, _CheckedStream(stream, entry, self._checked, self._stop)), executable
+
+    def require_all_checked(self) -> None:
+        """Every file written was read to its end (and so compared); none was skipped unread."""
+        unread = sorted(name for name in self._names - self._checked
+                        if not (name.rsplit("/", 1)[-1] in _SKIP_UNHASHED and
+                                name.startswith(self.dist_info_dir + "/")))
+        if unread:
+            raise RecordMismatch(f"{unread[0]} was not read whole")
+
+
+class _CheckedStream:
+    """A file of the wheel: hashes what is read; at its end the sha256 and size must match RECORD."""
+
+    def __init__(self, stream: BinaryIO, entry: RecordEntry, checked: set[str], stop: threading.Event) -> None:
+        self._stream, self._entry, self._checked, self._stop = stream, entry, checked, stop
+        self._hash = self._new_hash()
+        self._size = 0
+
+    def _new_hash(self) -> Any:
+        assert self._entry.hash_ is not None
+        if self._entry.hash_.name != "sha256":
+            raise RecordMismatch(f"{self._entry.path}: RECORD uses {self._entry.hash_.name}, not sha256")
+        return sha256()
+
+    def _account(self, data: bytes) -> bytes:
+        if self._stop.is_set():
+            raise InterruptedError("stopped")
+        if data:
+            self._hash.update(data)
+            self._size += len(data)
+        else:
+            self._finish()
+        return data
+
+    def _finish(self) -> None:
+        entry = self._entry
+        assert entry.hash_ is not None
+        expected = entry.hash_.value
+        actual = base64.urlsafe_b64encode(self._hash.digest()).decode("ascii").rstrip("=")
+        if actual != expected:
+            raise RecordMismatch(f"{entry.path}: sha256 differs from RECORD")
+        if entry.size is not None and entry.size != self._size:
+            raise RecordMismatch(f"{entry.path}: {self._size} bytes, RECORD says {entry.size}")
+        self._checked.add(entry.path)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._account(self._stream.read(size))
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self._stream.readline(size)
+        if line:
+            self._account(line)
+        return line
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        position = self._stream.seek(offset, whence)
+        if position == 0:
+            self._hash, self._size = self._new_hash(), 0
+        return position
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "_CheckedStream":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Destination(SchemeDictionaryDestination):
+    """pypa/installer's destination, safe for threads, with pip's console scripts; RECORD is written later."""
+
+    def __init__(self, scheme: dict[str, str], interpreter: str, kind: str) -> None:
+        super().__init__(scheme, interpreter, kind)  # type: ignore[arg-type]
+        self.sources: list[Path] = []
+        self.written: Known = {}
+        self.finished: tuple[Path, list[tuple[str, str, str]]] | None = None
+
+    def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
+        target = Path(self.scheme_dict[scheme], path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        digest, size = sha256(), 0
+        try:
+            handle = open(target, "xb")
+        except FileExistsError:  # two wheels ship one file (namespace __init__.py): the later wins, as with pip
+            handle = open(target, "wb")
+        with handle:
+            for chunk in iter(lambda: stream.read(_READ_BUFFER), b""):
+                digest.update(chunk)
+                size += len(chunk)
+                handle.write(chunk)
+        if is_executable:
+            make_file_executable(target)
+        self.written[os.path.normpath(target)] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)
+        value = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
+        if scheme in ("purelib", "platlib") and path.endswith(".py"):
+            self.sources.append(target)
+        return RecordEntry(path, Hash("sha256", value), size)
+
+    def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
+        if self.script_kind != "posix":
+            return super().write_script(name, module, attr, section)
+        code = _SCRIPT.format(module=module, name=attr.split(".")[0], call=attr)
+        data = _build_shebang(self.interpreter, forlauncher=False) + b"\n" + code.encode("utf-8")
+        entry = self.write_to_fs("scripts", name, io.BytesIO(data), is_executable=True)
+        return entry
+
+    def finalize_installation(self, scheme: Any, record_file_path: str, records: Any) -> None:
+        base = Path(self.scheme_dict[scheme])
+        rows = []
+        for file_scheme, entry in records:
+            prefix = None if file_scheme == scheme else \
+                os.path.relpath(self.scheme_dict[file_scheme], self.scheme_dict[scheme]).replace(os.sep, "/") + "/"
+            rows.append(entry.to_row(prefix))
+        self.finished = (base / record_file_path, rows)
