@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from procvision_build.bundle.startable import before_313, zipimport_problem
 from procvision_build.config.model import TargetSpec
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.bundle import (ASSETS, HASHES, LOCKED_WHEELS, MANIFEST, PATHS, STRUCTURE, ZIP, Bundle,
@@ -59,7 +60,8 @@ def validate_bundle(path: Path) -> Report:
         if bundle.archive is None:
             return Report({"bundle": str(path)}, (_check(ZIP, bundle.findings, ""),))
         target = _target(bundle)
-        findings = bundle.findings + _manifest_fields(bundle, target) + _lock(bundle) + _sdk(bundle)
+        findings = _startable(bundle) + bundle.findings + _manifest_fields(bundle, target)
+        findings += _lock(bundle) + _sdk(bundle)
         findings += _tags(bundle, target) if target is not None else []
         grouped: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
@@ -135,6 +137,18 @@ def _manifest_fields(bundle: Bundle, target: Target | None) -> list[Finding]:
         found.append(_finding(MANIFEST, ErrorCode.MANIFEST_MISSING,
                               f"'target' is not a target this tool understands: {data.get('target')!r}"))
     return found
+
+
+def _startable(bundle: Bundle) -> list[Finding]:
+    """``python BUNDLE.zip`` must start on the target's Python: before 3.13 its zipimport reads no zip64 record."""
+    target = bundle.manifest.target if bundle.manifest is not None else None
+    problem = zipimport_problem(bundle.path) if target is None or before_313(target.python) else None
+    if problem is None:
+        return []
+    python = f"Python {target.python}" if target is not None else "Python before 3.13"
+    return [_finding(ZIP, ErrorCode.INVALID_BUNDLE, f"{python} cannot start it (python BUNDLE.zip): {problem}; "
+                     "zipimport before CPython 3.13 reads no zip64 record: build it again with procvision-build "
+                     "1.x (docs/bundles.md, \"Bundles of any size\")")]
 
 
 def _tags(bundle: Bundle, target: Target) -> list[Finding]:
