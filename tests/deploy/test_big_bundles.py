@@ -59,6 +59,10 @@ def test_a_bundle_past_4_gib_builds_validates_and_installs_with_python310(tmp_pa
     assert names[-1].startswith("_procvision_deploy/"), "the installer's members come last past 4 GiB"
     report = validate_bundle(bundle)
     assert report.ok, [check for check in report.checks if check.status != "ok"]
+    for python in ("3.11", "3.12", "3.13"):
+        started = subprocess.run(tool_command(python_for(python), bundle, "--help"), capture_output=True, text=True,
+                                 env=offline_env(), timeout=120)
+        assert started.returncode == 0 and "install" in started.stdout, (python, started.stderr)
 
     root = tmp_path / "root"
     done, install_peak = peak_rss(tool_command(python_for("3.10"), bundle, "install", "--root", str(root), "--json"),

@@ -8,6 +8,8 @@ import os
 import zipfile
 from pathlib import Path
 
+from procvision_build.files import sha256_of
+
 _BLOCK = os.urandom(1 << 20)  # random, so no compressor shrinks it; repeated, so writing stays disk-bound
 
 
@@ -38,15 +40,7 @@ def big_wheel(directory: Path, name: str, size: int) -> tuple[Path, str]:
             record.append(f"{member},sha256={_b64(hashlib.sha256(data).digest())},{len(data)}")
         record.append(f"{distinfo}/RECORD,,")
         archive.writestr(zipfile.ZipInfo(f"{distinfo}/RECORD", (2020, 1, 1, 0, 0, 0)), "\n".join(record) + "\n")
-    return path, file_sha256(path)
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return path, sha256_of(path)
 
 
 def _b64(digest: bytes) -> str:
