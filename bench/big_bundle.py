@@ -51,7 +51,7 @@ def offline_env() -> dict[str, str]:
 
 
 def row(what: str, seconds: float, peak: int) -> str:
-    return f"  {what:<34} {seconds:8.1f} s  {peak / (1 << 20):8.0f} MiB"
+    return f"  {what:<40} {seconds:8.1f} s  {peak / (1 << 20):8.0f} MiB"
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ them all and adds the build-side checks. Nothing is written until ``extract``, w
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import struct
 import zipfile
@@ -352,7 +353,8 @@ class Bundle:
         if header[:4] != b"PK\x03\x04":
             raise zipfile.BadZipFile(f"no local header for {info.filename}")
         name_length, extra_length = struct.unpack("<2H", header[26:30])
-        return FileWindow(self.path, info.header_offset + 30 + name_length + extra_length, info.compress_size)
+        return io.BufferedReader(FileWindow(self.path, info.header_offset + 30 + name_length + extra_length,
+                                            info.compress_size))
 
     def extract(self, destination: Path) -> None:
         """Write the version directory into ``destination`` (created), hashing every wheel again."""

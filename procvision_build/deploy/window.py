@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any
 
 
 class FileWindow(io.RawIOBase):
@@ -28,7 +29,7 @@ class FileWindow(io.RawIOBase):
         self._position = max(0, base + offset)
         return self._position
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: Any) -> int:
         wanted = min(len(buffer), self._size - self._position)
         if wanted <= 0:
             return 0
