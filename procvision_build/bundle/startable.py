@@ -28,8 +28,7 @@ def zipimport_problem(path: Path) -> str | None:
         position = size - _END_SIZE - directory_size
         base = position - directory_offset
         if position < 0 or base < 0:
-            return ("its classic end record points before the file's start (a zip64 bundle: zipimport before "
-                    "CPython 3.13 reads no zip64 record)")
+            return "its classic end record points before the file's start (its fields are zip64's placeholders)"
         handle.seek(position)
         found: dict[str, int] = {}
         while True:
