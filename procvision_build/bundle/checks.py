@@ -28,16 +28,17 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-TAGS, SDK = "wheel tags", "sdk"
-ORDER = (ZIP, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
+TAGS, SDK, STARTS = "wheel tags", "sdk", "starts"
+ORDER = (ZIP, STARTS, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
 # The fields procvision build always writes; the installer needs fewer, the platform needs them all.
 _MANIFEST_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", "required_assets",
                     "default_config", "sdk_version", "target")
-_SUMMARY = {ZIP: "members that do not read back intact", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
+_SUMMARY = {ZIP: "members that do not read back intact", STARTS: "", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
             TAGS: "wheels for another Python or platform", HASHES: "wheels that are not the ones locked",
             ASSETS: "declared assets are missing", SDK: ""}
 _HINT = {
     ZIP: "the file was damaged in a copy; copy it again from the build, or build it again",
+    STARTS: "build it again with procvision build: it writes a bundle its target's Python starts at any size",
     PATHS: "an installer refuses these before writing anything; build the bundle again",
     STRUCTURE: "a bundle holds __main__.py and {name}-{version}/ with manifest.json, pylock.toml, requirements.txt, "
                "sbom.cdx.json, wheels/ and the assets",
@@ -93,6 +94,7 @@ def _passed(name: str, bundle: Bundle, target: Target | None) -> str:
     manifest = bundle.manifest.data if bundle.manifest is not None else {}
     return {
         ZIP: f"{len(bundle.digests)} members read back intact (CRC-32)",
+        STARTS: f"python BUNDLE.zip finds {MAIN_MEMBER} on {_python(bundle)}",
         PATHS: f"{len(bundle.infos())} members, every path relative, none a link or a duplicate",
         STRUCTURE: f"{MAIN_MEMBER} and {bundle.directory}/ with the lock, requirements.txt and the SBOM",
         MANIFEST: f"{manifest.get('name')} {manifest.get('version')}, {len(manifest.get('supported_pids') or [])} "
@@ -146,9 +148,14 @@ def _startable(bundle: Bundle) -> list[Finding]:
     if problem is None:
         return []
     python = f"Python {target.python}" if target is not None else "Python before 3.13"
-    return [_finding(ZIP, ErrorCode.INVALID_BUNDLE, f"{python} cannot start it (python BUNDLE.zip): {problem}; "
+    return [_finding(STARTS, ErrorCode.INVALID_BUNDLE, f"{python} cannot start it (python BUNDLE.zip): {problem}; "
                      "zipimport before CPython 3.13 reads no zip64 record: build it again with procvision-build "
                      "1.x (docs/bundles.md, \"Bundles of any size\")")]
+
+
+def _python(bundle: Bundle) -> str:
+    target = bundle.manifest.target if bundle.manifest is not None else None
+    return f"Python {target.python}" if target is not None else "Python 3.10 and later"
 
 
 def _tags(bundle: Bundle, target: Target) -> list[Finding]:
