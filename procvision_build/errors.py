@@ -46,6 +46,12 @@ class IntegrityError(ProcVisionError):
 # -- targets, resolution, local sources, lock (resolver) ----------------------------
 
 
+class BundleLayoutError(ProcVisionError):
+    """A bundle was written that its target's Python could not start (``python BUNDLE.zip``): never shipped."""
+
+    code = ErrorCode.INVALID_BUNDLE
+
+
 class TargetError(ProcVisionError):
     """A target cannot be expanded (unknown platform tag) or cannot decide a marker."""
 

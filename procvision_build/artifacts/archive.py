@@ -12,6 +12,7 @@ import struct
 import time
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Mapping, Protocol
 
@@ -102,61 +103,90 @@ def crc32_of(path: Path) -> int:
     return crc
 
 
-# Zip64 from the signed 32-bit limit, as zipfile does: some readers take the sizes as signed.
-_ZIP64_LIMIT = (1 << 31) - 1
+# A size or offset up to this fits a classic 32-bit field (0xFFFFFFFF itself means "see zip64"). Readers take them
+# unsigned, zipimport included, so a bundle between 2 and 4 GiB needs no zip64 record (which zipimport before
+# CPython 3.13 cannot read).
+_CLASSIC_LIMIT = 0xFFFFFFFE
 _ZIP_COUNT_LIMIT = 0xFFFF
 _UTF8_FLAG = 0x800
 _VERSION, _ZIP64_VERSION = 20, 45
+#: Ends the zipimport-only directory of a zip past 4 GiB: not ``PK\x01\x02``, so zipimport stops reading there.
+ZIPIMPORT_DIRECTORY_END = b"procvision: end of the zipimport directory\n"
+
+
+def local_record_bound(name: str, size: int, stored: bool) -> int:
+    """The most bytes one member can take before the central directory (header, zip64 extra, data deflated or not):
+    an upper bound, so a writer can choose its layout before it writes."""
+    data = size if stored else size + (size >> 12) + (size >> 14) + 64  # deflate's worst case, rounded up
+    return 30 + len(name.encode("utf-8")) + 20 + data
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """What the central directory says of one member."""
+
+    encoded: bytes
+    flags: int
+    method: int
+    crc: int
+    size: int
+    compressed: int
+    mode: int
+    offset: int
 
 
 class StreamingZipWriter:
     """A zip written front to back with nothing to go back for: every local header holds its entry's CRC-32 and
     sizes (no data descriptors, APPNOTE 4.3.9), so streaming readers read it too; the output need not seek.
 
-    The same entries in the same order give the same bytes (fixed time, modes, deflate level 6).
+    The same entries in the same order give the same bytes (fixed time, modes, deflate level 6). Zip64 records
+    only where a classic field cannot hold the value; ``close`` says how a zip for zipimport ends.
     """
 
-    def __init__(self, stream: ZipSink, epoch: int) -> None:
+    def __init__(self, stream: ZipSink, epoch: int, *, for_zipimport: bool = False) -> None:
+        """``for_zipimport``: ``python THIS.zip`` must start on CPython 3.10 to 3.12 at any size."""
         self._stream = stream
+        self._for_zipimport = for_zipimport
         year, month, day, hour, minute, second = time.gmtime(max(epoch, _ZIP_MIN_EPOCH))[:6]
         self._dos_time = hour << 11 | minute << 5 | second // 2
         self._dos_date = (year - 1980) << 9 | month << 5 | day
         self._offset = 0
-        self._central: list[bytes] = []
+        self._entries: list[_Entry] = []
+        self._loader: int | None = None  # index of the first entry zipimport must reach, once marked
         self.names: list[str] = []
 
     def _write(self, data: bytes) -> None:
         self._stream.write(data)
         self._offset += len(data)
 
+    def start_loader(self) -> None:
+        """The members added from now on (the last ones) are what ``python THIS.zip`` imports to start."""
+        self._loader = len(self._entries)
+
     def _header(self, name: str, mode: int, method: int, crc: int, size: int, compressed: int) -> None:
-        """The local header now, the central directory entry for the end."""
+        """The local header now; the central directory entry is kept for the end."""
         try:
             encoded, flags = name.encode("ascii"), 0
         except UnicodeEncodeError:
             encoded, flags = name.encode("utf-8"), _UTF8_FLAG
-        big = size > _ZIP64_LIMIT or compressed > _ZIP64_LIMIT
+        big = size > _CLASSIC_LIMIT or compressed > _CLASSIC_LIMIT
         extra = struct.pack("<HHQQ", 1, 16, size, compressed) if big else b""
         version = _ZIP64_VERSION if big else _VERSION
-        self._central.append(self._central_entry(encoded, flags, method, crc, size, compressed, mode))
+        self._entries.append(_Entry(encoded, flags, method, crc, size, compressed, mode, self._offset))
         self._write(struct.pack("<4s2B4HL2L2H", b"PK\x03\x04", version, 0, flags, method, self._dos_time,
                                 self._dos_date, crc, 0xFFFFFFFF if big else compressed,
                                 0xFFFFFFFF if big else size, len(encoded), len(extra)) + encoded + extra)
         self.names.append(name)
 
-    def _central_entry(self, encoded: bytes, flags: int, method: int, crc: int, size: int, compressed: int,
-                       mode: int) -> bytes:
-        wide = [value for value in (size, compressed) if value > _ZIP64_LIMIT]
-        if self._offset > _ZIP64_LIMIT:
-            wide.append(self._offset)
+    def _central_entry(self, entry: _Entry, offset: int) -> bytes:
+        wide = [value for value in (entry.size, entry.compressed, offset) if value > _CLASSIC_LIMIT]
         extra = struct.pack(f"<HH{len(wide)}Q", 1, 8 * len(wide), *wide) if wide else b""
         version = _ZIP64_VERSION if wide else _VERSION
         return struct.pack(
-            "<4s4B4HL2L5H2L", b"PK\x01\x02", version, 3, version, 0, flags, method, self._dos_time, self._dos_date,
-            crc, compressed if compressed <= _ZIP64_LIMIT else 0xFFFFFFFF,
-            size if size <= _ZIP64_LIMIT else 0xFFFFFFFF, len(encoded), len(extra), 0, 0, 0,
-            (0o100000 | mode) << 16, self._offset if self._offset <= _ZIP64_LIMIT else 0xFFFFFFFF,
-        ) + encoded + extra
+            "<4s4B4HL2L5H2L", b"PK\x01\x02", version, 3, version, 0, entry.flags, entry.method, self._dos_time,
+            self._dos_date, entry.crc, min(entry.compressed, 0xFFFFFFFF), min(entry.size, 0xFFFFFFFF),
+            len(entry.encoded), len(extra), 0, 0, 0, (0o100000 | entry.mode) << 16, min(offset, 0xFFFFFFFF),
+        ) + entry.encoded + extra
 
     def add_bytes(self, name: str, data: bytes, mode: int = 0o644, compress: bool = True) -> None:
         """Add ``data``, deflated (level 6) unless ``compress`` is false."""
@@ -188,19 +218,44 @@ class StreamingZipWriter:
         self._offset += size
 
     def close(self) -> None:
-        """The central directory, then zip64's end records when counts or offsets need them, then the end record."""
+        """The central directory and end records (docs/bundles.md, "Bundles of any size").
+
+        Up to 4 GiB and 65,535 members: the classic end record alone. Past either, zip64's end record and locator
+        too, and the classic record's fields that do not fit say so (0xFFFF, 0xFFFFFFFF), unless the zip is
+        ``for_zipimport``: zipimport before CPython 3.13 reads only the classic record and finds the directory
+        from its size and offset, so they stay real. Past 65,535 members its size spans zip64's records; past
+        4 GiB a copy of the loader's entries (offsets from its first member) and an end marker come first, and
+        the classic record points zipimport at them while its count (0xFFFF) sends other readers to zip64's.
+        """
+        far = self._offset > _CLASSIC_LIMIT
+        copy = base = 0
+        if far and self._for_zipimport:
+            if self._loader is None:
+                raise ValueError("a zip past 4 GiB that zipimport must start needs its loader members marked")
+            copy, base = self._offset, self._entries[self._loader].offset
+            if copy - base > _CLASSIC_LIMIT:
+                raise ValueError("the loader members of a zip past 4 GiB must be its last, and under 4 GiB")
+            for entry in self._entries[self._loader:]:
+                self._write(self._central_entry(entry, entry.offset - base))
+            self._write(ZIPIMPORT_DIRECTORY_END)
         start = self._offset
-        for entry in self._central:
-            self._write(entry)
-        count, length = len(self._central), self._offset - start
-        if count > _ZIP_COUNT_LIMIT or start > _ZIP64_LIMIT or length > _ZIP64_LIMIT:
+        for entry in self._entries:
+            self._write(self._central_entry(entry, entry.offset))
+        count, length = len(self._entries), self._offset - start
+        if length > _CLASSIC_LIMIT:
+            raise ValueError(f"a central directory of {length} bytes does not fit a zip")
+        if far or count > _ZIP_COUNT_LIMIT:
             end64 = self._offset
             self._write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, _ZIP64_VERSION, _ZIP64_VERSION, 0, 0,
                                     count, count, length, start))
             self._write(struct.pack("<4sLQL", b"PK\x06\x07", 0, end64, 1))
-            count = count if count <= _ZIP_COUNT_LIMIT else 0xFFFF
-            length = length if length <= _ZIP64_LIMIT else 0xFFFFFFFF
-            start = start if start <= _ZIP64_LIMIT else 0xFFFFFFFF
+            if not self._for_zipimport:
+                start = min(start, 0xFFFFFFFF)
+            elif far:
+                length, start = self._offset - copy, copy - base
+            else:
+                length = self._offset - start
+            count = 0xFFFF
         self._write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count, count, length, start, 0))
         self._stream.flush()
 

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Sequence
 
 from procvision_build.artifacts.archive import source_date_epoch
-from procvision_build.bundle.contents import bundle_members
-from procvision_build.bundle.layout import bundle_filename
+from procvision_build.bundle.contents import Member, bundle_members
+from procvision_build.bundle.layout import bundle_filename, bundle_folder
+from procvision_build.bundle.startable import before_313, zipimport_problem
+from procvision_build.bundle.winpaths import installed_paths, too_long, warning_line
 from procvision_build.bundle.writer import write_bundle
 from procvision_build.config.model import ProjectConfig, TargetSpec
-from procvision_build.errors import UsageError
+from procvision_build.errors import BundleLayoutError, UsageError
 from procvision_build.files import sha256_of
 from procvision_build.lock.plan import Planner, ResolvedWheel
 from procvision_build.resolve.targets import Target, target_from_spec
@@ -65,7 +67,16 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
         path = out_dir / bundle_filename(config, target.spec)
         ui.info(f"writing {path.name}")
         members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata)
-        digest = write_bundle(path, members, epoch, cache.crc32)
+        if target.spec.platform.startswith("win"):
+            _warn_long_paths(path.name, config, target, members, ui)
+        old = before_313(target.spec.python)
+        digest = write_bundle(path, members, epoch, cache.crc32, for_zipimport=old)
+        problem = zipimport_problem(path) if old else None
+        if problem:  # the writer's layout should never allow it: a bundle its Python cannot start never ships
+            path.unlink()
+            raise BundleLayoutError(f"{path.name}: Python {target.spec.python} could not start it: {problem}; "
+                                    "zipimport before CPython 3.13 reads no zip64 record (docs/bundles.md, "
+                                    "\"Bundles of any size\")")
         return BuiltBundle(path, target.key, path.stat().st_size, len(wheels) + 1, digest)
 
     # Targets are independent and the work is I/O, CRC and hashing, which release the GIL: one thread each.
@@ -75,3 +86,13 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
         ui.info(f"bundle {bundle.path} ({format_bytes(bundle.size)}, {bundle.wheels} wheels, sha256 {bundle.sha256})",
                 **bundle.as_dict())
     return built
+
+
+def _warn_long_paths(bundle: str, config: ProjectConfig, target: Target, members: Sequence[Member], ui: UI) -> None:
+    """A Windows bundle whose install would write a path of 260 characters or more under the documented root."""
+    folder = bundle_folder(config)
+    files = [member.name[len(folder) + 1:] for member in members if member.name.startswith(folder + "/")]
+    wheels = [member.content for member in members if member.stored and isinstance(member.content, Path)]
+    found = too_long(installed_paths(folder, files, wheels, target.spec.python))
+    if found:
+        ui.warning(warning_line(bundle, found), path=found[0].path, length=found[0].length)

@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from procvision_build.bundle.startable import before_313, zipimport_problem
 from procvision_build.config.model import TargetSpec
 from procvision_build.config.rules import SDK_NAME
 from procvision_build.deploy.bundle import (ASSETS, HASHES, LOCKED_WHEELS, MANIFEST, PATHS, STRUCTURE, ZIP, Bundle,
@@ -28,13 +29,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-TAGS, SDK = "wheel tags", "sdk"
-ORDER = (ZIP, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
-_SUMMARY = {ZIP: "members that do not read back intact", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
+TAGS, SDK, STARTS = "wheel tags", "sdk", "starts"
+ORDER = (ZIP, STARTS, PATHS, STRUCTURE, MANIFEST, TAGS, HASHES, LOCKED_WHEELS, ASSETS, SDK)
+_SUMMARY = {ZIP: "members that do not read back intact", STARTS: "", PATHS: "unsafe members", STRUCTURE: "not laid out as a bundle", MANIFEST: "",
             TAGS: "wheels for another Python or platform", HASHES: "wheels that are not the ones locked",
             ASSETS: "declared assets are missing", SDK: ""}
 _HINT = {
     ZIP: "the file was damaged in a copy; copy it again from the build, or build it again",
+    STARTS: "build it again with procvision build: it writes a bundle its target's Python starts at any size",
     PATHS: "an installer refuses these before writing anything; build the bundle again",
     STRUCTURE: "a bundle holds __main__.py and {name}-{version}/ with manifest.json, pylock.toml, requirements.txt, "
                "sbom.cdx.json, wheels/ and the assets",
@@ -57,7 +59,8 @@ def validate_bundle(path: Path) -> Report:
         if bundle.archive is None:
             return Report({"bundle": str(path)}, (_check(ZIP, bundle.findings, ""),))
         target = _target(bundle)
-        findings = bundle.findings + _manifest_fields(bundle, target) + _lock(bundle) + _sdk(bundle)
+        findings = _startable(bundle) + bundle.findings + _manifest_fields(bundle, target)
+        findings += _lock(bundle) + _sdk(bundle)
         findings += _tags(bundle, target) if target is not None else []
         grouped: dict[str, list[Finding]] = defaultdict(list)
         for finding in findings:
@@ -89,6 +92,7 @@ def _passed(name: str, bundle: Bundle, target: Target | None) -> str:
     manifest = bundle.manifest.data if bundle.manifest is not None else {}
     return {
         ZIP: f"{len(bundle.digests)} members read back intact (CRC-32)",
+        STARTS: f"python BUNDLE.zip finds {MAIN_MEMBER} on {_python(bundle)}",
         PATHS: f"{len(bundle.infos())} members, every path relative, none a link or a duplicate",
         STRUCTURE: f"{MAIN_MEMBER} and {bundle.directory}/ with the lock, requirements.txt and the SBOM",
         MANIFEST: f"{manifest.get('name')} {manifest.get('version')}, {len(manifest.get('supported_pids') or [])} "
@@ -133,6 +137,23 @@ def _manifest_fields(bundle: Bundle, target: Target | None) -> list[Finding]:
         found.append(_finding(MANIFEST, ErrorCode.MANIFEST_MISSING,
                               f"'target' is not a target this tool understands: {data.get('target')!r}"))
     return found
+
+
+def _startable(bundle: Bundle) -> list[Finding]:
+    """``python BUNDLE.zip`` must start on the target's Python: before 3.13 its zipimport reads no zip64 record."""
+    target = bundle.manifest.target if bundle.manifest is not None else None
+    problem = zipimport_problem(bundle.path) if target is None or before_313(target.python) else None
+    if problem is None:
+        return []
+    python = f"Python {target.python}" if target is not None else "Python before 3.13"
+    return [_finding(STARTS, ErrorCode.INVALID_BUNDLE, f"{python} cannot start it (python BUNDLE.zip): {problem}; "
+                     "zipimport before CPython 3.13 reads no zip64 record: build it again with procvision-build "
+                     "1.x (docs/bundles.md, \"Bundles of any size\")")]
+
+
+def _python(bundle: Bundle) -> str:
+    target = bundle.manifest.target if bundle.manifest is not None else None
+    return f"Python {target.python}" if target is not None else "Python 3.10 and later"
 
 
 def _tags(bundle: Bundle, target: Target) -> list[Finding]:

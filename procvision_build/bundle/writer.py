@@ -9,8 +9,11 @@ import hashlib
 from pathlib import Path
 from typing import IO, Sequence
 
-from procvision_build.artifacts.archive import StreamingZipWriter, crc32_of
+import os
+
+from procvision_build.artifacts.archive import StreamingZipWriter, crc32_of, local_record_bound
 from procvision_build.bundle.contents import Member
+from procvision_build.deploy.bundle_files import MAIN_MEMBER, PACKAGE_PREFIX
 from procvision_build.files import atomic_output
 from procvision_build.store.cache import Crc32Store
 
@@ -36,24 +39,53 @@ class _HashingStream:
         return self._digest.hexdigest()
 
 
-def write_bundle(path: Path, members: Sequence[Member], epoch: int, crcs: Crc32Store | None = None) -> str:
+#: Past this many bytes of members, the installer's own members go last (docs/bundles.md, "Bundles of any size").
+FAR_LAYOUT_FROM = 0xFFFFFFFF
+
+
+def write_bundle(path: Path, members: Sequence[Member], epoch: int, crcs: Crc32Store | None = None, *,
+                 for_zipimport: bool = True) -> str:
     """``members`` into the zip at ``path`` (written to a temporary name, then renamed); returns its sha256.
 
-    ``crcs`` holds the wheels' CRC-32 by sha256: looked up, else computed and kept there.
+    ``crcs`` holds the wheels' CRC-32 by sha256: looked up, else computed and kept there. ``for_zipimport``: the
+    target's Python is older than 3.13, whose zipimport reads no zip64 record.
     """
+    ordered = sorted(members, key=lambda m: m.name)
+    loader = [member for member in ordered if _is_loader(member.name)]
+    far = for_zipimport and sum(local_record_bound(member.name, _size(member), member.stored)
+                                for member in ordered) >= FAR_LAYOUT_FROM
+    if far:  # past 4 GiB zipimport reaches only what comes last: the installer
+        ordered = [member for member in ordered if not _is_loader(member.name)]
     with atomic_output(path) as file:
         stream = _HashingStream(file)
-        archive = StreamingZipWriter(stream, epoch)
-        for member in sorted(members, key=lambda m: m.name):
-            if isinstance(member.content, Path):
-                if member.stored:
-                    archive.add_stored_file(member.name, member.content, _crc32(member, crcs))
-                else:
-                    archive.add_file(member.name, member.content)
-            else:
-                archive.add_bytes(member.name, member.content, compress=not member.stored)
+        archive = StreamingZipWriter(stream, epoch, for_zipimport=for_zipimport)
+        for member in ordered:
+            _add(archive, member, crcs)
+        if far:
+            archive.start_loader()
+            for member in loader:
+                _add(archive, member, crcs)
         archive.close()
     return stream.sha256()
+
+
+def _is_loader(name: str) -> bool:
+    """What ``python BUNDLE.zip`` imports to start: ``__main__.py`` and the installer package."""
+    return name == MAIN_MEMBER or name.startswith(PACKAGE_PREFIX)
+
+
+def _size(member: Member) -> int:
+    return os.path.getsize(member.content) if isinstance(member.content, Path) else len(member.content)
+
+
+def _add(archive: StreamingZipWriter, member: Member, crcs: Crc32Store | None) -> None:
+    if isinstance(member.content, Path):
+        if member.stored:
+            archive.add_stored_file(member.name, member.content, _crc32(member, crcs))
+        else:
+            archive.add_file(member.name, member.content)
+    else:
+        archive.add_bytes(member.name, member.content, compress=not member.stored)
 
 
 def _crc32(member: Member, crcs: Crc32Store | None) -> int:

@@ -8,13 +8,14 @@ them all and adds the build-side checks. Nothing is written until ``extract``, w
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 from . import bundle_files as layout
 from .codes import ErrorCode
@@ -22,6 +23,7 @@ from .errors import DeployError, DeployUsageError
 from .manifest import Manifest, parse_manifest
 from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
+from .window import FileWindow
 
 _MANIFEST_MEMBER = re.compile(r"^([^/]+)/" + re.escape(layout.MANIFEST) + "$")
 
@@ -335,11 +337,26 @@ class Bundle:
                     if info.filename.startswith(self.directory + "/") and info.filename not in kept)
         for wheel in wheels:
             try:
-                with self.archive.open(wheel.member) as stream, zipfile.ZipFile(stream) as inner:
+                with self._stored_view(self.archive.getinfo(wheel.member)) as stream, zipfile.ZipFile(stream) as inner:
                     total += sum(info.file_size for info in inner.infolist())
             except (*DAMAGE, OSError):
                 total += 2 * wheel.size
         return total
+
+    def _stored_view(self, info: zipfile.ZipInfo) -> IO[bytes]:
+        """A stored member (a wheel) as a seekable file of its own: zipfile reads a wheel's directory from it at
+        its end, where a stream of the member would read the whole wheel to get there (and again to go back)."""
+        if info.compress_type != zipfile.ZIP_STORED:
+            assert self.archive is not None
+            return self.archive.open(info)
+        with open(self.path, "rb") as handle:
+            handle.seek(info.header_offset)
+            header = handle.read(30)
+        if header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"no local header for {info.filename}")
+        name_length, extra_length = struct.unpack("<2H", header[26:30])
+        return io.BufferedReader(FileWindow(self.path, info.header_offset + 30 + name_length + extra_length,
+                                            info.compress_size))
 
     def extract(self, destination: Path, wheels: bool = True) -> None:
         """Write the version directory into ``destination`` (created), hashing every wheel again; without

@@ -106,4 +106,4 @@ def test_validate_passes_both_bundles(example_bundles: Built) -> None:
         assert done.returncode == 0, done.stdout + done.stderr
         report = json.loads(done.stdout)
         assert report["ok"] and {check["name"] for check in report["checks"]} == {
-            "zip", "paths", "structure", "manifest", "wheel tags", "hashes", "locked wheels", "assets", "sdk"}
+            "zip", "starts", "paths", "structure", "manifest", "wheel tags", "hashes", "locked wheels", "assets", "sdk"}

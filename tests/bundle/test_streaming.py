@@ -74,7 +74,7 @@ def test_a_streaming_reader_extracts_the_bundle_from_a_pipe(example_bundles: Bui
 def test_zip64_entries_and_offsets_are_read_by_every_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Past the zip64 limit (lowered here, so the test stays small): sizes and offsets move to zip64 fields,
     still in the local headers, and both kinds of reader agree."""
-    monkeypatch.setattr(archive, "_ZIP64_LIMIT", 1000)
+    monkeypatch.setattr(archive, "_CLASSIC_LIMIT", 1000)
     wheel = tmp_path / "big-1.0-py3-none-any.whl"
     wheel.write_bytes(bytes(range(256)) * 20)
     stream = io.BytesIO()
