@@ -23,7 +23,7 @@ from .errors import DeployError, DeployUsageError
 from .manifest import Manifest, parse_manifest
 from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
-from .window import FileWindow
+from .member_file import MemberFile
 
 _MANIFEST_MEMBER = re.compile(r"^([^/]+)/" + re.escape(layout.MANIFEST) + "$")
 
@@ -346,17 +346,9 @@ class Bundle:
     def _stored_view(self, info: zipfile.ZipInfo) -> IO[bytes]:
         """A stored member (a wheel) as a seekable file of its own: zipfile reads a wheel's directory from it at
         its end, where a stream of the member would read the whole wheel to get there (and again to go back)."""
-        if info.compress_type != zipfile.ZIP_STORED:
-            assert self.archive is not None
-            return self.archive.open(info)
-        with open(self.path, "rb") as handle:
-            handle.seek(info.header_offset)
-            header = handle.read(30)
-        if header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"no local header for {info.filename}")
-        name_length, extra_length = struct.unpack("<2H", header[26:30])
-        return io.BufferedReader(FileWindow(self.path, info.header_offset + 30 + name_length + extra_length,
-                                            info.compress_size))
+        assert self.archive is not None
+        in_place = MemberFile.open(self.archive, info)
+        return self.archive.open(info) if in_place is None else io.BufferedReader(in_place)
 
     def extract(self, destination: Path, wheels: bool = True) -> None:
         """Write the version directory into ``destination`` (created), hashing every wheel again; without
