@@ -59,6 +59,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
     sub = command("install", "install this bundle into --root DIR (bundle only)")
     sub.add_argument("--force", action="store_true", help="replace the same version when no PID uses it")
+    sub.add_argument("--no-import-check", dest="import_check", action="store_false",
+                     help="do not import every installed package first (only for a package that cannot be "
+                          "imported without its hardware)")
     for name, help in (("verify", "re-hash installed versions against their lock and install record "
                                   "(from a bundle without --root: check the bundle)"),
                        ("info", "describe this bundle, or NAME VERSION installed in the root")):
@@ -123,7 +126,7 @@ def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
 
     bundle = context.bundle_path()
     root = context.root(args)
-    record = install(bundle, root, force=args.force, wait=args.wait, out=out)
+    record = install(bundle, root, force=args.force, wait=args.wait, out=out, import_check=args.import_check)
     out.result(record, [f"installed {record['name']} {record['version']} in {record['directory']}",
                         f"next: python {root.tool_path} activate {record['name']} {record['version']} "
                         f"--pid {record['supported_pids'][0]}"])

@@ -22,6 +22,7 @@ from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
 from .fsutil import remove_file, remove_tree, rename, write_atomic
 from .handshake import smoke_handshake
+from .import_check import require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
@@ -32,8 +33,12 @@ from .venv_install import create_venv, install_wheels, retarget_scripts
 from .wheel_record import check_installed_wheels
 
 
-def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output) -> dict[str, Any]:
-    """Install the bundle at ``bundle_path`` into ``root``; returns the result record."""
+def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output,
+            import_check: bool = True) -> dict[str, Any]:
+    """Install the bundle at ``bundle_path`` into ``root``; returns the result record.
+
+    ``import_check=False`` skips importing every installed package (for one that needs hardware to import).
+    """
     started = time.monotonic()
     with Bundle.open(bundle_path) as bundle:
         manifest = bundle.manifest
@@ -57,13 +62,13 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
         with root_lock(root.lock_path, f"install {bundle.path.name}", wait,
                        lambda who: out.progress(f"waiting for the root lock of {root.path}: held by {who}"),
                        create_root=True):
-            record = _install_locked(bundle, wheels, root, force, out)
+            record = _install_locked(bundle, wheels, root, force, out, import_check)
     record["seconds"] = round(time.monotonic() - started, 3)
     return record
 
 
 def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force: bool,
-                    out: Output) -> dict[str, Any]:
+                    out: Output, import_check: bool) -> dict[str, Any]:
     manifest = bundle.manifest
     assert manifest is not None
     final = root.version_dir(manifest.name, manifest.version)
@@ -90,6 +95,8 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         out.progress(f"installing {len(wheels)} wheel(s) with pip from the bundle only (hashes required)")
         pip = install_wheels(python, temporary / layout.REQUIREMENTS, temporary / layout.WHEELS_DIR)
         check_installed_wheels(temporary / layout.VENV_DIR)  # before anything runs from them or rewrites a script
+        if import_check:  # every package imports (docs/deploy.md), before the handshake and the rename
+            require_imports(python, temporary / layout.VENV_DIR, out.progress)
         out.progress("starting the algorithm once (handshake)")
         hello = smoke_handshake(python, temporary)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
