@@ -58,7 +58,7 @@ def build_wheel(wheel_directory: str, config_settings: Settings = None,
         from procvision_build.ui import UI
 
         build_bundles(config, wheel, Path(wheel_directory), targets=settings.targets, locked=settings.locked,
-                      ui=UI(), cache=Cache())
+                      ui=UI(), cache=Cache(), import_check=settings.import_check)
     return wheel.name
 
 

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Sequence
 
 from procvision_build.artifacts.archive import source_date_epoch
 from procvision_build.bundle.contents import bundle_members
+from procvision_build.bundle.import_check import check_bundle_imports, find_interpreter, unchecked_reason
 from procvision_build.bundle.layout import bundle_filename
 from procvision_build.bundle.writer import write_bundle
 from procvision_build.config.model import ProjectConfig, TargetSpec
@@ -40,10 +43,13 @@ class BuiltBundle:
 
 
 def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targets: Sequence[TargetSpec] = (),
-                  locked: bool = False, ui: UI, cache: Cache, isolated: bool = False) -> list[BuiltBundle]:
+                  locked: bool = False, ui: UI, cache: Cache, isolated: bool = False,
+                  import_check: bool = True) -> list[BuiltBundle]:
     """One bundle per target (``targets``, else every pinned one) beside ``own_wheel`` in ``out_dir``.
 
     Every target's wheels are gathered first, so a stale lock under ``locked`` fails before anything is written.
+    With ``import_check`` each bundle this machine can run is installed into a temporary root first (its
+    packages imported); one that fails is not written (``ImportCheckError``, 2005).
     """
     if config.algorithm is None:
         raise UsageError(f"{config.pyproject} has no [tool.procvision] table: only algorithm projects have bundles")
@@ -60,12 +66,19 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     planned = zip([target_from_spec(spec) for spec in specs],
                   wheels_for_targets(config, specs, locked=locked, ui=ui, cache=cache, isolated=isolated))
     epoch = source_date_epoch()
+    checked = {spec.key: None if not import_check else unchecked_reason(spec) for spec in specs}
+    for spec in specs:
+        if import_check and checked[spec.key] is not None:
+            ui.info(f"not checked: {spec.platform} ({checked[spec.key]})")
 
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
         path = out_dir / bundle_filename(config, target.spec)
         ui.info(f"writing {path.name}")
         members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata)
-        digest = write_bundle(path, members, epoch, cache.crc32)
+        if not import_check or checked[target.key] is not None:
+            digest = write_bundle(path, members, epoch, cache.crc32)
+        else:
+            digest = _write_checked(path, members, epoch, cache, target, ui)
         return BuiltBundle(path, target.key, path.stat().st_size, len(wheels) + 1, digest)
 
     # Targets are independent and the work is I/O, CRC and hashing, which release the GIL: one thread each.
@@ -75,3 +88,23 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
         ui.info(f"bundle {bundle.path} ({format_bytes(bundle.size)}, {bundle.wheels} wheels, sha256 {bundle.sha256})",
                 **bundle.as_dict())
     return built
+
+
+def _write_checked(path: Path, members: list, epoch: int, cache: Cache, target: Target, ui: UI) -> str:
+    """Write the bundle under its own name in a hidden folder beside ``path``, install it from there into a
+    temporary root (the import check), and only then move it to ``path``: a failed check leaves no bundle."""
+    out_dir = path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hidden = Path(tempfile.mkdtemp(prefix=".procvision-checking-", dir=out_dir))
+    try:
+        staged = hidden / path.name
+        digest = write_bundle(staged, members, epoch, cache.crc32)
+        python = find_interpreter(target.spec.python)
+        assert python is not None  # unchecked_reason found it
+        ui.info(f"import check: installing {path.name} with {python} into a temporary root")
+        seconds = check_bundle_imports(staged, python)
+        ui.info(f"import check: {target.key} installs and imports ({seconds:.1f} s)")
+        os.replace(staged, path)
+    finally:
+        shutil.rmtree(hidden, ignore_errors=True)
+    return digest

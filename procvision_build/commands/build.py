@@ -23,6 +23,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--locked", action="store_true",
                         help="fail, naming what changed and writing nothing, unless pylock.toml is up to date")
     parser.add_argument("-o", "--out-dir", type=Path, metavar="DIR", help="where to write (default: DIR/dist)")
+    parser.add_argument("--no-import-check", dest="import_check", action="store_false",
+                        help="do not install each bundle this machine can run into a temporary root to import "
+                             "every package (the check fails the build with 2005 when one does not import)")
     parser.add_argument("--isolated", action="store_true",
                         help="ignore pip's configuration (environment and config files)")
     parser.set_defaults(run=run)
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     wheel = build_wheel(config, out_dir)
     ui.info(f"wheel {wheel}")
     bundles = build_bundles(config, wheel, out_dir, targets=targets, locked=args.locked, ui=ui, cache=Cache(),
-                            isolated=args.isolated)
+                            isolated=args.isolated, import_check=args.import_check)
     if ui.json:
         print(json.dumps({"wheel": str(wheel), "bundles": [bundle.as_dict() for bundle in bundles]}, indent=2))
     return 0

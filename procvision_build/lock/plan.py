@@ -158,7 +158,8 @@ def place_source_wheels(lock: Lock, local: LocalSources, root: Path) -> None:
 
 def project_inputs(config: ProjectConfig) -> LockInputs:
     return lock_inputs([str(d) for d in config.dependencies], _sources(config), config.targets, Path(config.root),
-                       index=config.index)
+                       index=config.index, constraints=[str(c) for c in config.constraints],
+                       overrides=[str(o) for o in config.overrides])
 
 
 def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI, cache: Cache, isolated: bool = False,
@@ -183,7 +184,9 @@ def resolve_targets(config: ProjectConfig, targets: Sequence[Target], *, ui: UI,
         routed = PinnedFinder(finder, pinned) if pinned else finder  # type: ignore[arg-type]
         try:
             resolution = resolve([str(d) for d in config.dependencies], target, routed, local=local,
-                                 local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
+                                 local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui,
+                                 constraints=[str(c) for c in config.constraints],
+                                 overrides=[str(o) for o in config.overrides])
         except ResolutionError as error:
             if SDK_NAME not in error.unsatisfied or SDK_NAME in local.names:
                 raise
