@@ -180,7 +180,7 @@ def cause_hint(distribution: str, output: str, versions: dict[str, str]) -> str 
                                                 output)):
         return (f"{distribution} was compiled for NumPy 1.x and numpy {numpy} is installed: add "
                 f"{NUMPY_CONSTRAINT} to [tool.procvision] in pyproject.toml and build again")
-    return missing_library_hint(output, "import again")
+    return missing_library_hint(output, "install again")
 
 
 def require_imports(python: Path, venv_dir: Path, progress) -> ImportReport:  # type: ignore[no-untyped-def]

@@ -37,5 +37,5 @@ def missing_library_hint(text: str, then: str) -> str | None:
                f"find its package with `apt-file search {library}` or `dnf provides '*/{library}'`")
         return f"the system library {library} is missing on this machine: install the package that provides it " \
                f"({how}), then {then}"
-    return (f"{library} is missing on this Windows PC: it comes with the Microsoft Visual C++ Redistributable "
+    return (f"{library} is missing on this Windows PC, usually part of the Microsoft Visual C++ Redistributable "
             f"(x64): install vc_redist.x64.exe, then {then}")
