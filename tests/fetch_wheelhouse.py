@@ -28,6 +28,8 @@ FACTORY_PACKAGES = ("numpy>=1.24", "pillow>=10")
 # mpmath), and numpy 1.26.4 beside 2.2.6. For CPython 3.10 only.
 FACTORY_IMPORT_PACKAGES = ("onnxruntime==1.16.3", "numpy==1.26.4", "coloredlogs", "humanfriendly", "flatbuffers",
                            "packaging", "protobuf", "sympy", "mpmath==1.3.0")
+# bench/import_check.py: a realistic vision bundle (OpenCV, SciPy, ONNX Runtime, Shapely) on NumPy 1.x.
+FACTORY_BENCH_PACKAGES = ("opencv-python-headless==4.10.0.84", "scipy==1.15.3", "shapely==2.1.1")
 
 
 def main() -> int:
@@ -52,6 +54,7 @@ def main() -> int:
     for version in FACTORY_PYTHONS:
         _download_factory(version, FACTORY_PACKAGES, "")
     _download_factory("3.10", FACTORY_IMPORT_PACKAGES, "-imports")
+    _download_factory("3.10", FACTORY_BENCH_PACKAGES, "-bench")
     return 0
 
 

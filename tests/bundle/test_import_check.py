@@ -6,40 +6,25 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from packaging.utils import parse_wheel_filename
 
 from tests.backend.helpers import copy_example
 from tests.support.commands import procvision
-from tests.support.factory_index import fill_factory_index
+from tests.support.factory_index import fill_vision_index
 from tests.support.index_server import IndexServer
-from tests.support.wheels import WheelSpec, build_wheel
 
 pytestmark = pytest.mark.slow
-ONNX_DEPENDENCIES = ("coloredlogs", "humanfriendly", "flatbuffers", "packaging", "protobuf", "sympy", "mpmath")
 LINUX = "cp310-manylinux_2_17_x86_64"
 
 
 @pytest.fixture(scope="module")
 def onnx_index(wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory):
-    folder = fill_factory_index(wheelhouse, tmp_path_factory.mktemp("onnx-index"))
-    onnx = sorted(wheelhouse.glob("onnxruntime-1.16.3-cp310-*manylinux_2_17_x86_64*.whl"))
-    if not onnx:
+    if not list(wheelhouse.glob("onnxruntime-1.16.3-cp310-*manylinux_2_17_x86_64*.whl")):
         pytest.skip("the wheelhouse has no onnxruntime 1.16.3: run python tests/fetch_wheelhouse.py")
-    for wheel in [*onnx, *(w for w in wheelhouse.glob("*-none-any.whl")
-                           if str(parse_wheel_filename(w.name)[0]) in ONNX_DEPENDENCIES)]:
-        if str(parse_wheel_filename(wheel.name)[0]) == "mpmath" and not wheel.name.startswith("mpmath-1.3."):
-            continue  # sympy 1.14 wants mpmath<1.4
-        shutil.copy2(wheel, folder / wheel.name)
-    build_wheel(WheelSpec("onnxruntime", "1.16.3", "cp310-cp310-win_amd64",
-                          requires=("coloredlogs", "flatbuffers", "numpy>=1.21.6", "packaging", "protobuf", "sympy")),
-                folder)
-    build_wheel(WheelSpec("pyreadline3", "3.5.4"), folder)  # humanfriendly's on Windows
-    server = IndexServer(folder).start()
+    server = IndexServer(fill_vision_index(wheelhouse, tmp_path_factory.mktemp("onnx-index"))).start()
     yield server
     server.stop()
 
