@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "sdk")]
 
 from tests.backend.helpers import copy_example  # noqa: E402
+from tests.support.commands import clean_env  # noqa: E402
 from tests.support.factory_index import fill_vision_index  # noqa: E402
 from tests.support.index_server import IndexServer  # noqa: E402
 from tests.support.interpreters import find_python  # noqa: E402
@@ -45,7 +46,7 @@ def build(work: Path) -> Path:
         text = text.replace('"pillow>=10",\n', '"pillow>=10",\n' + "".join(f'    "{name}",\n' for name in VISION))
         text = text.replace("[tool.procvision]\n", '[tool.procvision]\nconstraint-dependencies = ["numpy<2"]\n')
         (project / "pyproject.toml").write_text(text)
-        env = {**os.environ, "PIP_INDEX_URL": index.url, "PROCVISION_CACHE_DIR": str(work / "cache")}
+        env = clean_env(work / "cache", {"PIP_INDEX_URL": index.url})  # not this machine's pip configuration
         done = subprocess.run([sys.executable, "-m", "procvision_build", "--json", "build", str(project), "-o",
                                str(work / "dist"), "--target", "manylinux_2_17_x86_64:3.10", "--no-import-check"],
                               capture_output=True, text=True, env=env, cwd=ROOT)

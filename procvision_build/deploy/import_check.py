@@ -18,6 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import children
 from .codes import ErrorCode
@@ -183,7 +184,7 @@ def cause_hint(distribution: str, output: str, versions: dict[str, str]) -> str 
     return missing_library_hint(output, "install again")
 
 
-def require_imports(python: Path, venv_dir: Path, progress) -> ImportReport:  # type: ignore[no-untyped-def]
+def require_imports(python: Path, venv_dir: Path, progress: Callable[[str], None]) -> ImportReport:
     """The install step: the check, 2005 naming every module that failed; ``progress`` gets one line."""
     report = check_imports(python, venv_dir, cwd=venv_dir.parent)
     if report.failures:

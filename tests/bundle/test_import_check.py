@@ -66,6 +66,13 @@ def test_numpy_2_fails_the_build_and_the_installer(onnx_index, tmp_path: Path, p
     assert "ImportError: numpy.core.multiarray failed to import" in install.stderr
     assert not [entry.name for entry in root.iterdir() if re.match(r"algorithm_example-", entry.name)]
 
+    validated = procvision("validate", bundle, "--imports", timeout=900)
+    assert validated.returncode == 1 and "error [2005]" in validated.stderr, validated.stderr
+    assert "onnxruntime (onnxruntime 1.16.3)" in validated.stderr
+    windows = next((tmp_path / "unchecked").glob("*win_amd64.zip"))
+    validated = procvision("validate", windows, "--imports")
+    assert validated.returncode == 0 and "not checked: win_amd64 (no Windows here)" in validated.stderr
+
 
 def test_numpy_below_2_builds_installs_and_imports(onnx_index, tmp_path: Path, python_for) -> None:
     project = _project(tmp_path, "numpy<2; sys_platform == 'linux'")
