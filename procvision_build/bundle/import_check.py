@@ -76,9 +76,15 @@ def find_interpreter(python: str) -> Path | None:
     return None
 
 
+class NotInstallable(Exception):
+    """The temporary install failed before or after the import check (the handshake, say): the check says nothing
+    about the imports then; ``str()`` is the installer's message."""
+
+
 def check_bundle_imports(bundle: Path, python: Path, outcome: str = "; no bundle was written") -> float:
     """Install ``bundle`` with ``python`` into a temporary root (its installer runs the import check); returns
-    the seconds taken. ``ImportCheckError`` (2005) names what failed, then ``outcome``."""
+    the seconds taken. ``ImportCheckError`` (2005) names the modules that failed, then ``outcome``;
+    ``NotInstallable`` when the install failed for another reason."""
     root = Path(tempfile.mkdtemp(prefix="procvision-import-check-"))
     try:
         try:
@@ -93,6 +99,8 @@ def check_bundle_imports(bundle: Path, python: Path, outcome: str = "; no bundle
             return float(record.get("seconds", 0.0))
         error = _error_record(done.stderr)
         message = error.get("message") or f"its installer exited {done.returncode}"
+        if not message.startswith("import check:"):
+            raise NotInstallable(message)
         raise ImportCheckError(f"{bundle.name} does not install here ({python}): {message}{outcome}",
                                [str(line) for line in error.get("detail", ())])
     finally:
@@ -135,5 +143,8 @@ def check_one_bundle(bundle: Path) -> str:
         return f"not checked: {spec.platform} ({reason})"
     python = find_interpreter(spec.python)
     assert python is not None
-    seconds = check_bundle_imports(bundle, python, "")
+    try:
+        seconds = check_bundle_imports(bundle, python, "")
+    except NotInstallable as error:
+        raise ImportCheckError(f"{bundle.name} does not install here ({python}): {error}") from None
     return f"import check: {bundle.name} installs and every package imports with {python} ({seconds:.1f} s)"
