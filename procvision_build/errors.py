@@ -37,6 +37,15 @@ class BuildEnvironmentError(ProcVisionError):
     """An environment variable the build reads (``SOURCE_DATE_EPOCH``) holds a value it cannot use."""
 
 
+class ImportCheckError(ProcVisionError):
+    """A bundle does not install or its packages do not import on this machine (2005); no bundle was written."""
+
+    code = ErrorCode.INSTALL_FAILED
+
+    def __init__(self, message: str, detail: "list[str] | tuple[str, ...]" = ()) -> None:
+        super().__init__("\n".join([message, *(f"  {line}" for line in detail)]))
+
+
 class IntegrityError(ProcVisionError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 

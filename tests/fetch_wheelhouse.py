@@ -23,6 +23,13 @@ WHEELHOUSE = HERE.parent / ".wheelhouse"
 FACTORY_PLATFORM = "manylinux_2_17_x86_64"
 FACTORY_PYTHONS = ("3.10", "3.12")
 FACTORY_PACKAGES = ("numpy>=1.24", "pillow>=10")
+# The import check's test (tests/bundle/test_import_check.py): onnxruntime 1.16.3, built against NumPy 1.x, with
+# what it declares (coloredlogs, flatbuffers, numpy, packaging, protobuf, sympy) and theirs (humanfriendly,
+# mpmath), and numpy 1.26.4 beside 2.2.6. For CPython 3.10 only.
+FACTORY_IMPORT_PACKAGES = ("onnxruntime==1.16.3", "numpy==1.26.4", "coloredlogs", "humanfriendly", "flatbuffers",
+                           "packaging", "protobuf", "sympy", "mpmath==1.3.0")
+# bench/import_check.py: a realistic vision bundle (OpenCV, SciPy, ONNX Runtime, Shapely) on NumPy 1.x.
+FACTORY_BENCH_PACKAGES = ("opencv-python-headless==4.10.0.84", "scipy==1.15.3", "shapely==2.1.1")
 
 
 def main() -> int:
@@ -45,20 +52,27 @@ def main() -> int:
         )
         stamp.write_text(key)
     for version in FACTORY_PYTHONS:
-        stamp = WHEELHOUSE / f".stamp-{FACTORY_PLATFORM}-{version}"
-        key = hashlib.sha256(" ".join(FACTORY_PACKAGES).encode()).hexdigest()[:16]
-        if stamp.exists() and stamp.read_text() == key:
-            continue
-        print(f"wheelhouse: downloading for {FACTORY_PLATFORM}, CPython {version}", file=sys.stderr)
-        abi = "cp" + version.replace(".", "")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps",
-             "--platform", FACTORY_PLATFORM, "--python-version", version, "--implementation", "cp", "--abi", abi,
-             "--dest", str(WHEELHOUSE), *FACTORY_PACKAGES],
-            check=True,
-        )
-        stamp.write_text(key)
+        _download_factory(version, FACTORY_PACKAGES, "")
+    _download_factory("3.10", FACTORY_IMPORT_PACKAGES, "-imports")
+    _download_factory("3.10", FACTORY_BENCH_PACKAGES, "-bench")
     return 0
+
+
+def _download_factory(version: str, packages: tuple[str, ...], name: str) -> None:
+    """Download ``packages`` (no dependencies) for the factory platform and CPython ``version``, once."""
+    stamp = WHEELHOUSE / f".stamp-{FACTORY_PLATFORM}-{version}{name}"
+    key = hashlib.sha256(" ".join(packages).encode()).hexdigest()[:16]
+    if stamp.exists() and stamp.read_text() == key:
+        return
+    print(f"wheelhouse: downloading for {FACTORY_PLATFORM}, CPython {version}", file=sys.stderr)
+    abi = "cp" + version.replace(".", "")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:", "--no-deps",
+         "--platform", FACTORY_PLATFORM, "--python-version", version, "--implementation", "cp", "--abi", abi,
+         "--dest", str(WHEELHOUSE), *packages],
+        check=True,
+    )
+    stamp.write_text(key)
 
 
 if __name__ == "__main__":

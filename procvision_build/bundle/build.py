@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,8 @@ from typing import Sequence
 
 from procvision_build.artifacts.archive import source_date_epoch
 from procvision_build.bundle.contents import Member, bundle_members
+from procvision_build.bundle.import_check import (NotInstallable, check_bundle_imports, find_interpreter,
+                                                  unchecked_reason)
 from procvision_build.bundle.layout import bundle_filename, bundle_folder
 from procvision_build.bundle.startable import before_313, zipimport_problem
 from procvision_build.bundle.winpaths import installed_paths, too_long, warning_line
@@ -42,10 +46,13 @@ class BuiltBundle:
 
 
 def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targets: Sequence[TargetSpec] = (),
-                  locked: bool = False, ui: UI, cache: Cache, isolated: bool = False) -> list[BuiltBundle]:
+                  locked: bool = False, ui: UI, cache: Cache, isolated: bool = False,
+                  import_check: bool = True) -> list[BuiltBundle]:
     """One bundle per target (``targets``, else every pinned one) beside ``own_wheel`` in ``out_dir``.
 
     Every target's wheels are gathered first, so a stale lock under ``locked`` fails before anything is written.
+    With ``import_check`` each bundle this machine can run is installed into a temporary root first (its
+    packages imported); one that fails is not written (``ImportCheckError``, 2005).
     """
     if config.algorithm is None:
         raise UsageError(f"{config.pyproject} has no [tool.procvision] table: only algorithm projects have bundles")
@@ -62,6 +69,10 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     planned = zip([target_from_spec(spec) for spec in specs],
                   Planner(config, ui=ui, cache=cache, isolated=isolated).wheels_for_targets(specs, locked=locked))
     epoch = source_date_epoch()
+    checked = {spec.key: None if not import_check else unchecked_reason(spec) for spec in specs}
+    for spec in specs:
+        if import_check and checked[spec.key] is not None:
+            ui.info(f"not checked: {spec.platform} ({checked[spec.key]})")
 
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
         path = out_dir / bundle_filename(config, target.spec)
@@ -70,7 +81,10 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
         if target.spec.platform.startswith("win"):
             _warn_long_paths(path.name, config, target, members, ui)
         old = before_313(target.spec.python)
-        digest = write_bundle(path, members, epoch, cache.crc32, for_zipimport=old)
+        if not import_check or checked[target.key] is not None:
+            digest = write_bundle(path, members, epoch, cache.crc32, for_zipimport=old)
+        else:
+            digest = _write_checked(path, members, epoch, cache, target, ui, for_zipimport=old)
         problem = zipimport_problem(path) if old else None
         if problem:  # the writer's layout should never allow it: a bundle its Python cannot start never ships
             path.unlink()
@@ -96,3 +110,27 @@ def _warn_long_paths(bundle: str, config: ProjectConfig, target: Target, members
     found = too_long(installed_paths(folder, files, wheels, target.spec.python))
     if found:
         ui.warning(warning_line(bundle, found), path=found[0].path, length=found[0].length)
+
+
+def _write_checked(path: Path, members: Sequence[Member], epoch: int, cache: Cache, target: Target, ui: UI,
+                   *, for_zipimport: bool) -> str:
+    """Write the bundle under its own name in a hidden folder beside ``path``, install it from there into a
+    temporary root (the import check), and only then move it to ``path``: a failed check leaves no bundle."""
+    out_dir = path.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    hidden = Path(tempfile.mkdtemp(prefix=".procvision-checking-", dir=out_dir))
+    try:
+        staged = hidden / path.name
+        digest = write_bundle(staged, members, epoch, cache.crc32, for_zipimport=for_zipimport)
+        python = find_interpreter(target.spec.python)
+        assert python is not None  # unchecked_reason found it
+        ui.info(f"import check: installing {path.name} with {python} into a temporary root")
+        try:
+            seconds = check_bundle_imports(staged, python)
+            ui.info(f"import check: {target.key} installs and imports ({seconds:.1f} s)")
+        except NotInstallable as error:  # the installer will say so on the factory PC too; imports unknown
+            ui.warning(f"import check of {path.name} not done: it does not install here ({python}): {error}")
+        os.replace(staged, path)
+    finally:
+        shutil.rmtree(hidden, ignore_errors=True)
+    return digest

@@ -47,5 +47,5 @@ def build_wheel_and_bundles(config: ProjectConfig, settings: BuildSettings, out_
 
     built = build_bundles(config, wheel, out_dir, targets=settings.targets, locked=settings.locked,
                           ui=ui if ui is not None else UI(), cache=cache if cache is not None else Cache(),
-                          isolated=isolated)
+                          isolated=isolated, import_check=settings.import_check)
     return BuildOutput(wheel, built)

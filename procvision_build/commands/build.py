@@ -23,6 +23,9 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--locked", action="store_true",
                         help="fail, naming what changed and writing nothing, unless pylock.toml is up to date")
     parser.add_argument("-o", "--out-dir", type=Path, metavar="DIR", help="where to write (default: DIR/dist)")
+    parser.add_argument("--no-import-check", dest="import_check", action="store_false",
+                        help="do not install each bundle this machine can run into a temporary root to import "
+                             "every package (the check fails the build with 2005 when one does not import)")
     parser.add_argument("--isolated", action="store_true",
                         help="ignore pip's configuration (environment and config files)")
     parser.set_defaults(run=run)
@@ -45,7 +48,8 @@ def run(args: argparse.Namespace, ui: UI) -> int:
     source_date_epoch()  # a malformed SOURCE_DATE_EPOCH fails before anything is built
     config = load_config(Path(args.project))
     out_dir = args.out_dir if args.out_dir is not None else config.root / "dist"
-    built = build_wheel_and_bundles(config, BuildSettings(locked=args.locked, bundle=True, targets=tuple(targets)),
+    built = build_wheel_and_bundles(config, BuildSettings(locked=args.locked, bundle=True, targets=tuple(targets),
+                                                          import_check=args.import_check),
                                     out_dir, bundles=True, ui=ui, isolated=args.isolated)
     if ui.json:
         print(json.dumps({"wheel": str(built.wheel), "bundles": [bundle.as_dict() for bundle in built.bundles]},

@@ -30,6 +30,10 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
     parser.add_argument("--image", type=Path, metavar="FILE",
                         help="a JPEG or PNG part image (default: a generated 640x480 test image)")
     parser.add_argument("--pid", help="check this PID only (default: every supported PID)")
+    parser.add_argument("--imports", action="store_true",
+                        help="with a BUNDLE.zip: also install it into a temporary root with its own installer, "
+                             "which imports every package (2005 when one does not import); a target this machine "
+                             "cannot run is named as not checked")
     parser.set_defaults(run=run)
 
 
@@ -39,6 +43,10 @@ def run(args: argparse.Namespace, ui: UI) -> int:
         from procvision_build.bundle.checks import validate_bundle
 
         report = validate_bundle(target)
+        if args.imports and report.ok:
+            from procvision_build.bundle.import_check import check_one_bundle
+
+            ui.info(check_one_bundle(target))
     else:
         from procvision_build.develop.validation import validate_project
 

@@ -10,11 +10,13 @@ from procvision_build.config.algorithm_table import read_algorithm
 from procvision_build.config.checks import Checks
 from procvision_build.config.model import PackageSpec, ProjectConfig
 from procvision_build.config.project_table import PROJECT_KEYS, read_project
-from procvision_build.config.resolution_tables import read_index, read_sources, read_targets
+from procvision_build.config.resolution_tables import (read_dependency_rules, read_index, read_sources,
+                                                       read_targets)
 from procvision_build.errors import ConfigError, ProjectNotFound
 from procvision_build.files import read_toml
 
-PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets", "sources", "index", "index-strategy")
+PROCVISION_KEYS = ("entry-point", "supported-pids", "assets", "steps", "targets", "sources", "index", "index-strategy",
+                   "constraint-dependencies", "override-dependencies")
 
 
 def load_config(project_dir: Path, *, check_sources: bool = True) -> ProjectConfig:
@@ -76,6 +78,8 @@ def _read_document(check: Checks, data: dict[str, Any]) -> ProjectConfig | None:
         fields["targets"] = read_targets(check, procvision.get("targets", []), fields.get("requires_python"))
         fields["sources"], pins = read_sources(check, procvision.get("sources", {}))
         fields["index"] = read_index(check, procvision.get("index"), procvision.get("index-strategy"), pins)
+        fields["constraints"] = read_dependency_rules(check, procvision, "constraint-dependencies")
+        fields["overrides"] = read_dependency_rules(check, procvision, "override-dependencies")
 
     backend = tool.get("procvision-build") if isinstance(tool, dict) else None
     if backend is not None:

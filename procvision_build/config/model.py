@@ -261,6 +261,8 @@ class ProjectConfig:
     targets: tuple[TargetSpec, ...] = ()
     sources: Mapping[str, SourceSpec] = field(default_factory=dict)  # canonical name -> source
     index: IndexSpec | None = None  # None: no [[tool.procvision.index]], no index pins, no index-strategy
+    constraints: tuple[Requirement, ...] = ()  # [tool.procvision] constraint-dependencies (uv's meaning)
+    overrides: tuple[Requirement, ...] = ()  # [tool.procvision] override-dependencies (uv's meaning)
     ship_wheels: tuple[Path, ...] = ()  # [tool.procvision-build] ship-wheels: projects whose wheels the wheel carries
 
     @property

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal, Mapping, Sequence
 
 from packaging.markers import InvalidMarker, Marker
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -314,4 +315,25 @@ def _read_shorthand(check: Checks, table: dict[str, Any], prefix: str) -> tuple[
         url = _index_url(check, table["url"], f"{prefix}.url", flat=False)
         if url is not None:
             found.append(NamedIndex("main", url, default=True))
+    return tuple(found)
+
+
+def read_dependency_rules(check: Checks, table: Mapping[str, Any], key: str) -> tuple[Requirement, ...]:
+    """``[tool.procvision] constraint-dependencies`` or ``override-dependencies`` (uv's keys and meaning: a
+    constraint limits versions and requires nothing; an override replaces what every requirer declares for that
+    name): PEP 508 strings, markers evaluated per target, no extras or URLs."""
+    where = f"tool.procvision.{key}"
+    texts = check.string_list(table.get(key, []), where)
+    found = []
+    for position, text in enumerate(texts or ()):
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement as error:
+            check.problem(f"{where}[{position}]", "a PEP 508 requirement like \"numpy<2\" or "
+                          "\"numpy<2; sys_platform == 'linux'\"", text, str(error))
+            continue
+        if requirement.url or requirement.extras:
+            check.problem(f"{where}[{position}]", "a name with a version range and markers, no extras or URL", text)
+            continue
+        found.append(requirement)
     return tuple(found)

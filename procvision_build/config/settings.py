@@ -15,6 +15,8 @@ CONFIG_SETTINGS = {
     "bundle": "true or false: write the offline bundles beside the wheel (default: when the wheel is built "
               "from an sdist, as `python -m build` does, and the frontend did not prepare metadata first)",
     "target": "PLATFORM:PYTHON, repeatable: bundle for these targets instead of every pinned one",
+    "import-check": "true or false: install each bundle this machine can run into a temporary root and import "
+                    "every package, failing the build (2005) when one does not import (default true)",
 }
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -26,6 +28,7 @@ class BuildSettings:
     locked: bool = False
     bundle: bool | None = None  # None: the backend's rule decides
     targets: tuple[TargetSpec, ...] = ()  # empty: every target pinned in pyproject.toml
+    import_check: bool = True  # -C import-check=false skips it
 
     def wants_bundles(self, config: ProjectConfig, metadata_directory: str | None) -> bool:
         """Whether ``build_wheel`` also writes the bundles: ``-C bundle=...`` when given; else only for a wheel
@@ -58,7 +61,7 @@ def read_config_settings(settings: Mapping[str, Any] | None) -> BuildSettings:
         else:
             text = str(value[-1] if isinstance(value, list) and value else value).strip().lower()
             if text in _TRUE or text in _FALSE:
-                values[key] = text in _TRUE
+                values[key.replace("-", "_")] = text in _TRUE
             else:
                 problems.append(f"config setting {key}={value!r}: expected true or false")
     if problems:

@@ -61,6 +61,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true", help="replace the same version when no PID uses it")
     sub.add_argument("--no-compile", action="store_true", help="write no bytecode (Python compiles at first import)")
     sub.add_argument("--keep-wheels", action="store_true", help="keep a copy of the wheels in the version directory")
+    sub.add_argument("--no-import-check", dest="import_check", action="store_false",
+                     help="do not import every installed package first (only for a package that cannot be "
+                          "imported without its hardware)")
     for name, help in (("verify", "re-hash installed versions against their lock and install record "
                                   "(from a bundle without --root: check the bundle)"),
                        ("info", "describe this bundle, or NAME VERSION installed in the root")):
@@ -126,7 +129,8 @@ def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
     from .install import InstallOptions, install
 
     record = install(bundle, root, force=args.force, wait=args.wait, out=out,
-                     options=InstallOptions(compile_bytecode=not args.no_compile, keep_wheels=args.keep_wheels))
+                     options=InstallOptions(compile_bytecode=not args.no_compile, keep_wheels=args.keep_wheels,
+                                            import_check=args.import_check))
     out.result(record, [f"installed {record['name']} {record['version']} in {record['directory']}",
                         f"next: python {root.tool_path} activate {record['name']} {record['version']} "
                         f"--pid {record['supported_pids'][0]}"])

@@ -9,7 +9,6 @@ import collections
 import json
 import os
 import queue
-import re
 import struct
 import subprocess
 import threading
@@ -22,6 +21,7 @@ from . import __version__, children
 from .bundle_files import adapter_command
 from .codes import ErrorCode
 from .errors import DeployError
+from .system_libraries import missing_library_hint
 
 PROTOCOL_VERSION = 1
 HELLO_TIMEOUT_S = 60.0
@@ -217,11 +217,5 @@ def _algorithm_frame(traceback_text: str) -> list[str]:
 
 def system_library_hint(text: str) -> str:
     """What to do about a start failure, when the text shows a missing system library."""
-    library = re.search(r"([\w.+-]+\.so[\w.]*): cannot open shared object file", text)
-    if library:
-        return (f"the system library {library[1]} is missing on this machine: install the package that "
-                f"provides it (for libGL.so.1: apt-get install libgl1, or dnf install mesa-libGL), then install again")
-    if "DLL load failed" in text or "VCRUNTIME" in text.upper() or "MSVCP" in text.upper():
-        return ("a DLL is missing on this Windows PC, usually the Microsoft Visual C++ Redistributable (x64): "
-                "install vc_redist.x64.exe, then install again")
-    return "the adapter's last stderr lines follow; fix the algorithm or its assets and rebuild the bundle"
+    return (missing_library_hint(text, "install again")
+            or "the adapter's last stderr lines follow; fix the algorithm or its assets and rebuild the bundle")

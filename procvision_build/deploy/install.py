@@ -23,6 +23,7 @@ from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
 from .fsutil import remove_file, remove_tree, rename, write_atomic
 from .handshake import smoke_handshake
+from .import_check import require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
@@ -35,10 +36,12 @@ from .wheel_install import install_wheels
 
 @dataclass(frozen=True)
 class InstallOptions:
-    """How an install writes the version: bytecode compiled (as pip does), a copy of the wheels kept."""
+    """How an install writes the version: bytecode compiled (as pip does), a copy of the wheels kept, every
+    package imported first (off only for a package that cannot be imported without its hardware)."""
 
     compile_bytecode: bool = True
     keep_wheels: bool = False
+    import_check: bool = True
 
 
 def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output,
@@ -100,7 +103,9 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         out.progress(f"installing {len(wheels)} wheel(s) from the bundle (each file checked against its RECORD"
                      f"{', bytecode compiled' if options.compile_bytecode else ''})")
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
-                             compile_bytecode_files=options.compile_bytecode)
+                                   compile_bytecode_files=options.compile_bytecode)
+        if options.import_check:  # every package imports (docs/deploy.md), before the handshake and the rename
+            require_imports(python, temporary / layout.VENV_DIR, out.progress)
         out.progress("starting the algorithm once (handshake)")
         hello = smoke_handshake(python, temporary, write_bytecode=options.compile_bytecode)
         if (hello.name, hello.version) != (manifest.name, manifest.version):

@@ -190,6 +190,9 @@ dependencies = [
 [tool.procvision]
 entry-point = "$entry_point"
 supported-pids = [$pids]
+# Versions the resolver may pick, with uv's meaning; PEP 508 strings, markers evaluated per target:
+# constraint-dependencies = ["numpy<2"]   # limits a version, requires nothing (e.g. a wheel built for NumPy 1.x)
+# override-dependencies = ["protobuf>=4"] # replaces what every dependency declares for that name
 
 [tool.procvision.assets]            # per PID (or default): name -> path inside the project
 default = { settings = "assets/default/settings.json" }

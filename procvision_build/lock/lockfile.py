@@ -39,12 +39,16 @@ class LockInputs:
     sources: tuple[str, ...]  # "name = kind path" (path relative to the project root), "name = index NAME ; marker"
     targets: tuple[str, ...]  # "key: platform=... python=... implementation=... abi=... markers={json}"
     indexes: tuple[str, ...] = ()  # "name = url flags (priority N)" in priority order, "index-strategy = ..."
+    constraints: tuple[str, ...] = ()  # constraint-dependencies, normalized PEP 508 strings, sorted
+    overrides: tuple[str, ...] = ()  # override-dependencies, the same way
 
     @property
     def fingerprint(self) -> str:
         fields = [self.dependencies, self.sources, self.targets]
-        if self.indexes:  # only when there are any: locks of projects without indexes keep their fingerprint
+        if self.indexes or self.constraints or self.overrides:  # only when there are any: older locks keep theirs
             fields.append(self.indexes)
+        if self.constraints or self.overrides:
+            fields += [self.constraints, self.overrides]
         payload = json.dumps(fields, separators=(",", ":"))
         return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -87,7 +91,8 @@ class Lock:
 
 
 def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targets: Iterable[TargetSpec | Target],
-                root: Path, *, index: IndexSpec | None = None) -> LockInputs:
+                root: Path, *, index: IndexSpec | None = None, constraints: Iterable[str] = (),
+                overrides: Iterable[str] = ()) -> LockInputs:
     """Normalize the project's inputs so that equivalent spellings give the same fingerprint."""
     deps = sorted({_normal_requirement(d) for d in dependencies})
     srcs = [f"{canonicalize_name(s.name)} = {s.kind} {_source_path(s, root)}" for s in sources]
@@ -102,7 +107,9 @@ def lock_inputs(dependencies: Iterable[str], sources: Iterable[SourceSpec], targ
         markers = json.dumps(dict(sorted(spec.markers.items())), separators=(",", ":"))
         tgts.append(f"{key}: platform={spec.platform} python={spec.python} "
                     f"implementation={spec.implementation or 'cp'} abi={abi} markers={markers}")
-    return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)), index.lock_entries() if index else ())
+    return LockInputs(tuple(deps), tuple(srcs), tuple(sorted(tgts)), index.lock_entries() if index else (),
+                      tuple(sorted({_normal_requirement(c) for c in constraints})),
+                      tuple(sorted({_normal_requirement(o) for o in overrides})))
 
 
 def _normal_requirement(text: str) -> str:
@@ -130,7 +137,9 @@ def stale_reasons(lock: Lock, inputs: LockInputs) -> list[str]:
     for label, old, new in (("dependency", lock.inputs.dependencies, inputs.dependencies),
                             ("source", lock.inputs.sources, inputs.sources),
                             ("target", lock.inputs.targets, inputs.targets),
-                            ("index", lock.inputs.indexes, inputs.indexes)):
+                            ("index", lock.inputs.indexes, inputs.indexes),
+                            ("constraint-dependencies entry", lock.inputs.constraints, inputs.constraints),
+                            ("override-dependencies entry", lock.inputs.overrides, inputs.overrides)):
         old_by, new_by = _by_key(label, old), _by_key(label, new)
         for key in sorted(old_by.keys() | new_by.keys()):
             before, after = old_by.get(key), new_by.get(key)
@@ -150,7 +159,7 @@ def stale_reasons(lock: Lock, inputs: LockInputs) -> list[str]:
 def _by_key(label: str, items: Sequence[str]) -> dict[str, str]:
     result: dict[str, str] = {}
     for item in items:
-        if label == "dependency":
+        if label == "dependency" or label.endswith(" entry"):
             try:
                 key = str(canonicalize_name(Requirement(item).name)) + f" ; {Requirement(item).marker or ''}"
             except InvalidRequirement:
@@ -240,6 +249,10 @@ def render_lock(lock: Lock, environments: Mapping[str, str]) -> str:
     out.append(f"targets = {toml_value(list(lock.inputs.targets))}")
     if lock.inputs.indexes:
         out.append(f"indexes = {toml_value(list(lock.inputs.indexes))}")
+    if lock.inputs.constraints:
+        out.append(f"constraint-dependencies = {toml_value(list(lock.inputs.constraints))}")
+    if lock.inputs.overrides:
+        out.append(f"override-dependencies = {toml_value(list(lock.inputs.overrides))}")
     for key in sorted(lock.targets):
         out.append("")
         out.append(f"[tool.procvision.selected.{toml_value(key)}]")
@@ -294,7 +307,8 @@ def _parse(data: Mapping[str, Any]) -> Lock:
         raise ValueError(f"lock-version {data['lock-version']!r}")
     tool = data["tool"]["procvision"]
     inputs = LockInputs(tuple(tool["dependencies"]), tuple(tool["sources"]), tuple(tool["targets"]),
-                        tuple(tool.get("indexes", ())))
+                        tuple(tool.get("indexes", ())), tuple(tool.get("constraint-dependencies", ())),
+                        tuple(tool.get("override-dependencies", ())))
     # "name = kind path": which names are local sources, of which kind, declared where ("name = index NAME"
     # lines pin a package to an index: not a local source)
     sources = {str(canonicalize_name(kind_path[0])): kind_path[1].split(" ", 1)

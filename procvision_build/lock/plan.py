@@ -177,7 +177,9 @@ class Planner:
             routed = PinnedFinder(finder, pinned) if pinned else finder  # type: ignore[arg-type]
             try:
                 resolution = resolve([str(d) for d in config.dependencies], target, routed, local=local,
-                                     local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui)
+                                     local_names=local.names, preferred=(preferred or {}).get(target.key), ui=ui,
+                                     constraints=[str(c) for c in config.constraints],
+                                     overrides=[str(o) for o in config.overrides])
             except ResolutionError as error:
                 if SDK_NAME not in error.unsatisfied or SDK_NAME in local.names:
                     raise
@@ -288,7 +290,8 @@ def local_source_wheels(config: ProjectConfig, *, ui: UI, cache: Cache) -> list[
 
 def project_inputs(config: ProjectConfig) -> LockInputs:
     return lock_inputs([str(d) for d in config.dependencies], tuple(config.sources.values()), config.targets,
-                       Path(config.root), index=config.index)
+                       Path(config.root), index=config.index, constraints=[str(c) for c in config.constraints],
+                       overrides=[str(o) for o in config.overrides])
 
 
 def _why_not_usable(lock: Lock | None, inputs: LockInputs | None, key: str | None) -> list[str]:

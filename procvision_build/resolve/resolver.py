@@ -55,20 +55,27 @@ class Resolution:
 
 def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
             local: Finder | None = None, local_names: Iterable[str] = (),
-            preferred: Mapping[str, str] | None = None, ui: "UI | None" = None) -> Resolution:
+            preferred: Mapping[str, str] | None = None, ui: "UI | None" = None,
+            constraints: Sequence[str] = (), overrides: Sequence[str] = ()) -> Resolution:
     """Choose, for ``target``, the newest versions whose best wheels satisfy ``requirements``.
 
     Names in ``local_names`` come from ``local`` only; ``preferred`` versions (the lock's)
-    are tried first.
+    are tried first. ``constraints`` limit versions; ``overrides`` replace every requirement on their name
+    (uv's constraint-dependencies and override-dependencies); their markers are evaluated for ``target``.
     """
     provider = _Provider(target, finder, local, frozenset(canonicalize_name(n) for n in local_names),
-                         {canonicalize_name(k): Version(v) for k, v in (preferred or {}).items()})
+                         {canonicalize_name(k): Version(v) for k, v in (preferred or {}).items()},
+                         _for_target(constraints, target, "constraint-dependencies"),
+                         _for_target(overrides, target, "override-dependencies"))
     roots = []
     for text in requirements:
         try:
             requirement = Requirement(text)
         except InvalidRequirement as error:
             raise ResolutionError(f"the project dependency {text!r} is not a valid PEP 508 requirement: {error}")
+        if canonicalize_name(requirement.name) in provider.overrides:
+            roots += provider.overridden(requirement, None)
+            continue
         if requirement.marker is not None and not target.evaluate(
                 requirement.marker, where=f"project dependency {text!r}"):
             continue
@@ -93,6 +100,17 @@ def resolve(requirements: Sequence[str], target: Target, finder: Finder, *,
         for key, c in result.mapping.items() if key == c.name and c.link is not None  # not the target's Python
     ]
     return Resolution(target=target, picks=tuple(sorted(picks, key=lambda p: p.name)))
+
+
+def _for_target(texts: Sequence[str], target: Target, key: str) -> dict[NormalizedName, list[Requirement]]:
+    """The entries of ``[tool.procvision] key`` whose markers hold for ``target``, by name."""
+    found: dict[NormalizedName, list[Requirement]] = {}
+    for text in texts:
+        requirement = Requirement(text)  # checked when the configuration was loaded
+        if requirement.marker is None or target.evaluate(requirement.marker, where=f"{key} {text!r}"):
+            requirement.marker = None
+            found.setdefault(canonicalize_name(requirement.name), []).append(requirement)
+    return found
 
 
 # -- the provider -------------------------------------------------------------------------
@@ -146,8 +164,12 @@ else:
 
 class _Provider(_ProviderBase):
     def __init__(self, target: Target, finder: Finder, local: Finder | None,
-                 local_names: frozenset[NormalizedName], preferred: Mapping[NormalizedName, Version]) -> None:
+                 local_names: frozenset[NormalizedName], preferred: Mapping[NormalizedName, Version],
+                 constraints: Mapping[NormalizedName, list[Requirement]] | None = None,
+                 overrides: Mapping[NormalizedName, list[Requirement]] | None = None) -> None:
         self.target = target
+        self.constraints = constraints or {}
+        self.overrides = overrides or {}
         self.finder = finder
         self.local = local
         self.local_names = local_names
@@ -257,6 +279,9 @@ class _Provider(_ProviderBase):
                 continue
             if not all(req.specifier.contains(entry.version, prereleases=True) for req in reqs):
                 continue
+            if not all(rule.specifier.contains(entry.version, prereleases=True)
+                       for rule in self.constraints.get(name, ())):
+                continue  # constraint-dependencies
             if entry.link.yanked is not None and not any(
                     req.pinned and req.specifier.contains(entry.version, prereleases=True) for req in reqs):
                 continue  # PEP 592: a yanked file only for an exact pin
@@ -266,7 +291,8 @@ class _Provider(_ProviderBase):
             if not finals:
                 matches = [_Candidate(name, v.version, extras, v.link) for v in self.versions(name)
                            if v.version not in excluded_versions and v.link.yanked is None
-                           and all(r.specifier.contains(v.version, prereleases=True) for r in reqs)]
+                           and all(r.specifier.contains(v.version, prereleases=True)
+                                   for r in [*reqs, *self.constraints.get(name, ())])]
         preferred = self.preferred.get(name)
         if preferred is not None:
             matches.sort(key=lambda c: c.version != preferred)  # stable: the rest stay newest first
@@ -297,6 +323,9 @@ class _Provider(_ProviderBase):
             except InvalidRequirement as error:
                 raise ResolutionError(f"{candidate.link.filename if candidate.link else candidate.name}: "
                                       f"its METADATA has an invalid Requires-Dist {line!r}: {error}")
+            if canonicalize_name(requirement.name) in self.overrides:
+                deps += self.overridden(requirement, candidate)
+                continue
             if requirement.marker is not None and not self.target.evaluate(
                     requirement.marker, extras=candidate.extras,
                     where=f"{candidate.name} {candidate.version} requires {line!r}"):
@@ -304,6 +333,10 @@ class _Provider(_ProviderBase):
             deps.append(_requirement(requirement, candidate))
         self.prefetch(d.name for d in deps)
         return deps
+
+    def overridden(self, requirement: Requirement, parent: _Candidate | None) -> list[_Req]:
+        """override-dependencies: what stands instead of ``requirement`` (its own marker no longer counts)."""
+        return [_requirement(rule, parent) for rule in self.overrides[canonicalize_name(requirement.name)]]
 
     # ---- explaining failure (explain.py) ----
 

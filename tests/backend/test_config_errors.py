@@ -8,6 +8,7 @@ import pytest
 
 import procvision_build
 from procvision_build.config.load import load_config
+from procvision_build.config.settings import read_config_settings
 from procvision_build.artifacts.archive import DEFAULT_EPOCH, source_date_epoch
 from procvision_build.errors import BuildEnvironmentError, ConfigError, ConfigSettingsError
 from tests.support.projects import write_project
@@ -187,6 +188,12 @@ CASES = [
      "project.entry-points: expected group names of letters, digits, '_', '.' and '-'"),
     ("url-label-with-comma", append('\n[project.urls]\n"Home, page" = "https://example.invalid/"\n'),
      "project.urls: expected labels without line breaks or ','"),
+    ("constraint-not-pep508", replace("algo_case.main:Algo\"\n", "algo_case.main:Algo\"\nconstraint-dependencies = [\"numpy<<2\"]\n"),
+     'tool.procvision.constraint-dependencies[0]: expected a PEP 508 requirement like "numpy<2"'),
+    ("override-with-extras", replace("algo_case.main:Algo\"\n", "algo_case.main:Algo\"\noverride-dependencies = [\"a[x]>1\"]\n"),
+     "tool.procvision.override-dependencies[0]: expected a name with a version range and markers, no extras or URL"),
+    ("constraints-not-a-list", replace("algo_case.main:Algo\"\n", "algo_case.main:Algo\"\nconstraint-dependencies = \"numpy<2\"\n"),
+     "tool.procvision.constraint-dependencies: expected an array of strings"),
 ]
 
 
@@ -268,6 +275,10 @@ def test_unknown_config_setting_is_refused(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(ConfigSettingsError, match="unknown config setting"):
         procvision_build.get_requires_for_build_wheel({"--build-option": ["--universal"]})
     assert list(out.iterdir()) == []
+    with pytest.raises(ConfigSettingsError, match="import-check='later': expected true or false"):
+        procvision_build.build_wheel(str(out), {"import-check": "later"})
+    assert read_config_settings({"import-check": "false"}).import_check is False
+    assert read_config_settings({}).import_check is True
     assert procvision_build.build_wheel(str(out), {"locked": "false"}).endswith(".whl")
     assert procvision_build.build_editable(str(tmp_path / "ed"), {"locked": "true"}).endswith(".whl")
 

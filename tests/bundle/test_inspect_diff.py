@@ -51,6 +51,7 @@ def three_bundles(tmp_path_factory: pytest.TempPathFactory, factory_index, bundl
                 config = project / "assets" / "p001" / "config.json"
                 config.write_text(config.read_text().replace("}", ', "note": "retuned"}', 1))
             done = procvision("--json", "build", project, "--target", LINUX, "-o", root / f"{kind}-dist",
+                              "--no-import-check",  # the synthetic numpy 2.3.0 has no numpy.array
                               cache=bundle_cache, env=factory_env(index))
             assert done.returncode == 0, done.stderr
             bundles[kind] = Path(json.loads(done.stdout)["bundles"][0]["path"])

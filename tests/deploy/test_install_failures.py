@@ -160,7 +160,19 @@ def test_the_wrong_python_is_refused_first_naming_what_the_bundle_needs(used_roo
 def test_an_algorithm_that_cannot_start_fails_the_install_with_its_stderr(tmp_path: Path, bundle_for,
                                                                           python_for) -> None:
     root = tmp_path / "new-root"  # does not exist before: must not exist after
-    error = install_json(python_for("3.10"), bundle_for("3.10", broken=True).path, root)
+    checked = install_json(python_for("3.10"), bundle_for("3.10", broken=True).path, root)
+    assert checked["code"] == "2005" and checked["message"].startswith(
+        "import check: 1 module(s) cannot be imported: algorithm_example (algorithm_example 1.0.0); nothing was "
+        "installed; hint: the system library libprocvision_missing.so.1 is missing on this machine")
+    assert checked["detail"] == ["algorithm_example (algorithm_example 1.0.0): OSError: libprocvision_missing.so.1: "
+                                 "cannot open shared object file: No such file or directory; hint: the system "
+                                 "library libprocvision_missing.so.1 is missing on this machine: install the package "
+                                 "that provides it (find its package with `apt-file search "
+                                 "libprocvision_missing.so.1` or `dnf provides '*/libprocvision_missing.so.1'`), "
+                                 "then install again"]
+    assert not root.exists()
+    # without the import check the handshake finds it, with the adapter's stderr
+    error = install_json(python_for("3.10"), bundle_for("3.10", broken=True).path, root, "--no-import-check")
     assert error["code"] == "2005"
     message = error["message"]
     assert message.startswith("the installed algorithm did not start: stage import: cannot import "

@@ -41,7 +41,7 @@ def test_four_failing_installs_at_once_into_a_new_root_leave_nothing(tmp_path: P
     bundle = bundle_for("3.10", broken=True).path
     processes = [start_install(python_for("3.10"), bundle, root, *PATIENT) for _ in range(4)]
     for status, error in _finish(processes):
-        assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
+        assert status == 1 and error.startswith("error [2005]: import check: 1 module(s) cannot be imported: algorithm_example"), error
     assert _everything_under(tmp_path) == ["kept.txt"]
 
 
@@ -56,7 +56,7 @@ def test_a_good_install_among_failing_ones_into_a_new_root_is_kept_whole(tmp_pat
     results = _finish([first, *others])
     assert results[1][0] == 0, results[1][1]
     for status, error in results[:1] + results[2:]:
-        assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
+        assert status == 1 and error.startswith("error [2005]: import check: 1 module(s) cannot be imported: algorithm_example"), error
     assert sorted(path.name for path in root.iterdir()) == [".procvision.lock", "algorithm_example-1.1.0", TOOL]
     assert os.listdir(tmp_path) == ["hall-b"] and os.listdir(tmp_path / "hall-b") == ["root"]  # nothing hidden
     listed = run_tool(python, root / TOOL, "list", "--json")
@@ -88,5 +88,5 @@ def test_failing_installs_at_once_into_an_empty_root_leave_it_empty(tmp_path: Pa
     root.mkdir()
     bundle = bundle_for("3.10", broken=True).path
     for status, error in _finish([start_install(python_for("3.10"), bundle, root, *PATIENT) for _ in range(2)]):
-        assert status == 1 and error.startswith("error [2005]: the installed algorithm did not start"), error
+        assert status == 1 and error.startswith("error [2005]: import check: 1 module(s) cannot be imported: algorithm_example"), error
     assert os.listdir(tmp_path) == ["root"] and os.listdir(root) == []

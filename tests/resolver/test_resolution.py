@@ -298,3 +298,21 @@ def test_the_real_sdk_is_built_in_process_and_resolved_against_real_wheels(wheel
         assert "the project -> procvision-algorithm-sdk 1." in message
         assert f"{cp310_wheel('numpy')}: wrong platform tag" in message or \
             f"{cp310_wheel('pillow')}: wrong platform tag" in message
+
+
+def test_constraints_limit_versions_without_adding_requirements_per_target(pins) -> None:
+    assert pins(["lk-core"], "win_amd64", "3.10", constraints=["lk-core<1.1"])["lk-core"] == "1.0"
+    assert "cf-c" not in pins(["lk-core"], "win_amd64", "3.10", constraints=["cf-c<2"])
+    linux_only = ["lk-core<1.1; sys_platform == 'linux'"]
+    assert pins(["lk-core"], "manylinux_2_17_x86_64", "3.10", constraints=linux_only)["lk-core"] == "1.0"
+    assert pins(["lk-core"], "win_amd64", "3.10", constraints=linux_only)["lk-core"] == "1.1"
+    with pytest.raises(ResolutionError):
+        pins(["lk-core>=1.1"], "win_amd64", "3.10", constraints=["lk-core<1.1"])
+
+
+def test_overrides_replace_what_every_requirer_declares(pins) -> None:
+    with pytest.raises(ResolutionError):
+        pins(["cf-a", "cf-b"], "win_amd64", "3.10")  # cf-a wants cf-c<2, cf-b cf-c>=2
+    assert pins(["cf-a", "cf-b"], "win_amd64", "3.10", overrides=["cf-c>=2"])["cf-c"] == "2.0"
+    assert pins(["cf-b"], "win_amd64", "3.10", overrides=["cf-c<2"])["cf-c"] == "1.0"
+    assert "cf-c" not in pins(["lk-core"], "win_amd64", "3.10", overrides=["cf-c>=2"])  # adds nothing

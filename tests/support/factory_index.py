@@ -30,5 +30,29 @@ def fill_factory_index(wheelhouse: Path, folder: Path) -> Path:
     return folder
 
 
+#: onnxruntime 1.16.3's dependencies and theirs, and the rest of a realistic vision bundle (bench/import_check.py)
+VISION_PACKAGES = ("onnxruntime", "coloredlogs", "humanfriendly", "flatbuffers", "packaging", "protobuf", "sympy",
+                   "mpmath", "opencv-python-headless", "scipy", "shapely")
+
+
+def fill_vision_index(wheelhouse: Path, folder: Path) -> Path:
+    """The factory index plus the real onnxruntime 1.16.3 (compiled for NumPy 1.x) with its dependencies, and
+    OpenCV, SciPy and Shapely when the wheelhouse has them; synthetic win_amd64 onnxruntime and pyreadline3
+    (humanfriendly's on Windows) so the example's Windows target resolves too."""
+    fill_factory_index(wheelhouse, folder)
+    for wheel in sorted(wheelhouse.glob("*.whl")):
+        name, version, _, tags = parse_wheel_filename(wheel.name)
+        if str(name) not in VISION_PACKAGES or (str(name) == "mpmath" and version.release[:2] != (1, 3)):
+            continue  # sympy 1.14 wants mpmath<1.4
+        if all(tag.platform in ("any", FACTORY_PLATFORM, "manylinux2014_x86_64") for tag in tags) and \
+                all(tag.interpreter in ("py3", "py2", "cp310") or tag.abi == "abi3" for tag in tags):
+            shutil.copy2(wheel, folder / wheel.name)
+    build_wheel(WheelSpec("onnxruntime", "1.16.3", "cp310-cp310-win_amd64",
+                          requires=("coloredlogs", "flatbuffers", "numpy>=1.21.6", "packaging", "protobuf", "sympy")),
+                folder)
+    build_wheel(WheelSpec("pyreadline3", "3.5.4"), folder)
+    return folder
+
+
 def start_factory_index(wheelhouse: Path, folder: Path) -> IndexServer:
     return IndexServer(fill_factory_index(wheelhouse, folder)).start()

@@ -1,0 +1,81 @@
+"""The deploy tool's import check: the modules it finds, the skip rule, the hints, and real children importing."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from procvision_build.deploy.import_check import (cause_hint, check_imports, import_failure,
+                                                  installed_distributions, skipped_by_rule)
+
+LIBGL = "ImportError: libGL.so.1: cannot open shared object file: No such file or directory"
+
+
+def _dist_info(packages: Path, name: str, version: str, top_level: str | None, record: list[str]) -> None:
+    info = packages / f"{name}-{version}.dist-info"
+    info.mkdir(parents=True)
+    if top_level is not None:
+        (info / "top_level.txt").write_text(top_level)
+    (info / "RECORD").write_text("".join(f"{line},,\n" for line in record))
+
+
+def test_modules_come_from_top_level_txt_else_record(tmp_path: Path) -> None:
+    packages = tmp_path / "site-packages"
+    (packages / "cv2").mkdir(parents=True)
+    (packages / "cv2" / "__init__.py").write_text("")
+    (packages / "six.py").write_text("")
+    (packages / "_fast.cpython-310-x86_64-linux-gnu.so").write_bytes(b"")
+    _dist_info(packages, "opencv_python", "4.9.0", "cv2\ngone\n", [])  # "gone" is listed but not shipped
+    _dist_info(packages, "six", "1.16.0", None, ["six.py", "six-1.16.0.dist-info/RECORD", "../../bin/tool"])
+    _dist_info(packages, "fast", "1.0", None, ["_fast.cpython-310-x86_64-linux-gnu.so"])
+    found = {dist.name: dist.modules for dist in installed_distributions(packages)}
+    assert found == {"opencv_python": ("cv2",), "six": ("six",), "fast": ("_fast",)}
+
+
+@pytest.mark.parametrize("module, skipped", [("tests", True), ("test", True), ("conftest", True),
+                                             ("scipy_tests", True), ("pkg.tests", True), ("numpy", False),
+                                             ("testfixtures", False), ("_cffi_backend", False),
+                                             ("foo/bar", True), ("attest", False)])
+def test_the_skip_rule(module: str, skipped: bool) -> None:
+    assert skipped_by_rule(module) is skipped
+
+
+def test_hints_name_the_cause() -> None:
+    numpy = cause_hint("onnxruntime", "A module that was compiled using NumPy 1.x cannot be run in\nNumPy 2.2.6",
+                       {"numpy": "2.2.6"})
+    assert numpy is not None and 'add constraint-dependencies = ["numpy<2"] to [tool.procvision]' in numpy
+    libgl = cause_hint("opencv-python", LIBGL, {})
+    assert libgl is not None and "libGL.so.1" in libgl and "apt-get install libgl1" in libgl \
+        and "dnf install mesa-libGL" in libgl
+    dll = cause_hint("onnxruntime", "ImportError: DLL load failed while importing x: MSVCP140.dll was not found", {})
+    assert dll is not None and "MSVCP140.dll" in dll and "Visual C++ Redistributable" in dll
+    assert cause_hint("pkg", "ValueError: bad", {}) is None
+
+
+@pytest.mark.slow
+def test_real_children_report_a_missing_library_and_a_timeout(tmp_path: Path, python_for) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([str(python_for("3.10")), "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = next(venv.glob("lib/python*/site-packages"))
+    (packages / "needs_lib.py").write_text('import ctypes\nctypes.CDLL("libprocvision_missing.so.1")\n')
+    (packages / "slow_start.py").write_text("import time\ntime.sleep(30)\n")
+    (packages / "fine.py").write_text("")
+    (packages / "tests").mkdir()
+    (packages / "tests" / "__init__.py").write_text("raise SystemExit('a test suite is never imported')")
+    _dist_info(packages, "needs_lib", "1.0", "needs_lib\n", [])
+    _dist_info(packages, "slow_start", "2.0", "slow_start\n", [])
+    _dist_info(packages, "fine", "3.0", "fine\ntests\n", [])
+    report = check_imports(venv / "bin" / "python", venv, timeout=3)
+    assert report.skipped == ["tests"] and sorted(report.checked) == ["fine", "needs_lib", "slow_start"]
+    by_module = {failure.module: failure for failure in report.failures}
+    assert set(by_module) == {"needs_lib", "slow_start"}
+    assert by_module["needs_lib"].error == ("OSError: libprocvision_missing.so.1: cannot open shared object file: "
+                                            "No such file or directory")
+    assert "the system library libprocvision_missing.so.1 is missing" in str(by_module["needs_lib"].hint)
+    assert "did not finish within 3 s" in by_module["slow_start"].error
+    assert "--no-import-check" in str(by_module["slow_start"].hint)
+    error = import_failure(report, "nothing was installed")
+    assert error.message.startswith("import check: 2 module(s) cannot be imported: needs_lib (needs_lib 1.0), "
+                                    "slow_start (slow_start 2.0); nothing was installed")
