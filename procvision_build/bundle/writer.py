@@ -13,7 +13,7 @@ import os
 
 from procvision_build.artifacts.archive import StreamingZipWriter, crc32_of, local_record_bound
 from procvision_build.bundle.contents import Member
-from procvision_build.deploy.bundle_files import MAIN_MEMBER, PACKAGE_PREFIX
+from procvision_build.deploy.bundle_files import MAIN_MEMBER, PACKAGE_PREFIX, VENDORED_PREFIX
 from procvision_build.files import atomic_output
 from procvision_build.store.cache import Crc32Store
 
@@ -70,8 +70,8 @@ def write_bundle(path: Path, members: Sequence[Member], epoch: int, crcs: Crc32S
 
 
 def _is_loader(name: str) -> bool:
-    """What ``python BUNDLE.zip`` imports to start: ``__main__.py`` and the installer package."""
-    return name == MAIN_MEMBER or name.startswith(PACKAGE_PREFIX)
+    """What ``python BUNDLE.zip`` imports: ``__main__.py``, the installer package and pypa/installer beside it."""
+    return name == MAIN_MEMBER or name.startswith((PACKAGE_PREFIX, VENDORED_PREFIX))
 
 
 def _size(member: Member) -> int:
