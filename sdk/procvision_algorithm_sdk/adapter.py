@@ -336,10 +336,34 @@ def _exit_now(code: int) -> None:
     os._exit(code)
 
 
+class _OneWriterAtATime:
+    """stderr (and print's stdout) for every thread of the adapter, one write at a time: CPython's TextIOWrapper
+    has lost text when threads write while one flushes into a full pipe (gh-118138, gh-119506; seen on 3.13.0)."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        with self._lock:
+            self._stream.writelines(lines)
+
+    def flush(self) -> None:
+        with self._lock:
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry of ``python -m procvision_algorithm_sdk.adapter``."""
     frames_in, frames_out = _platform.detach_stdio()  # before any algorithm code can write to stdout
-    sys.stdout = sys.stderr
+    sys.stderr = sys.stdout = _OneWriterAtATime(sys.stderr)
     parser = argparse.ArgumentParser(prog="python -m procvision_algorithm_sdk.adapter",
                                      description="Serve a ProcVision algorithm over protocol v1 on stdin/stdout.")
     parser.add_argument("--entry", metavar="module:Class",
