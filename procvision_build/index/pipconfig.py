@@ -81,6 +81,9 @@ def index_sources(project: IndexSpec | None = None, *, isolated: bool = False,
             main = settings.get("index-url") or default_index()
             indexes += (NamedIndex("pip", main, default=True),)
         return IndexSources(indexes, **options)
+    # pip's own configuration is looked up by pip's rule (every index merged, the newest fitting release wins),
+    # as pip itself would install from it; first-index is for indexes the project declares.
+    options.setdefault("strategy", "unsafe-best-match")
     find_links = tuple(settings.get("find-links", "").split())
     if _flag(settings, "no-index"):
         if not find_links:
