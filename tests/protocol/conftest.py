@@ -88,7 +88,8 @@ class RawAdapter:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
         self.frames: queue.Queue[Any] = queue.Queue()
         self.stderr_lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
+        self._frames_thread = threading.Thread(target=self._read, daemon=True)
+        self._frames_thread.start()
         self._stderr_thread = threading.Thread(target=self._read_stderr, daemon=True)
         self._stderr_thread.start()
 
@@ -137,7 +138,14 @@ class RawAdapter:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(10)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        # A pipe closed under a thread still reading it frees its descriptor number for a later test's process,
+        # whose output that thread would then steal: the readers see EOF first, and only then are pipes closed.
+        for stream, reader in ((self.process.stdin, None), (self.process.stdout, self._frames_thread),
+                               (self.process.stderr, self._stderr_thread)):
+            if reader is not None:
+                reader.join(10)
+                if reader.is_alive():
+                    continue
             try:
                 stream.close()
             except OSError:
