@@ -17,7 +17,28 @@ _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 
 
-class MemberFile(io.RawIOBase):
+class SeekableBytes(io.RawIOBase):
+    """Read-only bytes of a known ``size``, seekable anywhere; a subclass says how they are read."""
+
+    size = 0
+    _position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+
+class MemberFile(SeekableBytes):
     """The bytes of one stored member, ``size`` long, starting at ``start`` in the file at ``path``."""
 
     def __init__(self, path: Path, start: int, size: int, expected: os.stat_result) -> None:
@@ -26,7 +47,7 @@ class MemberFile(io.RawIOBase):
         if not os.path.samestat(os.fstat(self._file.fileno()), expected):
             self._file.close()
             raise OSError(f"{path} was replaced while it was installed")
-        self._start, self._size, self._position = start, size, 0
+        self._start, self.size, self._position = start, size, 0
 
     @classmethod
     def open(cls, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> "MemberFile | None":
@@ -43,22 +64,8 @@ class MemberFile(io.RawIOBase):
         start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
         return cls(Path(archive.filename), start, info.file_size, expected)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
-
     def readinto(self, buffer: Any) -> int:
-        wanted = min(len(buffer), self._size - self._position)
+        wanted = min(len(buffer), self.size - self._position)
         if wanted <= 0:
             return 0
         self._file.seek(self._start + self._position)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 from email.message import Message
 from pathlib import Path
 
+from procvision_build.deploy.member_file import SeekableBytes
 from procvision_build.errors import IndexUnavailable
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.index.links import Link
@@ -18,7 +18,7 @@ _TAIL = 64 * 1024  # the first range request: the end record, and often the whol
 _LOOKBEHIND = 256 * 1024  # a wheel's dist-info files sit just before its central directory
 
 
-class RangeFile(io.RawIOBase):
+class RangeFile(SeekableBytes):
     """A read-only, seekable view of a remote file that fetches only the byte ranges zipfile reads."""
 
     def __init__(self, http: Http, link: Link, cache: Cache) -> None:
@@ -39,20 +39,6 @@ class RangeFile(io.RawIOBase):
             self._chunks.append((self.size - len(body), body))
 
         http.call(link.url, {"Range": f"bytes=-{_TAIL}", "Accept-Encoding": "identity"}, first)
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self.size}[whence]
-        self._position = max(0, base + offset)
-        return self._position
 
     def read(self, size: int = -1) -> bytes:
         start = self._position
