@@ -46,7 +46,8 @@ from tests.support.interpreters import find_python  # noqa: E402
 
 NAME = "algorithm-example"
 DATA = ROOT / "bench" / ".data"
-VISION = ("opencv-python-headless", "scipy", "onnxruntime", "shapely")
+#: numpy stays on 1.x: the onnxruntime the index offers for cp310 was compiled for it (the import check says so)
+VISION = ("opencv-python-headless<4.12", "scipy", "onnxruntime", "shapely", "numpy<2")
 DOWNLOAD = ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version", "3.10",
             "--implementation", "cp", "--abi", "cp310"]
 
@@ -61,10 +62,14 @@ def clean_env() -> dict[str, str]:
 def vision_wheels() -> Path:
     """The real vision wheels, downloaded once (the only step that reaches the configured index)."""
     folder = DATA / "wheels"
-    if not any(folder.glob("opencv_python_headless-*.whl")):
-        folder.mkdir(parents=True, exist_ok=True)
+    stamp = folder / "requirements.txt"
+    wanted = "\n".join(VISION) + "\n"
+    if not stamp.is_file() or stamp.read_text() != wanted:
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
         subprocess.run([sys.executable, "-m", "pip", "download", *DOWNLOAD, "-d", str(folder), *VISION],
                        check=True)
+        stamp.write_text(wanted)
     return folder
 
 

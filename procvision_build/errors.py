@@ -7,14 +7,14 @@ from __future__ import annotations
 from procvision_build.deploy.codes import ErrorCode
 
 
-class ProcVisionError(Exception):
+class BuildError(Exception):
     """An error meant for the user: ``str(error)`` is the whole message."""
 
     code: ErrorCode | None = None  # the contract's error code, when one applies
     exit_status: int = 1
 
 
-class ConfigError(ProcVisionError):
+class ConfigError(BuildError):
     """``pyproject.toml`` is wrong; lists every problem found, not just the first."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
@@ -25,19 +25,19 @@ class ConfigError(ProcVisionError):
         super().__init__("\n".join(lines))
 
 
-class ProjectNotFound(ProcVisionError):
+class ProjectNotFound(BuildError):
     """The directory given as a project does not exist, or holds no ``pyproject.toml``."""
 
 
-class ConfigSettingsError(ProcVisionError):
+class ConfigSettingsError(BuildError):
     """A build frontend passed a config setting (``-C key=value``) the backend does not accept."""
 
 
-class BuildEnvironmentError(ProcVisionError):
+class BuildEnvironmentError(BuildError):
     """An environment variable the build reads (``SOURCE_DATE_EPOCH``) holds a value it cannot use."""
 
 
-class ImportCheckError(ProcVisionError):
+class ImportCheckError(BuildError):
     """A bundle does not install or its packages do not import on this machine (2005); no bundle was written."""
 
     code = ErrorCode.INSTALL_FAILED
@@ -46,7 +46,7 @@ class ImportCheckError(ProcVisionError):
         super().__init__("\n".join([message, *(f"  {line}" for line in detail)]))
 
 
-class IntegrityError(ProcVisionError):
+class IntegrityError(BuildError):
     """A downloaded or installed file does not match its expected hash (2008)."""
 
     code = ErrorCode.INTEGRITY_ERROR
@@ -55,13 +55,13 @@ class IntegrityError(ProcVisionError):
 # -- targets, resolution, local sources, lock (resolver) ----------------------------
 
 
-class BundleLayoutError(ProcVisionError):
+class BundleLayoutError(BuildError):
     """A bundle was written that its target's Python could not start (``python BUNDLE.zip``): never shipped."""
 
     code = ErrorCode.INVALID_BUNDLE
 
 
-class TargetError(ProcVisionError):
+class TargetError(BuildError):
     """A target cannot be expanded (unknown platform tag) or cannot decide a marker."""
 
 
@@ -77,7 +77,7 @@ class UndecidableMarker(TargetError):
         )
 
 
-class ResolutionError(ProcVisionError):
+class ResolutionError(BuildError):
     """No set of wheels satisfies the requirements for a target; the message explains why.
 
     ``unsatisfied`` names the packages that had no fitting wheel, so a caller can add what it knows.
@@ -88,22 +88,22 @@ class ResolutionError(ProcVisionError):
         self.unsatisfied = unsatisfied
 
 
-class LocalSourceError(ProcVisionError):
+class LocalSourceError(BuildError):
     """A ``[tool.procvision.sources]`` entry cannot be built or used."""
 
 
-class LockError(ProcVisionError):
+class LockError(BuildError):
     """``pylock.toml`` is unreadable, or stale when ``--locked`` forbids re-resolving."""
 
 
 # -- package indexes, pip configuration, cache, downloads (index) -------------------
 
 
-class IndexConfigError(ProcVisionError):
+class IndexConfigError(BuildError):
     """The index settings (pip's configuration or [tool.procvision.index]) are unusable."""
 
 
-class IndexUnavailable(ProcVisionError):
+class IndexUnavailable(BuildError):
     """An index, find-links page or file could not be read; the message says what to try."""
 
     def __init__(self, url: str, problem: str, hint: str) -> None:
@@ -111,32 +111,32 @@ class IndexUnavailable(ProcVisionError):
         super().__init__(f"{url}: {problem}. {hint}")
 
 
-class NotInCache(ProcVisionError):
+class NotInCache(BuildError):
     """Offline mode needs a file or page that the cache does not hold."""
 
 
 # -- the developer commands (init, validate, run) -------------------------------------
 
 
-class UsageError(ProcVisionError):
+class UsageError(BuildError):
     """A command-line value is unusable (``--params`` that is not a JSON object, a bad ``--target``)."""
 
     exit_status = 2
 
 
-class PathConflict(ProcVisionError):
+class PathConflict(BuildError):
     """A path is in the way: writing would overwrite a file, or a file stands where a folder must go."""
 
 
-class ImageFileError(ProcVisionError):
+class ImageFileError(BuildError):
     """An ``--image`` file is missing or is not a readable JPEG or PNG."""
 
 
-class RuntimeMissing(ProcVisionError):
+class RuntimeMissing(BuildError):
     """This interpreter cannot import the SDK (or numpy, pillow), so it cannot run the algorithm."""
 
 
-class AlgorithmStartError(ProcVisionError):
+class AlgorithmStartError(BuildError):
     """The algorithm process did not complete the handshake; ``stage`` is the load step that failed
     (``import``, ``class``, ``setup``, ``get_info``)."""
 

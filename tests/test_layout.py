@@ -1,5 +1,6 @@
-"""House rules that lint-imports cannot state: no module reaches for the package's own __init__, and no
-comprehension variable shadows a name its function reads (CPython 3.12.0/3.12.1).
+"""House rules that lint-imports cannot state: no module reaches for the package's own __init__, no
+comprehension variable shadows a name its function reads (CPython 3.12.0/3.12.1), no module passes 400 lines and
+no public class name is defined twice across both distributions.
 (The error-code table is held equal to the SDK's in tests/deploy/test_rules.py.)"""
 
 from __future__ import annotations
@@ -24,6 +25,34 @@ def test_no_module_imports_the_package_init() -> None:
             if isinstance(node, ast.ImportFrom) and node.module == "procvision_build" and node.level == 0:
                 offenders.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
     assert offenders == []
+
+
+SHIPPED = (PACKAGE, PACKAGE.parent / "sdk" / "procvision_algorithm_sdk")
+MAX_LINES = 400
+#: deploy ships alone in every bundle, so it keeps its copy of the SDK's table (held equal in test_rules.py)
+TWICE_ON_PURPOSE = {"ErrorCode"}
+
+
+def _shipped_modules() -> list[Path]:
+    return sorted(path for folder in SHIPPED for path in folder.rglob("*.py") if "_vendor" not in path.parts)
+
+
+def test_no_module_passes_400_lines() -> None:
+    """A module over 400 lines holds more than one job: split it along them."""
+    long = [f"{path.relative_to(PACKAGE.parent)}: {count}" for path in _shipped_modules()
+            if (count := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    assert long == []
+
+
+def test_no_public_class_is_defined_twice() -> None:
+    """One name per thing: a public class name is defined in one module of procvision-build and the SDK."""
+    where: dict[str, list[str]] = {}
+    for path in _shipped_modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE.parent)))
+    twice = {name: places for name, places in where.items() if len(places) > 1 and name not in TWICE_ON_PURPOSE}
+    assert twice == {}
 
 
 CHECKED = ("procvision_build", "sdk", "bench", "tests")  # under the repository root

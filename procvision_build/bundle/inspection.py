@@ -16,11 +16,11 @@ from procvision_build.deploy.bundle_files import REQUIRED_FILES, SBOM, WHEELS_DI
 from procvision_build.deploy.codes import ErrorCode
 from procvision_build.deploy.errors import DeployError
 from procvision_build.distributions import parse_wheel, project_of
-from procvision_build.errors import ProcVisionError
+from procvision_build.errors import BuildError
 from procvision_build.files import sha256_of
 
 
-class BundleError(ProcVisionError):
+class BundleError(BuildError):
     """A bundle the installer would refuse (damaged, incomplete, altered): the installer's line and code."""
 
     def __init__(self, message: str, code: ErrorCode) -> None:

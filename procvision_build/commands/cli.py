@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NoReturn, Sequence
 
 from procvision_build.commands._output import add_output_options
-from procvision_build.errors import ProcVisionError, UsageError
+from procvision_build.errors import BuildError, UsageError
 from procvision_build.version import __version__
 from procvision_build.ui import UI
 
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.run(args, ui) or 0)
-    except ProcVisionError as error:
+    except BuildError as error:
         if args.verbose:
             traceback.print_exc()
         ui.error(str(error), error.code)

@@ -23,11 +23,11 @@ def register(subparsers: "argparse._SubParsersAction") -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.bundle.inspection import diff_bundles
-    from procvision_build.errors import ProcVisionError
+    from procvision_build.errors import BuildError
 
     try:
         changes = diff_bundles(args.old, args.new)
-    except ProcVisionError as error:
+    except BuildError as error:
         error.exit_status = 2  # 1 means "they differ", as with diff
         raise
     if ui.json:

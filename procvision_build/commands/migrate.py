@@ -30,11 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, ui: UI) -> int:
     from procvision_build.develop.migrate import plan_migration, write_migration
-    from procvision_build.errors import ProcVisionError
+    from procvision_build.errors import BuildError
 
     try:
         migrated = write_migration(plan_migration(Path(args.project)))
-    except ProcVisionError as error:
+    except BuildError as error:
         error.exit_status = 2  # nothing was written; 1 means "written, with edits to make"
         raise
     if ui.json:

@@ -9,7 +9,7 @@ from pathlib import Path
 from procvision_build.artifacts.wheel import SHIPPED_WHEELS, build_wheel
 from procvision_build.config.load import load_config
 from procvision_build.config.rules import SDIST_SOURCES
-from procvision_build.errors import ProcVisionError
+from procvision_build.errors import BuildError
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _CHECKOUT_SDK = _PACKAGE.parent / "sdk"  # running from a clone of the repository
@@ -28,5 +28,5 @@ def copy_own_sdk(project: Path) -> Path:
     if (_CHECKOUT_SDK / "pyproject.toml").is_file():
         folder.mkdir(parents=True, exist_ok=True)
         return build_wheel(load_config(_CHECKOUT_SDK), folder)  # reproducible: the same bytes as shipped
-    raise ProcVisionError(f"this procvision-build ({_PACKAGE}) carries no SDK wheel; install procvision-build "
+    raise BuildError(f"this procvision-build ({_PACKAGE}) carries no SDK wheel; install procvision-build "
                           "from its wheel or from a clone of its repository")

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping
 
 from procvision_build.config.load import load_config
 from procvision_build.config.model import ProjectConfig
-from procvision_build.errors import AlgorithmStartError, ConfigError, ProcVisionError, ProjectNotFound, RuntimeMissing
+from procvision_build.errors import AlgorithmStartError, ConfigError, BuildError, ProjectNotFound, RuntimeMissing
 from procvision_build.reports import ERROR, OK, SKIPPED, WARNING, Check, Report
 
 START_STAGES = ("import", "class", "setup", "get_info")
@@ -93,7 +93,7 @@ def validate_project(project_dir: Path, *, image_path: Path | None = None, pid: 
         return report()
     try:
         image = read_image(image_path) if image_path is not None else generated_image()
-    except ProcVisionError as error:
+    except BuildError as error:
         checks.append(Check("image", ERROR, str(error)))
         return report()
     checks.extend(_algorithm_checks(config, runtime, pids, image, generated=image_path is None, verbose=verbose,

@@ -13,7 +13,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from procvision_build.errors import IndexUnavailable, NotInCache, ProcVisionError
+from procvision_build.errors import IndexUnavailable, NotInCache, BuildError
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.files import path_from_file_url
 from procvision_build.index.links import Fetchable, Link
@@ -85,7 +85,7 @@ def fetch(links: Sequence[Fetchable], cache: Cache, ui: "UI", *, jobs: int = 8, 
     errors = [exception for f in futures if not f.cancelled() and (exception := f.exception()) is not None]
     if errors:
         # An integrity failure matters most; otherwise the first failure stands for all.
-        errors.sort(key=lambda error: error.code != "2008" if isinstance(error, ProcVisionError) else True)
+        errors.sort(key=lambda error: error.code != "2008" if isinstance(error, BuildError) else True)
         raise errors[0]
     total = 0
     for future, link in futures.items():

@@ -18,7 +18,7 @@ from packaging.utils import canonicalize_name
 
 from procvision_build.config.model import NamedIndex
 from procvision_build.distributions import project_of
-from procvision_build.errors import IndexConfigError, IndexUnavailable, NotInCache, ProcVisionError
+from procvision_build.errors import IndexConfigError, IndexUnavailable, NotInCache, BuildError
 from procvision_build.files import path_from_file_url
 from procvision_build.index.credentials import CREDENTIALS
 from procvision_build.index.links import Link
@@ -129,7 +129,7 @@ class IndexClient:
                 else:
                     page = self._page(index_url.rstrip("/") + "/")
                     found = parse_project_list(page.body, page.content_type) if page is not None else []
-            except (ProcVisionError, OSError) as error:
+            except (BuildError, OSError) as error:
                 self.ui.debug(f"project list of {CREDENTIALS.shown(index_url)}: {error}")
                 continue
             listed = listed or bool(found)
