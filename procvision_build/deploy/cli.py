@@ -6,95 +6,86 @@ Exit statuses: 0 done, 1 failed (the error names its contract code when one appl
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Sequence, Union
 
 from . import __version__
 from . import bundle_files as layout
 from .errors import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_USAGE, DeployError, Terminated,
                      DeployUsageError)
+from .locking import DEFAULT_WAIT_S
 from .output import Output
 from .root import Root
 
-DEFAULT_WAIT_S = 60.0
+if TYPE_CHECKING:  # argparse is imported when a call needs it
+    import argparse
+
+#: What a command gets: argparse's Namespace, or the quick parser's namespace with the same attributes.
+Arguments = Union["argparse.Namespace", SimpleNamespace]
+#: The root tool's frequent calls: (positionals, their names, options only this command takes).
+_QUICK = {"activate": (("name", "version"), {"--pid": "append", "--force": "flag"}),
+          "rollback": ((), {"--pid": "store"})}
+_QUICK_COMMON = {"--root": "store", "--wait": "float", "--json": "flag", "-q": "flag", "--quiet": "flag",
+                 "-v": "flag", "--verbose": "flag"}
+_DESTINATIONS = {"-q": "quiet", "-v": "verbose"}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line through our own error path (no usage block, no exit)."""
+def quick_arguments(argv: Sequence[str]) -> SimpleNamespace | None:
+    """``activate`` and ``rollback`` parsed without argparse (whose import and parsers cost these calls a fifth
+    of their time); None for anything argparse might read differently: it parses those, and every error."""
+    tokens = list(argv)
+    values: dict[str, Any] = {"root": None, "wait": DEFAULT_WAIT_S, "json": False, "quiet": False, "verbose": False}
+    command = None
+    positionals: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        options = _QUICK_COMMON if command is None else {**_QUICK_COMMON, **_QUICK[command][1]}
+        if token in options:
+            kind, key = options[token], _DESTINATIONS.get(token, token.lstrip("-"))
+            if kind == "flag":
+                values[key] = True
+                index += 1
+                continue
+            if index + 1 == len(tokens) or tokens[index + 1].startswith("-"):
+                return None
+            value = tokens[index + 1]
+            if kind == "float":
+                try:
+                    values[key] = float(value)
+                except ValueError:
+                    return None
+            elif kind == "append":
+                values.setdefault(key, []).append(value)
+            else:
+                values[key] = value
+            index += 2
+        elif token.startswith("-") or (command is None and token not in _QUICK):
+            return None
+        elif command is None:
+            command = token
+            index += 1
+        else:
+            positionals.append(token)
+            index += 1
+    if command is None or len(positionals) != len(_QUICK[command][0]) or "pid" not in values:
+        return None
+    values.update(zip(_QUICK[command][0], positionals))
+    if command == "activate":
+        values.setdefault("force", False)
+    return SimpleNamespace(command=command, **values)
 
-    def error(self, message: str) -> NoReturn:
-        raise DeployUsageError(f"{message} (see {self.prog} --help)")
-
-
-def _common(parser: argparse.ArgumentParser, top: bool) -> None:
-    """Options accepted before and after the command (SUPPRESS: a later parser keeps an earlier value)."""
-    default: Any = (lambda value: value) if top else (lambda value: argparse.SUPPRESS)
-    parser.add_argument("--root", metavar="DIR", default=default(None),
-                        help="the deployment root (default for the root tool: the directory it is in)")
-    parser.add_argument("--wait", metavar="SECONDS", type=float, default=default(DEFAULT_WAIT_S),
-                        help=f"how long to wait for another command holding the root lock (default {DEFAULT_WAIT_S:g})")
-    parser.add_argument("--json", action="store_true", default=default(False),
-                        help="one JSON result record on stdout; progress and errors as JSON lines on stderr")
-    parser.add_argument("-q", "--quiet", action="store_true", default=default(False), help="no progress lines")
-    parser.add_argument("-v", "--verbose", action="store_true", default=default(False),
-                        help="a traceback with errors")
-
-
-def build_parser(prog: str) -> argparse.ArgumentParser:
-    parser = _Parser(prog=prog, description="Install a procvision bundle and manage a deployment root: versions, "
-                                            "PID bindings, rollback. Exit status: 0 ok, 1 failed, 2 usage, 3 busy.")
-    parser.add_argument("--version", action="version", version=f"procvision-deploy {__version__}")
-    _common(parser, top=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
-        _common(sub, top=False)
-        return sub
-
-    sub = command("install", "install this bundle into --root DIR (bundle only)")
-    sub.add_argument("--force", action="store_true", help="replace the same version when no PID uses it")
-    sub.add_argument("--no-compile", action="store_true", help="write no bytecode (Python compiles at first import)")
-    sub.add_argument("--keep-wheels", action="store_true", help="keep a copy of the wheels in the version directory")
-    sub.add_argument("--no-import-check", dest="import_check", action="store_false",
-                     help="do not import every installed package first (only for a package that cannot be "
-                          "imported without its hardware)")
-    for name, help in (("verify", "re-hash installed versions against their lock and install record "
-                                  "(from a bundle without --root: check the bundle)"),
-                       ("info", "describe this bundle, or NAME VERSION installed in the root")):
-        sub = command(name, help)
-        sub.add_argument("name", nargs="?", metavar="NAME")
-        sub.add_argument("version", nargs="?", metavar="VERSION")
-    command("list", "installed versions and the PIDs each is active (or previous) for")
-    sub = command("activate", "bind PIDs to an installed version")
-    sub.add_argument("name", metavar="NAME")
-    sub.add_argument("version", metavar="VERSION")
-    sub.add_argument("--pid", action="append", required=True, metavar="PID", help="a PID to bind (repeatable)")
-    sub.add_argument("--force", action="store_true", help="also take PIDs bound to another algorithm")
-    sub = command("rollback", "bind a PID to the version it ran before")
-    sub.add_argument("--pid", required=True, metavar="PID")
-    sub = command("uninstall", "remove an installed version that no PID runs")
-    sub.add_argument("name", metavar="NAME")
-    sub.add_argument("version", metavar="VERSION")
-    sub = command("gc", "remove versions no binding uses, keeping the newest --keep of each algorithm")
-    sub.add_argument("--keep", type=int, default=1, metavar="N", help="newest versions kept per algorithm (default 1)")
-    sub.add_argument("--dry-run", action="store_true", help="only say what would be removed")
-    return parser
-
-
-@dataclass(frozen=True)
 class Context:
     """Where this run comes from: a bundle, the root tool, or a source tree (``archive`` None)."""
 
-    archive: Path | None
-    bundle: bool
+    def __init__(self, archive: Path | None, bundle: bool) -> None:  # no dataclass: its import costs `activate`
+        self.archive, self.bundle = archive, bundle
 
-    def root(self, args: argparse.Namespace) -> Root:
+    def root(self, args: Arguments) -> Root:
         if args.root:
             return Root(args.root)
         if self.archive is not None and not self.bundle:
@@ -115,7 +106,7 @@ def _is_bundle(archive: Path | None) -> bool:
     return is_bundle(archive)
 
 
-def _names(args: argparse.Namespace) -> tuple[str | None, str | None]:
+def _names(args: Arguments) -> tuple[str | None, str | None]:
     if bool(args.name) != bool(args.version):
         raise DeployUsageError(f"{args.command} takes NAME and VERSION together (see `list`)")
     return args.name, args.version
@@ -123,7 +114,7 @@ def _names(args: argparse.Namespace) -> tuple[str | None, str | None]:
 
 # Each command imports only the modules it needs: `activate` from the root tool stays fast.
 
-def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _install(args: Arguments, context: Context, out: Output) -> int:
     bundle = context.bundle_path()  # first: the root tool refuses install before pypa/installer is looked for
     root = context.root(args)
     from .install import InstallOptions, install
@@ -137,7 +128,7 @@ def _install(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _info(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _info(args: Arguments, context: Context, out: Output) -> int:
     from . import status
 
     name, version = _names(args)
@@ -150,7 +141,7 @@ def _info(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _verify(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _verify(args: Arguments, context: Context, out: Output) -> int:
     from . import verify
 
     name, version = _names(args)
@@ -164,14 +155,14 @@ def _verify(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _list(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _list(args: Arguments, context: Context, out: Output) -> int:
     from .status import list_root
 
     out.result(*list_root(context.root(args)), always=True)
     return EXIT_OK
 
 
-def _activate(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _activate(args: Arguments, context: Context, out: Output) -> int:
     from .manage import activate
 
     record = activate(context.root(args), args.name, args.version, args.pid, force=args.force, wait=args.wait,
@@ -181,7 +172,7 @@ def _activate(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _rollback(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _rollback(args: Arguments, context: Context, out: Output) -> int:
     from .manage import rollback
 
     record = rollback(context.root(args), args.pid, wait=args.wait, out=out)
@@ -189,7 +180,7 @@ def _rollback(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _uninstall(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _uninstall(args: Arguments, context: Context, out: Output) -> int:
     from .manage import uninstall
 
     record = uninstall(context.root(args), args.name, args.version, wait=args.wait, out=out)
@@ -197,7 +188,7 @@ def _uninstall(args: argparse.Namespace, context: Context, out: Output) -> int:
     return EXIT_OK
 
 
-def _gc(args: argparse.Namespace, context: Context, out: Output) -> int:
+def _gc(args: Arguments, context: Context, out: Output) -> int:
     from .manage import gc
 
     record = gc(context.root(args), keep=args.keep, dry_run=args.dry_run, wait=args.wait, out=out)
@@ -210,9 +201,15 @@ COMMANDS = {"install": _install, "verify": _verify, "info": _info, "list": _list
             "rollback": _rollback, "uninstall": _uninstall, "gc": _gc}
 
 
-def dispatch(args: argparse.Namespace, archive: Path | None, out: Output) -> int:
+def dispatch(args: Arguments, archive: Path | None, out: Output) -> int:
     """Run one parsed command; returns the exit status."""
     return COMMANDS[args.command](args, Context(archive, _is_bundle(archive)), out)
+
+
+def _parse(prog: str, argv: Sequence[str]) -> Arguments:
+    from .arguments import build_parser, named_command
+
+    return build_parser(prog, named_command(argv)).parse_args(argv)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -226,10 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     prog = f"python {archive.name}" if archive is not None else "python -m procvision_build.deploy"
     out = Output(json="--json" in argv, quiet="-q" in argv or "--quiet" in argv)
     try:
-        args = build_parser(prog).parse_args(argv)
+        args = quick_arguments(argv) or _parse(prog, argv)
         if not args.command:
-            raise DeployUsageError(f"a command is needed: install, verify, info, list, activate, rollback, uninstall, gc "
-                             f"(see {prog} --help)")
+            from .arguments import COMMAND_NAMES
+
+            raise DeployUsageError(f"a command is needed: {', '.join(COMMAND_NAMES)} (see {prog} --help)")
     except DeployUsageError as error:
         out.error(error)
         return EXIT_USAGE
@@ -277,7 +275,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _trace(args: argparse.Namespace) -> None:
+def _trace(args: Arguments) -> None:
     if args.verbose:
         import traceback
 

@@ -23,9 +23,11 @@ from typing import Callable
 from . import children
 from .codes import ErrorCode
 from .errors import DeployError
+from .fsutil import remove_tree
 from .system_libraries import missing_library_hint
 
 IMPORT_TIMEOUT_S = 120.0
+IMPORT_BYTECODE_DIR = ".import-check-bytecode"  # in the version directory being built; gone before its record
 NUMPY_CONSTRAINT = 'constraint-dependencies = ["numpy<2"]'
 NUMPY_BANNER = "compiled using NumPy 1.x cannot be run in"
 _SKIPPED_NAMES = ("test", "tests", "conftest")
@@ -125,8 +127,12 @@ def _exists(packages: Path, name: str) -> bool:
 
 
 def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, timeout: float = IMPORT_TIMEOUT_S,
-                  workers: int | None = None) -> ImportReport:
-    """Import each distribution's top-level modules with ``python`` (the venv's), one child each, in parallel."""
+                  workers: int | None = None, bytecode_cache: Path | None = None) -> ImportReport:
+    """Import each distribution's top-level modules with ``python`` (the venv's), one child each, in parallel.
+
+    The children write no bytecode into the venv. With ``bytecode_cache`` they share one there instead
+    (``-X pycache_prefix``): without the venv's own bytecode, every child would compile NumPy again.
+    """
     started = time.monotonic()
     distributions = installed_distributions(site_packages(venv_dir))
     versions = {dist.name.lower(): dist.version for dist in distributions}
@@ -138,11 +144,12 @@ def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, time
             if not skipped_by_rule(module):
                 jobs.append((dist, module))
     env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
+    bytecode = ["-B"] if bytecode_cache is None else ["-X", f"pycache_prefix={bytecode_cache}"]
 
     def one(job: tuple[Distribution, str]) -> ImportFailure | None:
         dist, module = job
         try:
-            done = children.run([str(python), "-B", "-X", "utf8", "-I", "-c", _PROBE, module], timeout=timeout,
+            done = children.run([str(python), *bytecode, "-X", "utf8", "-I", "-c", _PROBE, module], timeout=timeout,
                                 cwd=str(cwd or venv_dir), env=env, encoding="utf-8")
         except subprocess.TimeoutExpired:
             return ImportFailure(dist.name, dist.version, module, f"import {module} did not finish within "
@@ -184,9 +191,18 @@ def cause_hint(distribution: str, output: str, versions: dict[str, str]) -> str 
     return missing_library_hint(output, "install again")
 
 
-def require_imports(python: Path, venv_dir: Path, progress: Callable[[str], None]) -> ImportReport:
-    """The install step: the check, 2005 naming every module that failed; ``progress`` gets one line."""
-    report = check_imports(python, venv_dir, cwd=venv_dir.parent)
+def require_imports(python: Path, venv_dir: Path, progress: Callable[[str], None], *,
+                    compiled: bool = True) -> ImportReport:
+    """The install step: the check, 2005 naming every module that failed; ``progress`` gets one line.
+
+    When the install ``compiled`` no bytecode, the children share a cache beside the venv, removed afterwards.
+    """
+    cache = None if compiled else venv_dir.parent / IMPORT_BYTECODE_DIR
+    try:
+        report = check_imports(python, venv_dir, cwd=venv_dir.parent, bytecode_cache=cache)
+    finally:
+        if cache is not None:
+            remove_tree(cache)
     if report.failures:
         raise import_failure(report, "nothing was installed")
     skipped = f", {len(report.skipped)} skipped by rule" if report.skipped else ""

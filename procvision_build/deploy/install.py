@@ -105,7 +105,8 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
                                    compile_bytecode_files=options.compile_bytecode)
         if options.import_check:  # every package imports (docs/deploy.md), before the handshake and the rename
-            require_imports(python, temporary / layout.VENV_DIR, out.progress)
+            require_imports(python, temporary / layout.VENV_DIR, out.progress,
+                            compiled=options.compile_bytecode)
         out.progress("starting the algorithm once (handshake)")
         hello = smoke_handshake(python, temporary, write_bytecode=options.compile_bytecode)
         if (hello.name, hello.version) != (manifest.name, manifest.version):

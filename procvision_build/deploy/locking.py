@@ -19,6 +19,9 @@ from .bundle_files import REMOVING_SUFFIX
 from .errors import RootBusy, UnsafeRootEntry
 from .fsutil import open_regular, read_regular, remove_tree, rename
 
+#: How long a command waits for another holding the root lock, unless --wait says otherwise.
+DEFAULT_WAIT_S = 60.0
+
 POLL_S = 0.05
 # Windows locks byte ranges and a locked range cannot be read: lock a byte far past the holder's note.
 _WINDOWS_LOCK_OFFSET = 1 << 20

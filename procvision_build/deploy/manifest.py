@@ -8,8 +8,9 @@ tests/deploy/test_manifest_codec.py holds the two equal.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any, Mapping
+
+from .values import Value
 
 MANIFEST_NAME = "manifest.json"
 #: The manifest format this tool reads and the build writes; a newer one comes from a newer writer.
@@ -23,29 +24,40 @@ REQUIRED_FIELDS = ("name", "version", "entry_point", "supported_pids", "steps", 
 TARGET_FIELDS = ("platform", "python", "implementation", "abi")
 
 
-@dataclass(frozen=True)
-class ManifestTarget:
+class ManifestTarget(Value):
     """Where a bundle runs: ``manylinux_2_17_x86_64``, ``3.10``, ``cp``, ``cp310``."""
 
+    __slots__ = TARGET_FIELDS
     platform: str
     python: str
     implementation: str
     abi: str
+
+    def __init__(self, platform: str, python: str, implementation: str, abi: str) -> None:
+        self.platform, self.python, self.implementation, self.abi = platform, python, implementation, abi
 
     def describe(self) -> str:
         implementation = {"cp": "CPython", "pp": "PyPy"}.get(self.implementation, self.implementation)
         return f"{implementation} {self.python} ({self.abi}) on {self.platform}"
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(Value):
     """What the installer reads from ``manifest.json``; ``data`` keeps the whole object."""
 
+    __slots__ = ("name", "version", "supported_pids", "target", "data")
     name: str
     version: str
     supported_pids: tuple[str, ...]
     target: ManifestTarget | None
     data: dict[str, Any]
+
+    def __init__(self, name: str, version: str, supported_pids: tuple[str, ...], target: ManifestTarget | None,
+                 data: dict[str, Any]) -> None:
+        self.name, self.version, self.supported_pids, self.target, self.data = \
+            name, version, supported_pids, target, data
+
+    def __hash__(self) -> int:
+        return hash((self.name, self.version))  # ``data`` is a dict
 
     @property
     def steps(self) -> list[dict[str, Any]]:

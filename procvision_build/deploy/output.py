@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import IO, Any, Sequence
 
 from .errors import DeployError
 
 
-@dataclass
 class Output:
     """``-q`` silences progress; ``--json`` prints one result record on stdout and JSON lines on stderr."""
 
-    json: bool = False
-    quiet: bool = False
-    verbose: bool = False
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    def __init__(self, json: bool = False, quiet: bool = False, verbose: bool = False, stdout: IO[str] | None = None,
+                 stderr: IO[str] | None = None) -> None:
+        self.json, self.quiet, self.verbose = json, quiet, verbose
+        self.stdout: IO[str] = sys.stdout if stdout is None else stdout
+        self.stderr: IO[str] = sys.stderr if stderr is None else stderr
 
     def progress(self, message: str, **fields: Any) -> None:
         """One line about what is happening now."""

@@ -6,23 +6,28 @@ Also the two name rules the check needs: canonical project names and what a whee
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterable
+
+from .values import Value
 
 HEADER = ("# The bundle's wheels, pinned and hashed: pip install --no-index --require-hashes --no-deps "
           "-r requirements.txt --find-links wheels/\n")
-_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)"
-                   r"\s+--hash[=\s]sha256:(?P<sha256>[0-9a-fA-F]{64})$")
-_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+# patterns, compiled (and cached by ``re``) at first use: the root tool imports this module for its name rule
+_LINE = (r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!_-]+)"
+         r"\s+--hash[=\s]sha256:(?P<sha256>[0-9a-fA-F]{64})$")
+_WHEEL = r"^(?P<name>[^-]+)-(?P<version>[^-]+)(?:-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$"
 
 
-@dataclass(frozen=True)
-class PinnedWheel:
+class PinnedWheel(Value):
     """One line: a project at one version with the sha256 of its one wheel."""
 
+    __slots__ = ("name", "version", "sha256")
     name: str
     version: str
     sha256: str
+
+    def __init__(self, name: str, version: str, sha256: str) -> None:
+        self.name, self.version, self.sha256 = name, version, sha256
 
     @property
     def key(self) -> str:
@@ -53,7 +58,7 @@ def parse_requirements(text: str) -> list[PinnedWheel]:
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
         if not line:
             continue
-        match = _LINE.match(re.sub(r"\s+", " ", line))
+        match = re.match(_LINE, re.sub(r"\s+", " ", line))
         if not match:
             raise ValueError(f"line {number} is not `name==version --hash=sha256:<64 hex digits>`: {raw.strip()!r}")
         pin = PinnedWheel(match["name"], match["version"], match["sha256"].lower())
@@ -65,7 +70,7 @@ def parse_requirements(text: str) -> list[PinnedWheel]:
 
 def wheel_name_version(filename: str) -> tuple[str, str]:
     """(canonical name, version) from ``name-version[-build]-py-abi-platform.whl``; ValueError otherwise."""
-    match = _WHEEL.match(filename)
+    match = re.match(_WHEEL, filename)
     if not match:
         raise ValueError(f"{filename!r} is not a wheel file name")
     return canonical_name(match["name"]), match["version"]

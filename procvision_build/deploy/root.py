@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -17,15 +16,19 @@ from .errors import DeployError, UnsafeRootEntry, DeployUsageError
 from .fsutil import kind_of, read_regular, remove_tree, rename
 from .manifest import Manifest, parse_manifest
 from .requirements import canonical_name
+from .values import Value
 from .versions import version_key
 
 
-@dataclass(frozen=True)
-class InstalledVersion:
+class InstalledVersion(Value):
     """One installed ``{dist}-{version}`` directory and its manifest."""
 
+    __slots__ = ("directory", "manifest")
     directory: Path
     manifest: Manifest
+
+    def __init__(self, directory: Path, manifest: Manifest) -> None:
+        self.directory, self.manifest = directory, manifest
 
     @property
     def name(self) -> str:

@@ -46,9 +46,11 @@ def tool_files() -> list[tuple[str, bytes]]:
 
 
 def _bytecode(name: str, source: bytes, where: Path) -> bytes:
-    """A checked hash-based ``.pyc`` (PEP 552) for this interpreter; zipimport falls back to the source on others."""
+    """An unchecked hash-based ``.pyc`` (PEP 552) for this interpreter; zipimport falls back to the source on
+    others. Unchecked: zipimport would otherwise read and hash every module's source at each call; the tool is
+    written whole, so its bytecode never outlives its sources."""
     code = compile(source, str(where / name), "exec", dont_inherit=True)
-    return importlib.util.MAGIC_NUMBER + (0b11).to_bytes(4, "little") + importlib.util.source_hash(source) + \
+    return importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little") + importlib.util.source_hash(source) + \
         marshal.dumps(code)
 
 
@@ -61,11 +63,12 @@ def build_tool(files: list[tuple[str, bytes]], where: Path) -> bytes:
                      if name.startswith(layout.PACKAGE_PREFIX) and name.endswith(".py")]
     buffer = io.BytesIO()
     buffer.write(SHEBANG)
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    # stored, not deflated: every call reads its modules from the zip, and inflating them is a cost per call
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         for name, data in sorted(files):
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED
             archive.writestr(info, data)
     return buffer.getvalue()
 

@@ -1,8 +1,9 @@
 """The bundle's wheels into a venv with pypa/installer (shipped in the bundle): the tree pip would leave.
 
 Wheels are read in place from the bundle and written side by side by threads (zlib releases the GIL); every
-file is checked against its wheel's RECORD as it is written. Bytecode is compiled by child processes, one per
-core, and each ``RECORD`` is written last, listing the bytecode as pip does. ``INSTALLER`` says procvision.
+file is checked against its wheel's RECORD as it is written (and hashed once). Bytecode is compiled by child
+processes, one per core, each wheel's as soon as it is written; each ``RECORD`` is written last, listing the
+bytecode as pip does. ``INSTALLER`` says procvision.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from installer.utils import make_file_executable
 
 from .bundle import DAMAGE, Bundle, BundleWheel
 from .bundle_files import venv_python
-from .bytecode import compile_bytecode
+from .bytecode import BytecodeCompiler
 from .codes import ErrorCode
 from .errors import DeployError
 from .member_file import MemberFile
@@ -109,29 +110,35 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
     stop = stop or threading.Event()
     interpreter = str(venv_python(final_venv))
     workers = max(1, min(len(wheels), os.cpu_count() or 1) * 2)
+    compiler = BytecodeCompiler(venv_dir, final_venv) if compile_bytecode_files else None
     # biggest first: the longest wheel starts at once
     ordered = sorted(wheels, key=lambda wheel: -wheel.size)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel") as pool:
-        futures = [pool.submit(_install_one, bundle, wheel, venv_dir, interpreter, stop) for wheel in ordered]
-        try:
-            installed = [future.result() for future in futures]
-        except BaseException:
-            stop.set()  # the other threads stop at their next read
-            raise
-    if compile_bytecode_files:
-        compiled = compile_bytecode([source for item in installed for source in item.sources], venv_dir, final_venv)
-        for item in installed:
-            base = item.record.parent.parent
-            item.rows += [(_relative(pyc, base), "", "") for source in item.sources
-                          if (pyc := compiled.get(source)) is not None]
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel") as pool:
+            futures = [pool.submit(_install_one, bundle, wheel, venv_dir, interpreter, stop, compiler)
+                       for wheel in ordered]
+            try:
+                installed = [future.result() for future in futures]
+            except BaseException:
+                stop.set()  # the other threads stop at their next read
+                raise
+        compiled = compiler.finish() if compiler is not None else {}
+    except BaseException:
+        if compiler is not None:
+            compiler.abort()
+        raise
     for item in installed:
+        base = item.record.parent.parent
+        item.rows += [(_relative(pyc, base), "", "") for source in item.sources
+                      if (pyc := compiled.get(source)) is not None]
         _write_record(item)
     return WheelsInstalled(f"installer {INSTALLER_VERSION}",
                            {path: facts for item in installed for path, facts in item.written.items()})
 
 
 def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
-                 stop: threading.Event) -> InstalledDistribution:
+                 stop: threading.Event, compiler: BytecodeCompiler | None) -> InstalledDistribution:
+    """One wheel, every file checked against its RECORD; its modules go to ``compiler`` once all are written."""
     assert bundle.archive is not None
     info = bundle.archive.getinfo(wheel.member)
     try:
@@ -153,6 +160,8 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
                           "installed. Rebuild the bundle", ErrorCode.INSTALL_FAILED) from None
     assert destination.finished is not None
     record, rows = destination.finished
+    if compiler is not None and not stop.is_set():
+        compiler.submit(destination.sources)
     return InstalledDistribution(wheel.filename, record, rows, destination.sources, destination.written)
 
 
@@ -205,6 +214,7 @@ class _CheckedStream:
         self._stream, self._entry, self._checked, self._stop = stream, entry, checked, stop
         self._hash = self._new_hash()
         self._size = 0
+        self.verified: tuple[Any, int] | None = None  # (sha256, size) once the whole file matched RECORD
 
     def _new_hash(self) -> Any:
         assert self._entry.hash_ is not None
@@ -232,6 +242,7 @@ class _CheckedStream:
         if entry.size is not None and entry.size != self._size:
             raise RecordMismatch(f"{entry.path}: {self._size} bytes, RECORD says {entry.size}")
         self._checked.add(entry.path)
+        self.verified = (self._hash, self._size)
 
     def read(self, size: int = -1) -> bytes:
         return self._account(self._stream.read(size))
@@ -245,7 +256,7 @@ class _CheckedStream:
     def seek(self, offset: int, whence: int = 0) -> int:
         position = self._stream.seek(offset, whence)
         if position == 0:
-            self._hash, self._size = self._new_hash(), 0
+            self._hash, self._size, self.verified = self._new_hash(), 0, None
         return position
 
     def close(self) -> None:
@@ -265,11 +276,15 @@ class _Destination(SchemeDictionaryDestination):
         super().__init__(scheme, interpreter, kind)  # type: ignore[arg-type]
         self.sources: list[Path] = []
         self.written: Known = {}
+        self._directories: set[Path] = set()  # made already: one mkdir per directory, not one per file
         self.finished: tuple[Path, list[tuple[str, str, str]]] | None = None
 
     def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
         target = Path(self.scheme_dict[scheme], path)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._directories:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._directories.add(target.parent)
+        checked = stream if isinstance(stream, _CheckedStream) else None
         digest, size = sha256(), 0
         try:
             handle = open(target, "xb")
@@ -277,9 +292,13 @@ class _Destination(SchemeDictionaryDestination):
             handle = open(target, "wb")
         with handle:
             for chunk in iter(lambda: stream.read(_READ_BUFFER), b""):
-                digest.update(chunk)
+                if checked is None:  # a file the wheel's RECORD checks is hashed once, by _CheckedStream
+                    digest.update(chunk)
                 size += len(chunk)
                 handle.write(chunk)
+        if checked is not None:
+            assert checked.verified is not None  # read to its end: compared with RECORD
+            digest = checked.verified[0]
         if is_executable:
             make_file_executable(target)
         self.written[os.path.normpath(target)] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.deploy.conftest import TOOL
-from tests.deploy.helpers import error_record, result_record, run_tool
+from tests.deploy.helpers import error_record, offline_env, result_record, run_tool
 
 pytestmark = pytest.mark.slow
 NAME = "algorithm-example"
@@ -44,6 +45,17 @@ def test_every_command_answers_one_json_record(clean_bindings: Path, bundle_for,
         done = run_tool(python, archive, *args, "--json")
         assert done.returncode == 1 and done.stdout == "", label
         assert error_record(done)["code"] == code, label
+
+
+def test_the_root_tool_switches_without_argparse_or_dataclasses(clean_bindings: Path, python_for) -> None:
+    """``activate`` and ``rollback`` run once per call: they leave out what costs them most to import."""
+    python, tool = python_for("3.10"), clean_bindings / TOOL
+    for args in (["activate", NAME, "1.0.0", "--pid", "p001"], ["rollback", "--pid", "p001"]):
+        done = subprocess.run([str(python), "-X", "importtime", str(tool), *args, "-q"], capture_output=True,
+                              text=True, env=offline_env(), timeout=60)
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
+        assert "_procvision_deploy.manage" in imported, done.stderr[-2000:]
+        assert imported & {"argparse", "dataclasses", "shutil", "zipfile"} == set(), args
 
 
 @pytest.mark.parametrize("args, words", [
