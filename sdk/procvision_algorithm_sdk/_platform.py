@@ -148,7 +148,11 @@ def child_popen_options(die_with_caller: bool = False) -> dict:
 
 
 def _death_signal() -> Callable[[], None] | None:
-    """A ``preexec_fn`` that arms SIGKILL for the child when its parent thread ends; None without ``prctl``."""
+    """A ``preexec_fn`` that arms SIGKILL for the child when its parent thread ends; None without ``prctl``.
+
+    The installer's ``deploy/children.py`` does the same for its own children: neither package may import
+    the other (the SDK runs without procvision-build, the installer without the SDK).
+    """
     if sys.platform == "win32":  # mypy then checks the rest as POSIX sees it
         return None
     try:
