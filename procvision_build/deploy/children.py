@@ -99,7 +99,19 @@ def run(command: Sequence[str], *, timeout: float | None = None, **options: Any)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except BaseException:
-            process.kill()
+            _kill_tree(process)
             process.wait()
             raise
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _kill_tree(process: subprocess.Popen) -> None:
+    """Kill the child and what it started (the SDK check's adapter): on Linux the kernel kills those that
+    asked for it when the child dies; on Windows their job would end them only when this process does."""
+    if sys.platform == "win32":
+        try:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(process.pid)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    process.kill()

@@ -1,35 +1,31 @@
-"""The install's smoke test: start the adapter as a runner would, complete the hello exchange, shut it down.
+"""The install's smoke test: the SDK's own ``check`` in the new venv starts the adapter as a runner would,
+completes the hello exchange and shuts it down; its JSON record becomes a ``Hello`` or a 2005.
 
-Frames are protocol v1 (docs/protocol.md): a 4-byte big-endian length, then a UTF-8 JSON object.
+Protocol v1 has one codec, the SDK's (docs/protocol.md): this module only reads the record of
+``python -m procvision_algorithm_sdk check --json``, run as a child so that the SDK stays in its venv.
 """
 
 from __future__ import annotations
 
-import collections
 import json
 import os
-import queue
-import struct
 import subprocess
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from . import __version__, children
-from .bundle_files import adapter_command
+from . import children
+from .bundle_files import ADAPTER_MODULE
 from .codes import ErrorCode
 from .errors import DeployError
 from .system_libraries import missing_library_hint
 
-PROTOCOL_VERSION = 1
 HELLO_TIMEOUT_S = 60.0
 SHUTDOWN_TIMEOUT_S = 10.0
-KILL_AFTER_S = 3.0
-MAX_FRAME_BYTES = 16 * 1024 * 1024
+#: What the check may take beyond both timeouts (its own start, terminate and kill) before it is killed.
+CHECK_MARGIN_S = 30.0
 TAIL_LINES = 20
-_HEADER = struct.Struct(">I")
+SDK_MODULE = ADAPTER_MODULE.rpartition(".")[0]
 
 
 @dataclass(frozen=True)
@@ -42,21 +38,57 @@ class Hello:
     seconds: float
 
 
-def _read_frame(stream: IO[bytes]) -> dict[str, Any] | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    if size == 0 or size > MAX_FRAME_BYTES:
-        return {"type": "error", "message": f"the adapter sent a frame of {size} bytes"}
-    payload = stream.read(size)
-    if len(payload) < size:
-        return None
+def check_command(python: Path, hello_timeout: float = HELLO_TIMEOUT_S) -> list[str]:
+    """The SDK's check of the algorithm in the working directory, with a JSON record on stdout."""
+    return [str(python), "-m", SDK_MODULE, "--startup-timeout", f"{hello_timeout:g}",
+            "--shutdown-timeout", f"{SHUTDOWN_TIMEOUT_S:g}", "check", "--json"]
+
+
+def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
+                    write_bytecode: bool = True) -> Hello:
+    """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise.
+    Without ``write_bytecode`` (an install with --no-compile) neither the check nor the adapter leaves a ``.pyc``."""
+    env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
+    if not write_bytecode:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # inherited by the adapter the check starts
+    limit = hello_timeout + SHUTDOWN_TIMEOUT_S + CHECK_MARGIN_S
     try:
-        frame = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return {"type": "error", "message": "the adapter sent a frame that is not UTF-8 JSON"}
-    return frame if isinstance(frame, dict) else {"type": "error", "message": "the adapter sent a non-object frame"}
+        done = children.run(check_command(python, hello_timeout), cwd=str(directory), env=env, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise _failure(f"the SDK's check did not end within {limit:g} s", None, []) from None
+    except OSError as error:
+        raise _failure(f"cannot start {python}: {error}", None, []) from None
+    record = _record(done.stdout)
+    if record is None:  # the check itself failed: an SDK without `check --json`, or one that does not import
+        tail = done.stderr.splitlines()[-TAIL_LINES:]
+        raise _failure(f"`python -m {SDK_MODULE} check --json` gave no result (the SDK in the venv does not "
+                       "import, or predates check --json)", done.returncode, tail)
+    tail = [_readable(line) for line in record.get("stderr_tail") or []][-TAIL_LINES:]
+    if not record.get("ok"):
+        raise _failure(_problem(record), record.get("exit_code"), tail, record.get("traceback"))
+    hello = record.get("hello") or {}
+    algorithm = hello.get("algorithm") or {}
+    return Hello(str(hello.get("sdk_version")), str(algorithm.get("name")), str(algorithm.get("version")),
+                 float(record.get("seconds") or 0.0))
+
+
+def _record(stdout: str) -> dict[str, Any] | None:
+    """The check's JSON record (its last stdout line), or None when there is none."""
+    lines = stdout.strip().splitlines()
+    try:
+        record = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and "ok" in record else None
+
+
+def _problem(record: dict[str, Any]) -> str:
+    """What the check says went wrong: the adapter's stage and message when it sent an error frame."""
+    reason = record.get("reason")
+    if not reason:
+        return str(record.get("problem") or record.get("message") or "the SDK's check failed")
+    text = f"stage {record['stage']}: {reason}" if record.get("stage") else str(reason)
+    return text + (f" (adapter code {record['error_code']})" if record.get("error_code") else "")
 
 
 def _readable(line: str) -> str:
@@ -70,132 +102,7 @@ def _readable(line: str) -> str:
         return line
 
 
-def _frame(message: dict[str, Any]) -> bytes:
-    payload = json.dumps(message, separators=(",", ":")).encode("utf-8")
-    return _HEADER.pack(len(payload)) + payload
-
-
-class _Adapter:
-    """One adapter process with threads that collect its frames and its stderr tail."""
-
-    def __init__(self, python: Path, directory: Path, env: dict[str, str]) -> None:
-        self.process = children.start(adapter_command(python), cwd=str(directory), env=env,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.frames: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
-        self._threads = [threading.Thread(target=self._read_frames, daemon=True),
-                         threading.Thread(target=self._read_stderr, daemon=True)]
-        for thread in self._threads:
-            thread.start()
-
-    def _read_frames(self) -> None:
-        assert self.process.stdout is not None
-        while True:
-            frame = _read_frame(self.process.stdout)
-            self.frames.put(frame)
-            if frame is None:
-                return
-
-    def _read_stderr(self) -> None:
-        assert self.process.stderr is not None
-        for raw in self.process.stderr:
-            self.tail.append(_readable(raw.decode("utf-8", "replace").rstrip()))
-
-    def next_frame(self, timeout: float) -> dict[str, Any] | None:
-        """The next frame; None when the adapter closed its stdout; TimeoutError when nothing came."""
-        try:
-            return self.frames.get(timeout=timeout)
-        except queue.Empty:
-            raise TimeoutError from None
-
-    def send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(_frame(message))
-        self.process.stdin.flush()
-
-    def stop(self, grace: float = KILL_AFTER_S) -> int:
-        """Wait ``grace`` seconds for the exit, else terminate, then kill; returns the exit code."""
-        for step, wait in ((lambda: None, grace), (self.process.terminate, KILL_AFTER_S),
-                           (self.process.kill, KILL_AFTER_S)):
-            step()
-            try:
-                code = self.process.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        else:
-            code = self.process.wait()
-        for thread in self._threads:
-            thread.join(1.0)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
-            try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
-                pass
-        return code
-
-
-def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
-                    write_bytecode: bool = True) -> Hello:
-    """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise.
-    Without ``write_bytecode`` (an install with --no-compile) the adapter leaves no ``.pyc`` behind."""
-    env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
-    if not write_bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    started = time.monotonic()
-    adapter = _Adapter(python, directory, env)
-    try:
-        try:
-            hello = adapter.next_frame(hello_timeout)
-        except TimeoutError:
-            raise _failure(adapter, f"the adapter sent no hello within {hello_timeout:g} s",
-                           adapter.stop(grace=0)) from None
-        if hello is None:
-            raise _failure(adapter, "the adapter exited before its hello")
-        if hello.get("type") == "error":
-            raise _failure(adapter, _describe_error(hello), where=hello.get("traceback"))
-        if hello.get("type") != "hello" or hello.get("protocol") != PROTOCOL_VERSION:
-            raise _failure(adapter, f"the adapter's first frame is not a protocol {PROTOCOL_VERSION} hello: "
-                                    f"{json.dumps(hello)[:200]}")
-        seconds = time.monotonic() - started
-        try:
-            adapter.send({"type": "hello", "protocol": PROTOCOL_VERSION, "runner_version": __version__,
-                          "heartbeat_interval_ms": 5000, "heartbeat_grace_ms": 2000})
-            adapter.send({"type": "shutdown", "request_id": "install-smoke"})
-        except OSError:
-            raise _failure(adapter, "the adapter closed its input right after its hello") from None
-        try:
-            answer = adapter.next_frame(SHUTDOWN_TIMEOUT_S)
-        except TimeoutError:
-            raise _failure(adapter, f"the adapter did not answer shutdown within {SHUTDOWN_TIMEOUT_S:g} s",
-                           adapter.stop(grace=0)) from None
-        if answer is None or answer.get("type") != "shutdown" or answer.get("status") != "OK":
-            detail = _describe_error(answer) if answer else "it exited without answering"
-            raise _failure(adapter, f"the adapter did not shut down cleanly: {detail}")
-        code = adapter.stop()
-        if code != 0:
-            raise _failure(adapter, f"the adapter exited {code} after shutdown", code)
-    except BaseException:
-        adapter.stop()
-        raise
-    algorithm = hello.get("algorithm") or {}
-    return Hello(str(hello.get("sdk_version")), str(algorithm.get("name")), str(algorithm.get("version")), seconds)
-
-
-def _describe_error(frame: dict[str, Any]) -> str:
-    text = str(frame.get("message") or frame)
-    if frame.get("stage"):
-        text = f"stage {frame['stage']}: {text}"
-    if frame.get("error_code"):
-        text += f" (adapter code {frame['error_code']})"
-    return text
-
-
-def _failure(adapter: _Adapter, problem: str, code: int | None = None, where: Any = None) -> DeployError:
-    if code is None:
-        code = adapter.stop()
-    tail = list(adapter.tail)
+def _failure(problem: str, code: int | None, tail: list[str], where: Any = None) -> DeployError:
     hint = system_library_hint("\n".join(tail) + "\n" + problem)
     message = f"the installed algorithm did not start: {problem} (exit {code}); {hint}"
     detail = ["last stderr lines of the adapter:", *tail]

@@ -1,6 +1,7 @@
 """``python -m procvision_algorithm_sdk``: check or call the algorithm deployed in the working directory.
 
     python -m procvision_algorithm_sdk check                      # start, handshake, shut down
+    python -m procvision_algorithm_sdk check --json               # the same, as one JSON record (for tools)
     python -m procvision_algorithm_sdk call execute --pid p001 --step 1 --image part.png --params '{"k": 1}'
 
 Both drive the adapter through the reference runner, exactly as the platform does;
@@ -12,10 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from procvision_algorithm_sdk import __version__, protocol
-from procvision_algorithm_sdk.runner import LogLine, Runner, RunnerError
+from procvision_algorithm_sdk.errors import ErrorCode
+from procvision_algorithm_sdk.runner import LogLine, Runner, RunnerError, StartupError
 
 
 def _echo_log(line: LogLine) -> None:
@@ -28,8 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="the algorithm directory (default: here)")
     parser.add_argument("--entry", metavar="module:Class", help="the algorithm class when --dir has no manifest.json")
     parser.add_argument("--startup-timeout", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--shutdown-timeout", type=float, default=10.0, metavar="SECONDS")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("check", help="start the algorithm, complete the handshake, shut it down; print its hello")
+    check = commands.add_parser("check", help="start the algorithm, complete the handshake, shut it down cleanly; "
+                                              "print its hello")
+    check.add_argument("--json", action="store_true", help="print one JSON record, on success and on failure")
     call = commands.add_parser("call", help="run one call and print the result")
     call.add_argument("method", choices=protocol.METHODS)
     call.add_argument("--pid", required=True)
@@ -53,12 +60,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--image cannot be read: {error}")
 
     runner = Runner(sys.executable, args.dir, entry=args.entry, on_stderr=_echo_log,
-                    startup_timeout=args.startup_timeout)
+                    startup_timeout=args.startup_timeout, shutdown_timeout=args.shutdown_timeout,
+                    die_with_caller=True)
+    if args.command == "check":
+        return _check(runner, args.json)
     try:
-        hello = runner.start()
-        if args.command == "check":
-            print(json.dumps(hello, indent=2))
-            return 0
+        runner.start()
         try:
             result = runner.call(args.method, params, image=image, timeout=args.timeout)
         except ValueError as error:  # the only argument call() can still refuse: the image bytes
@@ -71,6 +78,47 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         runner.shutdown()
+
+
+def _check(runner: Runner, as_json: bool) -> int:
+    """Start, handshake, shut down; 0 only when the algorithm said hello and exited 0 after shutdown."""
+    started = time.monotonic()
+    try:
+        try:
+            hello = runner.start()
+        except StartupError as error:
+            runner.shutdown()
+            return _check_failed(as_json, error.error_code, error.problem, error.message, error.exit_code,
+                                 runner.stderr_tail, stage=error.stage, reason=error.reason,
+                                 missing_module=error.missing_module, traceback=error.traceback)
+        seconds = time.monotonic() - started
+        code = runner.shutdown()
+    finally:
+        runner.shutdown()  # after Ctrl-C too: no adapter outlives the check
+    if runner.shutdown_problem:
+        problem = f"the algorithm did not shut down cleanly: {runner.shutdown_problem}"
+        return _check_failed(as_json, ErrorCode.PROCESS_EXITED, problem, problem, code, runner.stderr_tail,
+                             hello=hello, seconds=round(seconds, 3))
+    if as_json:
+        print(json.dumps({"ok": True, "hello": hello, "seconds": round(seconds, 3), "exit_code": code,
+                          "stderr_tail": runner.stderr_tail}))
+    else:
+        print(json.dumps(hello, indent=2))
+    return 0
+
+
+def _check_failed(as_json: bool, error_code: ErrorCode, problem: str, message: str, exit_code: int | None,
+                  tail: list[str], **facts: Any) -> int:
+    """Report a failed check: the JSON record (what went wrong as data, the stderr tail), or one line and the tail."""
+    if as_json:
+        print(json.dumps({"ok": False, "error_code": str(error_code), "problem": problem, "message": message,
+                          "exit_code": exit_code, "stderr_tail": tail, **facts}))
+    else:
+        print(f"error {error_code}: {message}", file=sys.stderr)
+        if tail:
+            print("last stderr lines of the algorithm process:\n" + "\n".join("  " + line for line in tail),
+                  file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

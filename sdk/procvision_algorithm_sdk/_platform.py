@@ -5,7 +5,7 @@ from __future__ import annotations
 import mmap
 import os
 import sys
-from typing import Hashable
+from typing import Callable, Hashable
 
 IS_WINDOWS = sys.platform == "win32"  # branches test sys.platform itself: mypy checks each as its platform sees it
 
@@ -132,13 +132,45 @@ def _detach_stdio_windows(frames_in: int, frames_out: int) -> None:  # pragma: n
 # -- the runner's child process ----------------------------------------------------
 
 
-def child_popen_options() -> dict:
-    """``subprocess.Popen`` options that let ``terminate_process``/``kill_process`` reach the whole child tree."""
+def child_popen_options(die_with_caller: bool = False) -> dict:
+    """``subprocess.Popen`` options that let ``terminate_process``/``kill_process`` reach the whole child tree.
+
+    ``die_with_caller`` (Linux): the kernel kills the child when the calling thread ends (``PR_SET_PDEATHSIG``).
+    """
     if sys.platform == "win32":  # pragma: no cover - Windows
         import subprocess
 
         return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
+    options: dict = {"start_new_session": True}
+    if die_with_caller and sys.platform.startswith("linux"):
+        options["preexec_fn"] = _death_signal()
+    return options
+
+
+def _death_signal() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that arms SIGKILL for the child when its parent thread ends; None without ``prctl``.
+
+    The installer's ``deploy/children.py`` does the same for its own children: neither package may import
+    the other (the SDK runs without procvision-build, the installer without the SDK).
+    """
+    if sys.platform == "win32":  # mypy then checks the rest as POSIX sees it
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    import signal
+
+    parent = os.getpid()
+
+    def arm() -> None:  # runs in the child between fork and exec
+        prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os._exit(1)
+
+    return arm
 
 
 def terminate_process(process) -> None:

@@ -62,6 +62,7 @@ class Runner:
         shutdown_timeout: float = 10.0,
         stderr_lines: int = 40,
         max_frame_bytes: int = protocol.MAX_FRAME_BYTES,
+        die_with_caller: bool = False,
     ) -> None:
         self.command = [str(python), "-m", ADAPTER_MODULE] + (["--entry", entry] if entry else [])
         self.cwd = Path(cwd)
@@ -77,6 +78,10 @@ class Runner:
         self.restart_window = restart_window
         self.shutdown_timeout = shutdown_timeout
         self.max_frame_bytes = max_frame_bytes
+        # Linux: the kernel kills the adapter when the thread that started it ends (for one-shot callers
+        # such as ``check``, whose death must not leave an adapter behind; a thread pool's would kill it).
+        self.die_with_caller = die_with_caller
+        self.shutdown_problem: str | None = None  # why the last shutdown() was not clean; None when it was
         self._tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._lock = threading.RLock()  # one call (or start, or shutdown) at a time
         self._child: Child | None = None
@@ -259,12 +264,16 @@ class Runner:
         try:
             process = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdin=subprocess.PIPE,
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
-                                       **_platform.child_popen_options())
+                                       **_platform.child_popen_options(self.die_with_caller))
         except OSError as error:
             raise StartupError(f"cannot start {self.command[0]} in {self.cwd}: {error}",
                                ErrorCode.PROCESS_EXITED) from None
         child = Child(self, process)
-        waited = child.hello.wait(self.startup_timeout)
+        try:
+            waited = child.hello.wait(self.startup_timeout)
+        except BaseException:  # Ctrl-C while the algorithm loads: it must not outlive this start()
+            child.stop()
+            raise
         frame = child.hello.frame
         failure: tuple[ErrorCode, str] | None = None
         told: dict[str, str | None] = {}  # what the adapter's error frame says as data
@@ -286,7 +295,7 @@ class Runner:
         if failure is not None:
             exit_code = child.stop(grace=self.kill_after if frame is not None else 0.0)
             raise StartupError(f"{failure[1]} ({' '.join(self.command)} in {self.cwd}, exit code {exit_code})",
-                               failure[0], self._tail, exit_code, **told)
+                               failure[0], self._tail, exit_code, problem=failure[1], **told)
         assert frame is not None
         child.start_heartbeat()
         self._child, self._hello = child, frame
@@ -295,18 +304,30 @@ class Runner:
     def _stop_gracefully(self, child: Child) -> int | None:
         alive = child.alive()
         child.stopping.set()  # no more pings
+        problem = "the algorithm process ended before shutdown"
         if alive:
             request_id = next(request_ids)
             waiter = child.expect(request_id)
             if child.send({"type": "shutdown", "request_id": request_id}):
-                waiter.wait(self.shutdown_timeout)
-                if waiter.frame is not None and waiter.frame.get("status") != "OK":
+                if not waiter.wait(self.shutdown_timeout):
+                    problem = f"the algorithm did not answer shutdown within {self.shutdown_timeout:g} s"
+                elif waiter.frame is None:
+                    problem = "the algorithm process ended without answering shutdown"
+                elif waiter.frame.get("status") != "OK":
+                    problem = f"shutdown answered {clip(waiter.frame.get('status'))}: " \
+                              f"{_text(waiter.frame.get('message')) or 'no message'}"
                     self._note(f"[runner] shutdown answered {waiter.frame}")
+                else:
+                    problem = ""
         try:
             pipe(child.process.stdin).close()  # end of input: an adapter that missed the shutdown tears down too
         except (OSError, ValueError):
             pass
-        return child.stop(grace=self.kill_after)
+        code = child.stop(grace=self.kill_after)
+        if not problem and code != 0:
+            problem = f"the algorithm process exited {code} after shutdown"
+        self.shutdown_problem = problem or None
+        return code
 
     def _check_open(self) -> None:
         if self._closed:

@@ -62,13 +62,15 @@ class StartupError(RunnerError):
     From the adapter's error frame: ``reason`` (its message, without the command and exit code that
     ``message`` adds), ``stage`` (the load step that failed: ``manifest``, ``import``, ``class``,
     ``instantiate``, ``setup``, ``get_info``), ``missing_module`` and ``traceback``; each None when absent.
+    ``problem``: what went wrong, without the command and exit code (set for every start failure).
     """
 
     def __init__(self, message: str, error_code: ErrorCode | str | None = None,
                  stderr_tail: Sequence[str] = (), exit_code: int | None = None, *, reason: str | None = None,
                  stage: str | None = None, missing_module: str | None = None,
-                 traceback: str | None = None) -> None:
+                 traceback: str | None = None, problem: str | None = None) -> None:
         super().__init__(message, error_code, stderr_tail, exit_code)
+        self.problem = problem or message
         self.reason = reason
         self.stage = stage
         self.missing_module = missing_module

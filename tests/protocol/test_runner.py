@@ -324,11 +324,19 @@ def test_shutdown_runs_teardown_and_exits_zero(algorithm_dir) -> None:
     runner = make_runner(root)
     runner.start()
     runner.call("execute", call_params())
-    assert runner.shutdown() == 0
+    assert runner.shutdown() == 0 and runner.shutdown_problem is None
     assert (root / "events.log").read_text().splitlines()[-1] == "teardown"
     assert runner.shutdown() is None  # twice is harmless
     with pytest.raises(Exception, match="shut down"):
         runner.call("execute", call_params())
+
+
+def test_a_teardown_that_raises_is_the_shutdown_problem(algorithm_dir) -> None:
+    runner = make_runner(algorithm_dir("TeardownFails"))
+    runner.start()
+    assert runner.shutdown() == 1
+    assert runner.shutdown_problem == "shutdown answered 'ERROR': teardown() raised RuntimeError: cannot release " \
+                                      "the camera"
 
 
 def test_params_that_are_not_json_are_refused_before_sending(algorithm_dir) -> None:

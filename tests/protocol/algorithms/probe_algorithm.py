@@ -143,6 +143,12 @@ class SlowTeardown(Probe):
         super().teardown()
 
 
+class TeardownFails(Probe):
+    def teardown(self) -> None:
+        super().teardown()
+        raise RuntimeError("cannot release the camera")
+
+
 class ChangesResult(Probe):
     def on_step_finish(self, step_index, session, result) -> None:
         result["status"] = "ERROR"  # the hook's copy: the sent result must not change
