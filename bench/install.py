@@ -1,8 +1,8 @@
 """Installing a bundle: ours against uv and pip, same wheels, same run, on two bundles.
 
-    python bench/install.py [--rounds 3] [--switches 50] [--skip-vision]
+    python bench/install.py [--rounds 3] [--switches 50] [--skip-vision] [--python 3.12]
 
-Bundles (made by the real bundle writer from an index on 127.0.0.1, manylinux_2_17_x86_64 CPython 3.10):
+Bundles (made by the real bundle writer from an index on 127.0.0.1, manylinux_2_17_x86_64 CPython 3.10 or --python):
 - the example's (numpy, pillow, the SDK, the algorithm), from .wheelhouse/;
 - a vision bundle: the example plus opencv-python-headless, scipy, onnxruntime and shapely, whose real wheels
   are fetched once into bench/.data/wheels (gitignored) with
@@ -48,8 +48,10 @@ NAME = "algorithm-example"
 DATA = ROOT / "bench" / ".data"
 #: numpy stays on 1.x: the onnxruntime the index offers for cp310 was compiled for it (the import check says so)
 VISION = ("opencv-python-headless<4.12", "scipy", "onnxruntime", "shapely", "numpy<2")
-DOWNLOAD = ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version", "3.10",
-            "--implementation", "cp", "--abi", "cp310"]
+def download_options(python: str) -> list[str]:
+    """``pip download`` for the target: manylinux_2_17_x86_64, CPython ``python``."""
+    return ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version", python,
+            "--implementation", "cp", "--abi", "cp" + python.replace(".", "")]
 
 
 def clean_env() -> dict[str, str]:
@@ -59,25 +61,26 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def vision_wheels() -> Path:
+def vision_wheels(python: str) -> Path:
     """The real vision wheels, downloaded once (the only step that reaches the configured index)."""
-    folder = DATA / "wheels"
+    folder = DATA / ("wheels" if python == "3.10" else f"wheels-{python}")
     stamp = folder / "requirements.txt"
     wanted = "\n".join(VISION) + "\n"
     if not stamp.is_file() or stamp.read_text() != wanted:
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", *DOWNLOAD, "-d", str(folder), *VISION],
+        subprocess.run([sys.executable, "-m", "pip", "download", *download_options(python), "-d", str(folder), *VISION],
                        check=True)
         stamp.write_text(wanted)
     return folder
 
 
-def make_bundle(work: Path, extra: tuple[str, ...], version: str = "1.0.0") -> Path:
-    """The example's cp310 bundle with ``extra`` dependencies, by the bundle writer, from a local index."""
+def make_bundle(work: Path, extra: tuple[str, ...], version: str = "1.0.0", python: str = "3.10") -> Path:
+    """The example's bundle for CPython ``python`` with ``extra`` dependencies, by the bundle writer, from a
+    local index."""
     folder = fill_factory_index(ROOT / ".wheelhouse", work / "index")
     if extra:
-        for wheel in vision_wheels().glob("*.whl"):
+        for wheel in vision_wheels(python).glob("*.whl"):
             if not (folder / wheel.name).exists():
                 shutil.copy2(wheel, folder / wheel.name)
     index = IndexServer(folder).start()
@@ -87,7 +90,7 @@ def make_bundle(work: Path, extra: tuple[str, ...], version: str = "1.0.0") -> P
             pyproject = project / "pyproject.toml"
             listed = "".join(f'    "{name}",\n' for name in extra)
             pyproject.write_text(pyproject.read_text().replace('    "pillow>=10",\n', '    "pillow>=10",\n' + listed, 1))
-        return build_bundle(project, work / "dist", "3.10", work / "cache")
+        return build_bundle(project, work / "dist", python, work / "cache")
     finally:
         index.stop()
 
@@ -182,22 +185,23 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--switches", type=int, default=50)
     parser.add_argument("--skip-vision", action="store_true")
+    parser.add_argument("--python", default="3.10", help="the bundles' target and the installing Python (3.10)")
     args = parser.parse_args()
-    python = find_python("3.10")
+    python = find_python(args.python)
     if python is None:
-        sys.exit("Python 3.10 is needed (the bundles' target)")
+        sys.exit(f"Python {args.python} is needed (the bundles' target)")
     uv = shutil.which("uv")
     results = {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        example = make_bundle(work / "build-example", ())
+        example = make_bundle(work / "build-example", (), python=args.python)
         results["example"] = measure("example", Path(python), example, work / "example", args.rounds, uv)
-        newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0")
+        newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0", python=args.python)
         command_ms = switches(Path(python), work / "example" / "ours-0", newer, args.switches)
         if not args.skip_vision:
-            vision = make_bundle(work / "build-vision", VISION)
+            vision = make_bundle(work / "build-vision", VISION, python=args.python)
             results["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
-    print(f"\ninstall, median of {args.rounds} (seconds), cp310 on {os.cpu_count()} cores:")
+    print(f"\ninstall, median of {args.rounds} (seconds), CPython {args.python} on {os.cpu_count()} cores:")
     names = list(next(iter(results.values())))
     print("| bundle | " + " | ".join(names) + " | ours / uv --compile-bytecode (goal <= 1.0) | "
           "ours --no-compile / uv (goal <= 1.5) | ours / pip |")
