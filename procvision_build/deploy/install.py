@@ -27,7 +27,7 @@ from .import_check import require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
-from .record import write_record
+from .record import RecordFacts, write_record
 from .root import Root
 from .tool import current_tool, place_tool
 from .venv_install import create_venv, retarget_scripts
@@ -185,7 +185,7 @@ def _check_moved_venv(final: Path) -> None:
                           f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
 
 
-def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> dict[str, Any]:
+def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> RecordFacts:
     interpreter = running_interpreter()
     assert bundle.manifest is not None
     digest = hashlib.sha256()

@@ -92,8 +92,9 @@ def installed_info(root: Root, name: str, version: str) -> tuple[dict[str, Any],
               "python": str(installed.python), **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
               "interpreter": facts.get("interpreter"), "bundle": facts.get("bundle"), "active_for": active,
               "previous_for": previous}
+    bundle = facts.get("bundle")
     lines = [f"{installed.directory}", *_lines(fields, wheels), f"python: {installed.python}",
-             f"installed: {facts.get('installed_at')} from {(facts.get('bundle') or {}).get('file')}",
+             f"installed: {facts.get('installed_at')} from {bundle.get('file') if bundle else None}",
              f"active for: {', '.join(active) or '-'}; previous for: {', '.join(previous) or '-'}"]
     return record, lines
 
