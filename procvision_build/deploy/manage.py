@@ -8,7 +8,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from .bindings import UnreadableBinding, all_bindings, describe, make_binding, read_binding, uses, write_binding
+from .bindings import (BindingEntry, BindingTarget, UnreadableBinding, all_bindings, describe, make_binding,
+                       read_binding, uses, write_binding)
 from .codes import ErrorCode
 from .errors import DeployError, DeployUsageError
 from .fsutil import is_temporary_name, remove_file, remove_tree
@@ -28,11 +29,11 @@ def locked(root: Root, command: str, wait: float, out: Output) -> Iterator[None]
         yield
 
 
-def _summary(binding: dict[str, Any] | None) -> dict[str, str] | None:
+def _summary(binding: BindingTarget | None) -> dict[str, str] | None:
     return None if binding is None else {"name": binding["name"], "version": binding["version"]}
 
 
-def _label(binding: dict[str, Any] | None) -> str:
+def _label(binding: BindingTarget | None) -> str:
     return "nothing" if binding is None else f"{binding['name']} {binding['version']}"
 
 
@@ -55,7 +56,8 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
         changes = []
         for pid, binding in current.items():
             new = describe(target, pid)
-            unchanged = binding is not None and all(binding[key] == new[key] for key in ("directory", "python"))
+            unchanged = binding is not None and \
+                (binding["directory"], binding["python"]) == (new["directory"], new["python"])
             if not unchanged:
                 write_binding(root, make_binding(new, binding))
             changes.append({"pid": pid, "from": _summary(binding), "changed": not unchanged})
@@ -64,7 +66,7 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
             "pids": changes}
 
 
-def _current(root: Root, pid: str, out: Output) -> dict[str, Any] | None:
+def _current(root: Root, pid: str, out: Output) -> BindingEntry | None:
     try:
         return read_binding(root, pid)
     except UnreadableBinding as error:

@@ -37,8 +37,8 @@ def list_root(root: Root) -> tuple[dict[str, Any], list[str]]:
         lines.append("  no version installed")
     lines.append("PID bindings:" if bindings else "no PID is bound")
     for binding in bindings:
-        previous = binding["previous"]
-        back = f" (rollback: {previous['name']} {previous['version']})" if previous else ""
+        before = binding["previous"]
+        back = f" (rollback: {before['name']} {before['version']})" if before else ""
         lines.append(f"  {binding['pid']}: {binding['name']} {binding['version']}{back}")
     record = {"command": "list", "root": str(root.path), "versions": versions,
               "bindings": [{"pid": b["pid"], "name": b["name"], "version": b["version"], "directory": b["directory"],
