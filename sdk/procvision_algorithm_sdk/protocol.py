@@ -11,7 +11,7 @@ import math
 import re
 import struct
 import threading
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Mapping, TypedDict, Union
 
 from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
 
@@ -22,6 +22,117 @@ _SKIP_CHUNK = 1 << 16
 
 #: What the runner may call, and the adapter serves.
 METHODS = ("pre_execute", "execute", "reset")
+
+
+
+# -- the frames of protocol v1 (CONTRACT.md section 5): what each side sends -------------------
+
+
+class AlgorithmInfo(TypedDict):
+    """The adapter hello's ``algorithm``: the manifest's name, version and PIDs."""
+
+    name: str
+    version: str
+    supported_pids: list[str]
+
+
+class Capabilities(TypedDict):
+    """The adapter hello's ``capabilities``."""
+
+    methods: list[str]
+    max_frame_bytes: int
+    image_encodings: list[str]
+    color_spaces: list[str]
+
+
+class HelloFrame(TypedDict):
+    """The adapter's ``hello``: sent once the algorithm's ``setup()`` returned."""
+
+    type: str
+    protocol: int
+    sdk_version: str
+    algorithm: AlgorithmInfo
+    capabilities: Capabilities
+
+
+class RunnerHelloFrame(TypedDict):
+    """The runner's ``hello``, the answer to the adapter's."""
+
+    type: str
+    protocol: int
+    runner_version: str
+    heartbeat_interval_ms: int
+    heartbeat_grace_ms: int
+
+
+class RequestFrame(TypedDict):
+    """A runner ``ping`` or ``shutdown``: its type and the ``request_id`` the reply echoes (any JSON value)."""
+
+    type: str
+    request_id: Any
+
+
+class PongFrame(RequestFrame):
+    """The adapter's answer to a ``ping``; ``busy`` while a call runs."""
+
+    busy: bool
+
+
+class CallFrame(RequestFrame):
+    """The runner's ``call`` of ``pre_execute``, ``execute`` or ``reset``."""
+
+    method: str
+    params: dict[str, Any]
+
+
+class _ResultFields(RequestFrame):
+    method: str
+    status: str
+    message: str | None
+    error_code: str | None
+    data: dict[str, Any] | None
+    latency_ms: float | None
+
+
+class ResultFrame(_ResultFields, total=False):
+    """The adapter's answer to a ``call`` (``message``, ``data`` and ``latency_ms`` may be null from another
+    adapter); ``exiting`` when the adapter leaves right after it."""
+
+    exiting: bool
+
+
+class _ErrorFields(TypedDict):
+    type: str
+    error_code: str
+    message: str
+
+
+class ErrorFrame(_ErrorFields, total=False):
+    """The adapter's ``error`` for a frame it cannot serve (``request_id`` when known), or for a failed start
+    (``stage``, ``missing_module``, ``traceback``)."""
+
+    request_id: Any
+    stage: str
+    missing_module: str
+    traceback: str
+
+
+class _ShutdownFields(RequestFrame):
+    status: str
+
+
+class ShutdownReplyFrame(_ShutdownFields, total=False):
+    """The adapter's answer to ``shutdown``: ``status`` OK, or ERROR with the code and message of ``teardown()``."""
+
+    error_code: str
+    message: str
+
+
+#: What the adapter sends, and what the runner sends.
+AdapterFrame = Union[HelloFrame, PongFrame, ResultFrame, ErrorFrame, ShutdownReplyFrame]
+RunnerFrame = Union[RunnerHelloFrame, RequestFrame, CallFrame]
+#: A decoded frame: a JSON object with a string ``type``; its other fields are checked by the side that reads it.
+ReceivedFrame = dict[str, Any]
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
@@ -93,7 +204,7 @@ class ProtocolError(ProcVisionError):
         self.truncated = truncated
 
 
-def encode(message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+def encode(message: Mapping[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """Header plus payload for ``message``; ``ProtocolError`` when it is not JSON or too large."""
     try:
         payload = _encoder.encode(message).encode("utf-8")
@@ -105,7 +216,7 @@ def encode(message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
-def decode(payload: bytes) -> dict[str, Any]:
+def decode(payload: bytes) -> ReceivedFrame:
     """The message in ``payload``: a UTF-8 JSON object with a string ``type``."""
     try:
         text = payload.decode("utf-8")
@@ -148,7 +259,7 @@ def read_exact(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any] | None:
+def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> ReceivedFrame | None:
     """The next message, or None at a clean end of stream.
 
     A bad frame raises ``ProtocolError`` after its payload was consumed, so the reader
@@ -169,7 +280,7 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, 
     return decode(payload)
 
 
-def write_frame(stream: BinaryIO, message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
+def write_frame(stream: BinaryIO, message: Mapping[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
     """Encode ``message`` and write all of it, however many writes an unbuffered stream needs."""
     _write_all(stream, encode(message, max_bytes))
 
@@ -182,7 +293,7 @@ class FrameWriter:
         self._max = max_bytes
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any], timeout: float | None = None) -> bool:
+    def send(self, message: Mapping[str, Any], timeout: float | None = None) -> bool:
         """False when the reader is gone (a broken pipe, a closed stream) or, with ``timeout``, when
         another frame's write held the stream that long; ``ProtocolError`` when ``message`` cannot be a frame."""
         data = encode(message, self._max)  # outside the lock: a pong never waits for a large result's encoding
@@ -222,17 +333,26 @@ def _skip(stream: BinaryIO, length: int) -> None:
 # -- message constructors: the exact shape of each adapter frame -----------------------------
 
 
-def error_frame(code: ErrorCode | str, message: str, request_id: Any = None) -> dict[str, Any]:
+def error_frame(code: ErrorCode | str, message: str, request_id: Any = None) -> ErrorFrame:
     """An adapter ``error`` frame, for frames it cannot serve."""
-    frame: dict[str, Any] = {"type": "error", "error_code": str(code), "message": message}
+    frame: ErrorFrame = {"type": "error", "error_code": str(code), "message": message}
     if request_id is not None:
         frame["request_id"] = request_id
     return frame
 
 
-def result_frame(request_id: Any, method: str, result: dict[str, Any], latency_ms: float) -> dict[str, Any]:
-    """An adapter ``result`` frame from a contract-valid result dict."""
-    return {
+def hello_frame(manifest: Mapping[str, Any], sdk_version: str, capabilities: Capabilities) -> HelloFrame:
+    """The adapter's ``hello``, naming the algorithm as its manifest does."""
+    # read_manifest requires the three; a key a hand-made manifest lacks is sent as null, as before
+    algorithm: Any = {key: manifest.get(key) for key in ("name", "version", "supported_pids")}
+    return {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk_version": sdk_version, "algorithm": algorithm,
+            "capabilities": capabilities}
+
+
+def result_frame(request_id: Any, method: str, result: Mapping[str, Any], latency_ms: float,
+                 exiting: bool = False) -> ResultFrame:
+    """An adapter ``result`` frame from a contract-valid result dict; ``exiting`` when the adapter leaves after it."""
+    frame: ResultFrame = {
         "type": "result",
         "request_id": request_id,
         "method": method,
@@ -242,3 +362,16 @@ def result_frame(request_id: Any, method: str, result: dict[str, Any], latency_m
         "data": result.get("data", {}),
         "latency_ms": latency_ms,
     }
+    if exiting:
+        frame["exiting"] = True
+    return frame
+
+
+def shutdown_reply(request_id: Any, problem: Mapping[str, Any] | None = None) -> ShutdownReplyFrame:
+    """The adapter's answer to ``shutdown``: OK, or the ERROR result ``problem`` of ``teardown()``."""
+    reply: ShutdownReplyFrame = {"type": "shutdown", "request_id": request_id, "status": "OK"}
+    if problem is not None:
+        reply["status"] = problem["status"]
+        reply["message"] = problem["message"]
+        reply["error_code"] = problem["error_code"]
+    return reply

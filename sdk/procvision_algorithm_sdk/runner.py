@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class Runner:
         self._tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._lock = threading.RLock()  # one call (or start, or shutdown) at a time
         self._child: Child | None = None
-        self._hello: dict[str, Any] | None = None
+        self._hello: protocol.HelloFrame | None = None
         self._spawned = False
         self._restarts: collections.deque[float] = collections.deque()
         self._failed: AlgorithmFailedError | None = None
@@ -90,7 +90,7 @@ class Runner:
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def hello(self) -> dict[str, Any] | None:
+    def hello(self) -> protocol.HelloFrame | None:
         """The current process's ``hello`` frame (protocol, sdk_version, algorithm, capabilities)."""
         return self._hello
 
@@ -110,7 +110,7 @@ class Runner:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> dict[str, Any]:
+    def start(self) -> protocol.HelloFrame:
         """Start the algorithm process (leaving the failed state) and complete the handshake; returns its hello."""
         with self._lock:
             self._check_open()
@@ -253,7 +253,7 @@ class Runner:
         assert self._child is not None
         return self._child
 
-    def _spawn(self) -> dict[str, Any]:
+    def _spawn(self) -> protocol.HelloFrame:
         self._spawned = True
         self._hello = None
         try:
@@ -288,9 +288,10 @@ class Runner:
             raise StartupError(f"{failure[1]} ({' '.join(self.command)} in {self.cwd}, exit code {exit_code})",
                                failure[0], self._tail, exit_code, **told)
         assert frame is not None
+        hello = cast(protocol.HelloFrame, frame)  # a hello of protocol 1; its other fields are the adapter's word
         child.start_heartbeat()
-        self._child, self._hello = child, frame
-        return frame
+        self._child, self._hello = child, hello
+        return hello
 
     def _stop_gracefully(self, child: Child) -> int | None:
         alive = child.alive()
