@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Optional, Sequence, TypedDict
 
 from .bindings import (BindingEntry, BindingTarget, UnreadableBinding, all_bindings, describe, make_binding,
                        read_binding, uses, write_binding)
@@ -20,6 +20,58 @@ from .root import InstalledVersion, Root
 from .versions import version_key
 
 
+class VersionName(TypedDict):
+    """A version as the command results name it."""
+
+    name: str
+    version: str
+
+
+class RemovedVersion(VersionName):
+    """A version ``gc`` removed, with its directory."""
+
+    directory: str
+
+
+# "from" is a keyword, hence the functional form: one PID of ``activate``, and ``rollback`` (``--json``).
+PidChange = TypedDict("PidChange", {"pid": str, "from": Optional[VersionName], "changed": bool})
+RollbackResult = TypedDict("RollbackResult", {"command": str, "root": str, "pid": str,
+                                              "from": Optional[VersionName], "to": VersionName})
+
+
+class ActivateResult(TypedDict):
+    """What ``activate`` did to each PID (``--json``)."""
+
+    command: str
+    root: str
+    name: str
+    version: str
+    pids: list[PidChange]
+
+
+class UninstallResult(TypedDict):
+    """The removed version and the PIDs that lost their rollback to it (``--json``)."""
+
+    command: str
+    root: str
+    name: str
+    version: str
+    directory: str
+    cleared_previous: list[str]
+
+
+class GcResult(TypedDict):
+    """What ``gc`` removed (or would, with ``--dry-run``) and kept (``--json``)."""
+
+    command: str
+    root: str
+    dry_run: bool
+    keep: int
+    removed: list[RemovedVersion]
+    kept: list[VersionName]
+    leftovers: list[str]
+
+
 @contextlib.contextmanager
 def locked(root: Root, command: str, wait: float, out: Output) -> Iterator[None]:
     """The root lock for one command, announcing a wait once."""
@@ -29,8 +81,12 @@ def locked(root: Root, command: str, wait: float, out: Output) -> Iterator[None]
         yield
 
 
-def _summary(binding: BindingTarget | None) -> dict[str, str] | None:
-    return None if binding is None else {"name": binding["name"], "version": binding["version"]}
+def _summary(binding: BindingTarget | None) -> VersionName | None:
+    return None if binding is None else _name(binding)
+
+
+def _name(binding: BindingTarget) -> VersionName:
+    return {"name": binding["name"], "version": binding["version"]}
 
 
 def _label(binding: BindingTarget | None) -> str:
@@ -38,7 +94,7 @@ def _label(binding: BindingTarget | None) -> str:
 
 
 def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force: bool, wait: float,
-             out: Output) -> dict[str, Any]:
+             out: Output) -> ActivateResult:
     """Bind each PID to ``name`` ``version``; all PIDs are checked before any binding is written."""
     with locked(root, f"activate {name} {version} --pid {' --pid '.join(pids)}", wait, out):
         target = root.find(name, version)
@@ -53,7 +109,7 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
         if foreign and not force:
             raise DeployError(f"PID {', '.join(foreign)} is bound to another algorithm; --force binds it to "
                               f"{target.label()} anyway; nothing was activated", ErrorCode.ACTIVATION_CONFLICT)
-        changes = []
+        changes: list[PidChange] = []
         for pid, binding in current.items():
             new = describe(target, pid)
             unchanged = binding is not None and \
@@ -74,7 +130,7 @@ def _current(root: Root, pid: str, out: Output) -> BindingEntry | None:
         return None
 
 
-def rollback(root: Root, pid: str, *, wait: float, out: Output) -> dict[str, Any]:
+def rollback(root: Root, pid: str, *, wait: float, out: Output) -> RollbackResult:
     """Swap the PID's binding with its previous one (a second rollback undoes the first)."""
     with locked(root, f"rollback --pid {pid}", wait, out):
         binding = read_binding(root, pid)
@@ -90,10 +146,10 @@ def rollback(root: Root, pid: str, *, wait: float, out: Output) -> dict[str, Any
         write_binding(root, make_binding(previous, binding))
         out.progress(f"{pid}: {_label(binding)} -> {_label(previous)}")
     return {"command": "rollback", "root": str(root.path), "pid": pid, "from": _summary(binding),
-            "to": _summary(previous)}
+            "to": _name(previous)}
 
 
-def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) -> dict[str, Any]:
+def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) -> UninstallResult:
     """Remove a version no PID runs; a ``previous`` entry naming it is cleared (that PID loses its rollback)."""
     with locked(root, f"uninstall {name} {version}", wait, out):
         target = root.find(name, version)
@@ -114,7 +170,7 @@ def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) 
             "directory": str(target.directory), "cleared_previous": cleared}
 
 
-def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> dict[str, Any]:
+def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> GcResult:
     """Remove versions no binding uses (active or previous) beyond the newest ``keep`` of each name, and leftovers."""
     if keep < 0:
         raise DeployUsageError("--keep must be 0 or more")
