@@ -220,10 +220,11 @@ class Runner:
             return CallResult(method, "ERROR", f"the algorithm process (pid {child.pid}) sent a result frame "
                               f"that breaks protocol v1: {problem}", str(ErrorCode.PROTOCOL_ERROR),
                               round_trip_ms=round_trip)
-        if frame.get("exiting"):  # a FatalError: the adapter leaves right after this result
+        result = _checked_result(frame)
+        if result.get("exiting"):  # a FatalError: the adapter leaves right after this result
             child.stop(grace=self.kill_after)
-        return CallResult(method, frame["status"], frame.get("message") or "", frame.get("error_code"),
-                          frame.get("data") or {}, frame.get("latency_ms"), round_trip)
+        return CallResult(method, result["status"], result["message"] or "", result["error_code"],
+                          result["data"] or {}, result["latency_ms"], round_trip)
 
     # -- processes --------------------------------------------------------------------------
 
@@ -341,6 +342,17 @@ def _malformed_result(frame: Mapping[str, Any], method: str) -> str | None:
         if not isinstance(value, kinds) or isinstance(value, bool):
             return f"{key} is {clip(value)}; expected {' or '.join(k.__name__ for k in kinds)}"
     return None
+
+
+def _checked_result(frame: protocol.ReceivedFrame) -> protocol.ResultFrame:
+    """A ``result`` frame that ``_malformed_result`` passed, typed; a field another adapter left out is null."""
+    result: protocol.ResultFrame = {
+        "type": "result", "request_id": frame.get("request_id"), "method": frame["method"], "status": frame["status"],
+        "message": frame.get("message"), "error_code": frame.get("error_code"), "data": frame.get("data"),
+        "latency_ms": frame.get("latency_ms")}
+    if frame.get("exiting"):
+        result["exiting"] = True
+    return result
 
 
 def _text(value: Any) -> str | None:
