@@ -11,9 +11,12 @@ import math
 import re
 import struct
 import threading
-from typing import IO, Any, BinaryIO, Mapping, TypedDict, Union
+from typing import IO, Any, BinaryIO, Mapping
 
 from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
+from procvision_algorithm_sdk.frames import (  # the frames' types, named where the codec is (protocol.HelloFrame)
+    AdapterFrame, AlgorithmInfo, Capabilities, CallFrame, ErrorFrame, HelloFrame, PongFrame, ReceivedFrame,
+    RequestFrame, ResultFrame, RunnerFrame, RunnerHelloFrame, ShutdownReplyFrame)
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -22,117 +25,6 @@ _SKIP_CHUNK = 1 << 16
 
 #: What the runner may call, and the adapter serves.
 METHODS = ("pre_execute", "execute", "reset")
-
-
-
-# -- the frames of protocol v1 (CONTRACT.md section 5): what each side sends -------------------
-
-
-class AlgorithmInfo(TypedDict):
-    """The adapter hello's ``algorithm``: the manifest's name, version and PIDs."""
-
-    name: str
-    version: str
-    supported_pids: list[str]
-
-
-class Capabilities(TypedDict):
-    """The adapter hello's ``capabilities``."""
-
-    methods: list[str]
-    max_frame_bytes: int
-    image_encodings: list[str]
-    color_spaces: list[str]
-
-
-class HelloFrame(TypedDict):
-    """The adapter's ``hello``: sent once the algorithm's ``setup()`` returned."""
-
-    type: str
-    protocol: int
-    sdk_version: str
-    algorithm: AlgorithmInfo
-    capabilities: Capabilities
-
-
-class RunnerHelloFrame(TypedDict):
-    """The runner's ``hello``, the answer to the adapter's."""
-
-    type: str
-    protocol: int
-    runner_version: str
-    heartbeat_interval_ms: int
-    heartbeat_grace_ms: int
-
-
-class RequestFrame(TypedDict):
-    """A runner ``ping`` or ``shutdown``: its type and the ``request_id`` the reply echoes (any JSON value)."""
-
-    type: str
-    request_id: Any
-
-
-class PongFrame(RequestFrame):
-    """The adapter's answer to a ``ping``; ``busy`` while a call runs."""
-
-    busy: bool
-
-
-class CallFrame(RequestFrame):
-    """The runner's ``call`` of ``pre_execute``, ``execute`` or ``reset``."""
-
-    method: str
-    params: dict[str, Any]
-
-
-class _ResultFields(RequestFrame):
-    method: str
-    status: str
-    message: str | None
-    error_code: str | None
-    data: dict[str, Any] | None
-    latency_ms: float | None
-
-
-class ResultFrame(_ResultFields, total=False):
-    """The adapter's answer to a ``call`` (``message``, ``data`` and ``latency_ms`` may be null from another
-    adapter); ``exiting`` when the adapter leaves right after it."""
-
-    exiting: bool
-
-
-class _ErrorFields(TypedDict):
-    type: str
-    error_code: str
-    message: str
-
-
-class ErrorFrame(_ErrorFields, total=False):
-    """The adapter's ``error`` for a frame it cannot serve (``request_id`` when known), or for a failed start
-    (``stage``, ``missing_module``, ``traceback``)."""
-
-    request_id: Any
-    stage: str
-    missing_module: str
-    traceback: str
-
-
-class _ShutdownFields(RequestFrame):
-    status: str
-
-
-class ShutdownReplyFrame(_ShutdownFields, total=False):
-    """The adapter's answer to ``shutdown``: ``status`` OK, or ERROR with the code and message of ``teardown()``."""
-
-    error_code: str
-    message: str
-
-
-#: What the adapter sends, and what the runner sends.
-AdapterFrame = Union[HelloFrame, PongFrame, ResultFrame, ErrorFrame, ShutdownReplyFrame]
-RunnerFrame = Union[RunnerHelloFrame, RequestFrame, CallFrame]
-#: A decoded frame: a JSON object with a string ``type``; its other fields are checked by the side that reads it.
-ReceivedFrame = dict[str, Any]
 
 _encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
