@@ -11,7 +11,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, TypedDict
 
 from .bundle_files import adapter_command
 from .codes import ErrorCode
@@ -25,6 +25,24 @@ MAX_FILENAME_BYTES = 240
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 _DEVICE = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])$", re.IGNORECASE)
 _FIELDS = ("pid", "name", "version", "directory", "python", "command")
+
+
+class BindingTarget(TypedDict):
+    """The fields that start one installed version for one PID (a binding's own and its ``previous``)."""
+
+    pid: str
+    name: str
+    version: str
+    directory: str
+    python: str
+    command: list[str]
+
+
+class BindingEntry(BindingTarget):
+    """A whole binding file ``DIR/active/{encoded pid}.json`` (written in the documented key order)."""
+
+    binding_version: int
+    previous: BindingTarget | None
 
 
 class UnreadableBinding(DeployError):
@@ -61,21 +79,25 @@ def checked_active_dir(root: Root) -> Path:
     return directory
 
 
-def describe(version: InstalledVersion, pid: str) -> dict[str, Any]:
+def describe(version: InstalledVersion, pid: str) -> BindingTarget:
     """The fields that start ``version`` for ``pid`` (a binding without ``binding_version`` and ``previous``)."""
     return {"pid": pid, "name": version.name, "version": version.version, "directory": str(version.directory),
             "python": str(version.python), "command": adapter_command(version.python)}
 
 
-def make_binding(active: dict[str, Any], previous: dict[str, Any] | None) -> dict[str, Any]:
+def make_binding(active: BindingTarget, previous: BindingTarget | None) -> BindingEntry:
     """A whole binding file's object, in the documented key order."""
-    binding: dict[str, Any] = {"binding_version": BINDING_VERSION}
-    binding.update((key, active[key]) for key in _FIELDS)
-    binding["previous"] = None if previous is None else {key: previous[key] for key in _FIELDS}
-    return binding
+    return {"binding_version": BINDING_VERSION, **_target(active),
+            "previous": None if previous is None else _target(previous)}
 
 
-def read_binding(root: Root, pid: str) -> dict[str, Any] | None:
+def _target(fields: BindingTarget) -> BindingTarget:
+    """Only the target's fields (a binding's ``previous`` and ``binding_version`` left out), in file order."""
+    return {"pid": fields["pid"], "name": fields["name"], "version": fields["version"],
+            "directory": fields["directory"], "python": fields["python"], "command": fields["command"]}
+
+
+def read_binding(root: Root, pid: str) -> BindingEntry | None:
     """The binding of ``pid``, or None; a DeployError when the file is unreadable or names another PID."""
     path = binding_path(root, pid)
     binding = _load(path)
@@ -86,7 +108,7 @@ def read_binding(root: Root, pid: str) -> dict[str, Any] | None:
     return binding
 
 
-def all_bindings(root: Root) -> list[dict[str, Any]]:
+def all_bindings(root: Root) -> list[BindingEntry]:
     """Every binding in the root, by PID."""
     directory = checked_active_dir(root)
     try:
@@ -97,14 +119,14 @@ def all_bindings(root: Root) -> list[dict[str, Any]]:
     return sorted((binding for binding in found if binding is not None), key=lambda binding: binding["pid"])
 
 
-def write_binding(root: Root, binding: dict[str, Any]) -> None:
+def write_binding(root: Root, binding: BindingEntry) -> None:
     """Replace the PID's binding atomically (temporary file, fsync, rename)."""
     checked_active_dir(root).mkdir(exist_ok=True)
     data = json.dumps(binding, indent=2, ensure_ascii=False) + "\n"
     write_atomic(binding_path(root, binding["pid"]), data.encode("utf-8"))
 
 
-def uses(binding: dict[str, Any], directory: Path) -> str | None:
+def uses(binding: BindingEntry, directory: Path) -> str | None:
     """"active" or "previous" when the binding starts ``directory`` or would after a rollback, else None."""
     if _same_directory(binding["directory"], directory):
         return "active"
@@ -118,7 +140,7 @@ def _same_directory(recorded: str, directory: Path) -> bool:
     return os.path.normcase(os.path.abspath(recorded)) == os.path.normcase(os.path.abspath(directory))
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def _load(path: Path) -> BindingEntry | None:
     try:
         text = read_regular(path)
     except FileNotFoundError:
@@ -129,7 +151,7 @@ def _load(path: Path) -> dict[str, Any] | None:
     except OSError as error:
         raise DeployError(f"cannot read the binding {path}: {error}") from None
     try:
-        binding = json.loads(text.decode("utf-8"))
+        binding: Any = json.loads(text.decode("utf-8"))  # checked below, then a BindingEntry
         if binding.get("binding_version") != BINDING_VERSION or not all(key in binding for key in _FIELDS):
             raise ValueError(f"binding_version {binding.get('binding_version')!r} or a field is missing")
         for part in (binding, binding.get("previous")):
@@ -141,7 +163,7 @@ def _load(path: Path) -> dict[str, Any] | None:
     return binding
 
 
-def _check_types(binding: dict[str, Any]) -> None:
+def _check_types(binding: Mapping[str, Any]) -> None:
     """ValueError naming the first field of a binding (or its ``previous``) that has the wrong type."""
     for key in _FIELDS:
         value = binding.get(key)

@@ -12,7 +12,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from . import __version__
 from . import bundle_files as layout
@@ -27,7 +27,7 @@ from .import_check import require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
-from .record import write_record
+from .record import RecordFacts, write_record
 from .root import Root
 from .tool import current_tool, place_tool
 from .venv_install import create_venv, retarget_scripts
@@ -44,8 +44,34 @@ class InstallOptions:
     import_check: bool = True
 
 
+class PlacedTool(TypedDict):
+    """The root tool after an install: ``written`` unless a newer one was kept."""
+
+    path: str
+    written: bool
+    version: str
+
+
+class _InstallFields(TypedDict):
+    command: str
+    name: str
+    version: str
+    root: str
+    directory: str
+    python: str
+    replaced: bool
+    supported_pids: list[str]
+    tool: PlacedTool
+
+
+class InstallResult(_InstallFields, total=False):
+    """What ``install`` prints with ``--json``; ``seconds`` is added once the root lock is released."""
+
+    seconds: float
+
+
 def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Output,
-            options: InstallOptions = InstallOptions()) -> dict[str, Any]:
+            options: InstallOptions = InstallOptions()) -> InstallResult:
     """Install the bundle at ``bundle_path`` into ``root``; returns the result record."""
     started = time.monotonic()
     with Bundle.open(bundle_path) as bundle:
@@ -76,7 +102,7 @@ def install(bundle_path: Path, root: Root, *, force: bool, wait: float, out: Out
 
 
 def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force: bool,
-                    out: Output, options: InstallOptions) -> dict[str, Any]:
+                    out: Output, options: InstallOptions) -> InstallResult:
     manifest = bundle.manifest
     assert manifest is not None
     final = root.version_dir(manifest.name, manifest.version)
@@ -186,7 +212,7 @@ def _check_moved_venv(final: Path) -> None:
                           f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
 
 
-def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> dict[str, Any]:
+def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> RecordFacts:
     interpreter = running_interpreter()
     assert bundle.manifest is not None
     digest = hashlib.sha256()
@@ -202,7 +228,7 @@ def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> dict[str
             "handshake_seconds": round(handshake_seconds, 3)}
 
 
-def _place_tool(root: Root, out: Output) -> dict[str, Any]:
+def _place_tool(root: Root, out: Output) -> PlacedTool:
     """Put the management tool into the root (2005 when it cannot be written: no version stands without it)."""
     try:
         written, before = place_tool(root.tool_path)

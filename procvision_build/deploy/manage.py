@@ -6,9 +6,10 @@ import contextlib
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Iterator, Optional, Sequence, TypedDict
 
-from .bindings import UnreadableBinding, all_bindings, describe, make_binding, read_binding, uses, write_binding
+from .bindings import (BindingEntry, BindingTarget, UnreadableBinding, all_bindings, describe, make_binding,
+                       read_binding, uses, write_binding)
 from .codes import ErrorCode
 from .errors import DeployError, DeployUsageError
 from .fsutil import is_temporary_name, remove_file, remove_tree
@@ -17,6 +18,58 @@ from .output import Output
 from .requirements import canonical_name
 from .root import InstalledVersion, Root
 from .versions import version_key
+
+
+class VersionName(TypedDict):
+    """A version as the command results name it."""
+
+    name: str
+    version: str
+
+
+class RemovedVersion(VersionName):
+    """A version ``gc`` removed, with its directory."""
+
+    directory: str
+
+
+# "from" is a keyword, hence the functional form: one PID of ``activate``, and ``rollback`` (``--json``).
+PidChange = TypedDict("PidChange", {"pid": str, "from": Optional[VersionName], "changed": bool})
+RollbackResult = TypedDict("RollbackResult", {"command": str, "root": str, "pid": str,
+                                              "from": Optional[VersionName], "to": VersionName})
+
+
+class ActivateResult(TypedDict):
+    """What ``activate`` did to each PID (``--json``)."""
+
+    command: str
+    root: str
+    name: str
+    version: str
+    pids: list[PidChange]
+
+
+class UninstallResult(TypedDict):
+    """The removed version and the PIDs that lost their rollback to it (``--json``)."""
+
+    command: str
+    root: str
+    name: str
+    version: str
+    directory: str
+    cleared_previous: list[str]
+
+
+class GcResult(TypedDict):
+    """What ``gc`` removed (or would, with ``--dry-run``) and kept (``--json``)."""
+
+    command: str
+    root: str
+    dry_run: bool
+    keep: int
+    removed: list[RemovedVersion]
+    kept: list[VersionName]
+    leftovers: list[str]
 
 
 @contextlib.contextmanager
@@ -28,16 +81,20 @@ def locked(root: Root, command: str, wait: float, out: Output) -> Iterator[None]
         yield
 
 
-def _summary(binding: dict[str, Any] | None) -> dict[str, str] | None:
-    return None if binding is None else {"name": binding["name"], "version": binding["version"]}
+def _summary(binding: BindingTarget | None) -> VersionName | None:
+    return None if binding is None else _name(binding)
 
 
-def _label(binding: dict[str, Any] | None) -> str:
+def _name(binding: BindingTarget) -> VersionName:
+    return {"name": binding["name"], "version": binding["version"]}
+
+
+def _label(binding: BindingTarget | None) -> str:
     return "nothing" if binding is None else f"{binding['name']} {binding['version']}"
 
 
 def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force: bool, wait: float,
-             out: Output) -> dict[str, Any]:
+             out: Output) -> ActivateResult:
     """Bind each PID to ``name`` ``version``; all PIDs are checked before any binding is written."""
     with locked(root, f"activate {name} {version} --pid {' --pid '.join(pids)}", wait, out):
         target = root.find(name, version)
@@ -52,10 +109,11 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
         if foreign and not force:
             raise DeployError(f"PID {', '.join(foreign)} is bound to another algorithm; --force binds it to "
                               f"{target.label()} anyway; nothing was activated", ErrorCode.ACTIVATION_CONFLICT)
-        changes = []
+        changes: list[PidChange] = []
         for pid, binding in current.items():
             new = describe(target, pid)
-            unchanged = binding is not None and all(binding[key] == new[key] for key in ("directory", "python"))
+            unchanged = binding is not None and \
+                (binding["directory"], binding["python"]) == (new["directory"], new["python"])
             if not unchanged:
                 write_binding(root, make_binding(new, binding))
             changes.append({"pid": pid, "from": _summary(binding), "changed": not unchanged})
@@ -64,7 +122,7 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
             "pids": changes}
 
 
-def _current(root: Root, pid: str, out: Output) -> dict[str, Any] | None:
+def _current(root: Root, pid: str, out: Output) -> BindingEntry | None:
     try:
         return read_binding(root, pid)
     except UnreadableBinding as error:
@@ -72,7 +130,7 @@ def _current(root: Root, pid: str, out: Output) -> dict[str, Any] | None:
         return None
 
 
-def rollback(root: Root, pid: str, *, wait: float, out: Output) -> dict[str, Any]:
+def rollback(root: Root, pid: str, *, wait: float, out: Output) -> RollbackResult:
     """Swap the PID's binding with its previous one (a second rollback undoes the first)."""
     with locked(root, f"rollback --pid {pid}", wait, out):
         binding = read_binding(root, pid)
@@ -88,10 +146,10 @@ def rollback(root: Root, pid: str, *, wait: float, out: Output) -> dict[str, Any
         write_binding(root, make_binding(previous, binding))
         out.progress(f"{pid}: {_label(binding)} -> {_label(previous)}")
     return {"command": "rollback", "root": str(root.path), "pid": pid, "from": _summary(binding),
-            "to": _summary(previous)}
+            "to": _name(previous)}
 
 
-def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) -> dict[str, Any]:
+def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) -> UninstallResult:
     """Remove a version no PID runs; a ``previous`` entry naming it is cleared (that PID loses its rollback)."""
     with locked(root, f"uninstall {name} {version}", wait, out):
         target = root.find(name, version)
@@ -112,7 +170,7 @@ def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) 
             "directory": str(target.directory), "cleared_previous": cleared}
 
 
-def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> dict[str, Any]:
+def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> GcResult:
     """Remove versions no binding uses (active or previous) beyond the newest ``keep`` of each name, and leftovers."""
     if keep < 0:
         raise DeployUsageError("--keep must be 0 or more")

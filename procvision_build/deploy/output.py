@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import IO, Any, Sequence
+from typing import IO, Any, Mapping, Sequence
 
 from .errors import DeployError
 
@@ -32,7 +32,7 @@ class Output:
         else:
             print(f"warning: {message}", file=self.stderr, flush=True)
 
-    def result(self, record: dict[str, Any], lines: Sequence[str] = (), always: bool = False) -> None:
+    def result(self, record: Mapping[str, Any], lines: Sequence[str] = (), always: bool = False) -> None:
         """The command's outcome: ``record`` with --json, else ``lines`` (kept under -q only when ``always``)."""
         if self.json:
             self._record(self.stdout, {"event": "result", **record})

@@ -13,7 +13,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from .bundle_files import RECORD
 from .fsutil import kind_of, read_regular, sha256_file, write_atomic
@@ -21,22 +21,68 @@ from .fsutil import kind_of, read_regular, sha256_file, write_atomic
 RECORD_VERSION = 2
 #: Record version 1 (deploy tool 1.0.0) left bytecode out; its records are compared without it.
 WITHOUT_BYTECODE = 1
-Entry = dict[str, Any]  # {"size": n, "sha256": hex}, {"link": target} or {"kind": "a FIFO"}
 #: Hashes taken while the files were written: normalized path -> (hex sha256, size, st_mtime_ns then).
 Known = dict[str, tuple[str, int, int]]
+
+
+class RecordedFile(TypedDict, total=False):
+    """One entry of ``files``: ``{"size": n, "sha256": hex}``, ``{"link": target}`` or ``{"kind": "a FIFO"}``."""
+
+    size: int
+    sha256: str
+    link: str
+    kind: str
+
+
+class RecordedBundle(TypedDict):
+    """The bundle a version was installed from."""
+
+    file: str
+    sha256: str
+
+
+class RecordedInterpreter(TypedDict):
+    """The interpreter that ran the install (the venv's base)."""
+
+    executable: str
+    version: str
+    implementation: str
+    platform: str
+
+
+class RecordFacts(TypedDict, total=False):
+    """The record beside its files, in the file's key order; a record of an older tool may lack some of them
+    (``record_version`` 1 is that of deploy tool 1.0.0, whose records leave bytecode out)."""
+
+    record_version: int
+    name: str
+    version: str
+    installed_at: str
+    tool_version: str
+    bundle: RecordedBundle
+    interpreter: RecordedInterpreter
+    venv_python: str
+    installer: str
+    handshake_seconds: float
+
+
+class InstallRecord(RecordFacts):
+    """``installed.json``: the facts, then every file by its relative POSIX path."""
+
+    files: dict[str, RecordedFile]
 
 
 def is_bytecode(relative: str) -> bool:
     return relative.endswith(".pyc") or "__pycache__" in relative.split("/")
 
 
-def scan(directory: Path, bytecode: bool = True, known: Known | None = None) -> dict[str, Entry]:
+def scan(directory: Path, bytecode: bool = True, known: Known | None = None) -> dict[str, RecordedFile]:
     """Every entry under ``directory`` by its relative POSIX path (the record itself left out).
 
     A file in ``known`` whose size and modification time are still those it was written with is not read again.
     """
     known = known or {}
-    found: dict[str, Entry] = {}
+    found: dict[str, RecordedFile] = {}
     pending = [directory]
     while pending:
         current = pending.pop()
@@ -63,18 +109,18 @@ def scan(directory: Path, bytecode: bool = True, known: Known | None = None) -> 
     return dict(sorted(found.items()))
 
 
-def write_record(directory: Path, facts: dict[str, Any], known: Known | None = None) -> dict[str, Any]:
+def write_record(directory: Path, facts: RecordFacts, known: Known | None = None) -> InstallRecord:
     """Scan ``directory`` and write its record with ``facts`` (name, version, interpreter...); returns it."""
-    record = {"record_version": RECORD_VERSION, **facts, "files": scan(directory, known=known)}
+    record: InstallRecord = {"record_version": RECORD_VERSION, **facts, "files": scan(directory, known=known)}
     target = directory / RECORD
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, (json.dumps(record, indent=1, sort_keys=False) + "\n").encode("utf-8"))
     return record
 
 
-def read_record(directory: Path) -> dict[str, Any]:
+def read_record(directory: Path) -> InstallRecord:
     """The record of an installed version; OSError or ValueError when it is missing or unreadable."""
-    record = json.loads(read_regular(directory / RECORD).decode("utf-8"))
+    record: InstallRecord = json.loads(read_regular(directory / RECORD).decode("utf-8"))
     if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
         raise ValueError(f"{directory / RECORD} is not an install record")
     return record
@@ -92,7 +138,7 @@ class Differences:
         return bool(self.changed or self.added or self.missing)
 
 
-def compare(recorded: dict[str, Entry], current: dict[str, Entry]) -> Differences:
+def compare(recorded: dict[str, RecordedFile], current: dict[str, RecordedFile]) -> Differences:
     """Files whose content (or link target) differs, files that appeared and files that are gone."""
     return Differences(
         changed=sorted(path for path in recorded.keys() & current.keys() if recorded[path] != current[path]),

@@ -6,24 +6,105 @@ They take no lock: every file they read is replaced atomically by the commands t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional, TypedDict
 
 from . import bundle_files as layout
 from .bindings import all_bindings, uses
 from .bundle import Bundle
 from .codes import ErrorCode
 from .errors import DeployError
+from .manage import VersionName
 from .manifest import Manifest, ManifestTarget
-from .record import read_record
+from .record import RecordedBundle, RecordedInterpreter, read_record
 from .requirements import parse_requirements, wheel_name_version
 from .root import InstalledVersion, Root
 
 
-def list_root(root: Root) -> tuple[dict[str, Any], list[str]]:
+class ListedVersion(TypedDict):
+    """One installed version in ``list --json``, with the PIDs it is active (or previous) for."""
+
+    name: str
+    version: str
+    directory: str
+    active_for: list[str]
+    previous_for: list[str]
+
+
+class ListedBinding(VersionName):
+    """One PID's binding in ``list --json`` (its rollback target as ``previous``)."""
+
+    pid: str
+    directory: str
+    previous: Optional[VersionName]
+
+
+class ListResult(TypedDict):
+    """``list --json``."""
+
+    command: str
+    root: str
+    versions: list[ListedVersion]
+    bindings: list[ListedBinding]
+
+
+class TargetFields(TypedDict):
+    """A manifest's target, as ``info`` shows it."""
+
+    platform: str
+    python: str
+    implementation: str
+    abi: str
+
+
+class StepName(TypedDict):
+    """A manifest step's index and name, as the manifest gives them."""
+
+    index: Any
+    name: Any
+
+
+class ManifestFields(TypedDict):
+    """What ``info`` shows of a manifest."""
+
+    name: str
+    version: str
+    description: str
+    target: Optional[TargetFields]
+    supported_pids: list[str]
+    sdk_version: Any
+    steps: list[StepName]
+
+
+class BundleInfo(ManifestFields):
+    """``info --json`` of a bundle."""
+
+    command: str
+    source: str
+    bundle: str
+    wheels: list[dict[str, str]]
+
+
+class InstalledInfo(ManifestFields):
+    """``info --json`` of an installed version (``installed_at``, ``interpreter``, ``bundle`` from its record)."""
+
+    command: str
+    source: str
+    root: str
+    directory: str
+    python: str
+    wheels: list[dict[str, str]]
+    installed_at: Optional[str]
+    interpreter: Optional[RecordedInterpreter]
+    bundle: Optional[RecordedBundle]
+    active_for: list[str]
+    previous_for: list[str]
+
+
+def list_root(root: Root) -> tuple[ListResult, list[str]]:
     """Installed versions with the PIDs each is active (or previous) for, and every binding."""
     root.require()
     bindings = all_bindings(root)
-    versions = []
+    versions: list[ListedVersion] = []
     lines = [f"root {root.path}"]
     for version in root.installed():
         active = [b["pid"] for b in bindings if uses(b, version.directory) == "active"]
@@ -37,17 +118,17 @@ def list_root(root: Root) -> tuple[dict[str, Any], list[str]]:
         lines.append("  no version installed")
     lines.append("PID bindings:" if bindings else "no PID is bound")
     for binding in bindings:
-        previous = binding["previous"]
-        back = f" (rollback: {previous['name']} {previous['version']})" if previous else ""
+        before = binding["previous"]
+        back = f" (rollback: {before['name']} {before['version']})" if before else ""
         lines.append(f"  {binding['pid']}: {binding['name']} {binding['version']}{back}")
-    record = {"command": "list", "root": str(root.path), "versions": versions,
+    record: ListResult = {"command": "list", "root": str(root.path), "versions": versions,
               "bindings": [{"pid": b["pid"], "name": b["name"], "version": b["version"], "directory": b["directory"],
                             "previous": None if b["previous"] is None else
                             {"name": b["previous"]["name"], "version": b["previous"]["version"]}} for b in bindings]}
     return record, lines
 
 
-def _manifest_fields(manifest: Manifest) -> dict[str, Any]:
+def _manifest_fields(manifest: Manifest) -> ManifestFields:
     target = manifest.target
     return {"name": manifest.name, "version": manifest.version, "description": manifest.data.get("description", ""),
             "target": None if target is None else {"platform": target.platform, "python": target.python,
@@ -56,7 +137,7 @@ def _manifest_fields(manifest: Manifest) -> dict[str, Any]:
             "steps": [{"index": step.get("index"), "name": step.get("name")} for step in manifest.steps]}
 
 
-def _lines(fields: dict[str, Any], wheels: list[dict[str, str]]) -> list[str]:
+def _lines(fields: ManifestFields, wheels: list[dict[str, str]]) -> list[str]:
     target = fields["target"]
     lines = [f"{fields['name']} {fields['version']}: {fields['description']}".rstrip(": "),
              "target: " + (ManifestTarget(**target).describe() if target else "none"),
@@ -68,18 +149,18 @@ def _lines(fields: dict[str, Any], wheels: list[dict[str, str]]) -> list[str]:
     return lines
 
 
-def bundle_info(path: Path) -> tuple[dict[str, Any], list[str]]:
+def bundle_info(path: Path) -> tuple[BundleInfo, list[str]]:
     """What a bundle holds, from its manifest and requirements.txt, once the bundle passes the installer's checks."""
     with Bundle.checked(path) as bundle:
         assert bundle.manifest is not None
         fields = _manifest_fields(bundle.manifest)
         wheels = [{"file": wheel.filename, "name": wheel.pin.name, "version": wheel.pin.version,
                    "sha256": wheel.pin.sha256} for wheel in bundle.wheels()]
-    record = {"command": "info", "source": "bundle", "bundle": str(path), **fields, "wheels": wheels}
+    record: BundleInfo = {"command": "info", "source": "bundle", "bundle": str(path), **fields, "wheels": wheels}
     return record, [f"bundle {path}", *_lines(fields, wheels)]
 
 
-def installed_info(root: Root, name: str, version: str) -> tuple[dict[str, Any], list[str]]:
+def installed_info(root: Root, name: str, version: str) -> tuple[InstalledInfo, list[str]]:
     """An installed version: its manifest, wheels, interpreter, install facts and the PIDs it serves."""
     installed = root.find(name, version)
     fields = _manifest_fields(installed.manifest)
@@ -88,12 +169,13 @@ def installed_info(root: Root, name: str, version: str) -> tuple[dict[str, Any],
     bindings = all_bindings(root)
     active = [b["pid"] for b in bindings if uses(b, installed.directory) == "active"]
     previous = [b["pid"] for b in bindings if uses(b, installed.directory) == "previous"]
-    record = {"command": "info", "source": "root", "root": str(root.path), "directory": str(installed.directory),
-              "python": str(installed.python), **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
-              "interpreter": facts.get("interpreter"), "bundle": facts.get("bundle"), "active_for": active,
-              "previous_for": previous}
+    bundle = facts.get("bundle")
+    record: InstalledInfo = {
+        "command": "info", "source": "root", "root": str(root.path), "directory": str(installed.directory),
+        "python": str(installed.python), **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
+        "interpreter": facts.get("interpreter"), "bundle": bundle, "active_for": active, "previous_for": previous}
     lines = [f"{installed.directory}", *_lines(fields, wheels), f"python: {installed.python}",
-             f"installed: {facts.get('installed_at')} from {(facts.get('bundle') or {}).get('file')}",
+             f"installed: {facts.get('installed_at')} from {bundle.get('file') if bundle else None}",
              f"active for: {', '.join(active) or '-'}; previous for: {', '.join(previous) or '-'}"]
     return record, lines
 

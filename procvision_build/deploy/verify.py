@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Literal, TypedDict
 
 from . import bundle_files as layout
 from .bundle import Bundle
@@ -17,22 +17,63 @@ from .root import InstalledVersion, Root
 from .wheel_record import record_problems, site_packages_of
 
 
-def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict[str, Any], list[str], bool]:
+#: The lists of problems one version can have, in the order they are printed.
+ProblemKind = Literal["wheels", "records", "changed", "added", "missing", "interpreter"]
+_PROBLEMS: tuple[tuple[ProblemKind, str], ...] = (
+    ("wheels", "wheel hash differs from requirements.txt"), ("records", "differs from its RECORD"),
+    ("changed", "changed"), ("added", "added"), ("missing", "missing"), ("interpreter", "interpreter"))
+
+
+class VersionVerification(TypedDict):
+    """What ``verify`` found in one installed version (``ok`` when every list is empty)."""
+
+    name: str
+    version: str
+    directory: str
+    ok: bool
+    wheels: list[str]
+    records: list[str]
+    changed: list[str]
+    added: list[str]
+    missing: list[str]
+    interpreter: list[str]
+
+
+class RootVerification(TypedDict):
+    """The result of ``verify`` on a root (``--json``)."""
+
+    command: str
+    root: str
+    ok: bool
+    versions: list[VersionVerification]
+
+
+class BundleVerification(TypedDict):
+    """The result of ``verify`` on a bundle (``--json``): ``wheels`` counts the wheels checked."""
+
+    command: str
+    bundle: str
+    ok: bool
+    name: str
+    version: str
+    wheels: int
+
+
+def verify_root(root: Root, name: str | None, version: str | None) -> tuple[RootVerification, list[str], bool]:
     """(record, lines, ok) for one installed version, or all of them."""
     if name and version:
         targets = [root.find(name, version)]
     else:
         root.require()
         targets = root.installed()
-    results, lines = [], []
+    results: list[VersionVerification] = []
+    lines: list[str] = []
     for installed in targets:
         result = verify_version(installed)
         results.append(result)
-        problems = sum(len(result[key]) for key in ("wheels", "records", "changed", "added", "missing", "interpreter"))
+        problems = sum(len(result[key]) for key, _ in _PROBLEMS)
         lines.append(f"{installed.label()}: " + ("ok" if result["ok"] else f"{problems} problem(s)"))
-        for key, verb in (("wheels", "wheel hash differs from requirements.txt"),
-                          ("records", "differs from its RECORD"), ("changed", "changed"),
-                          ("added", "added"), ("missing", "missing"), ("interpreter", "interpreter")):
+        for key, verb in _PROBLEMS:
             lines += [f"  {verb}: {item}" for item in result[key]]
     if not targets:
         lines.append(f"no version installed in {root.path}")
@@ -40,7 +81,7 @@ def verify_root(root: Root, name: str | None, version: str | None) -> tuple[dict
     return {"command": "verify", "root": str(root.path), "ok": ok, "versions": results}, lines, ok
 
 
-def verify_version(installed: InstalledVersion) -> dict[str, Any]:
+def verify_version(installed: InstalledVersion) -> VersionVerification:
     """Every file against the install record, each installed distribution against its RECORD, kept wheels
     against requirements.txt, and the venv's base interpreter."""
     directory = installed.directory
@@ -106,19 +147,19 @@ def _interpreter_problems(installed: InstalledVersion) -> list[str]:
     return []
 
 
-def verify_bundle(path: Path) -> tuple[dict[str, Any], list[str]]:
+def verify_bundle(path: Path) -> tuple[BundleVerification, list[str]]:
     """Every check ``install`` makes on the bundle itself (names, files, hashes), writing nothing."""
     with Bundle.checked(path) as bundle:
         wheels = bundle.wheels()
         manifest = bundle.manifest
         assert manifest is not None
-    record = {"command": "verify", "bundle": str(path), "ok": True, "name": manifest.name,
+    record: BundleVerification = {"command": "verify", "bundle": str(path), "ok": True, "name": manifest.name,
               "version": manifest.version, "wheels": len(wheels)}
     return record, [f"{path.name}: ok ({manifest.name} {manifest.version}, {len(wheels)} wheel(s) match their "
                     "sha256)"]
 
 
-def integrity_failure(record: dict[str, Any]) -> DeployError:
+def integrity_failure(record: RootVerification) -> DeployError:
     """The error that ends a verify which found differences."""
     bad = [f"{v['name']} {v['version']}" for v in record["versions"] if not v["ok"]]
     return DeployError(f"{', '.join(bad)} in {record['root']} differ from what was installed (listed above); "

@@ -48,7 +48,7 @@ EXIT_GRACE_S = 2.0
 #: Exit codes: 1 start or protocol failure, 2 a FatalError (or SystemExit) in a call, 3 runner gone mid-call.
 EXIT_FAILED, EXIT_FATAL, EXIT_ABANDONED = 1, 2, 3
 _DEFAULT_SESSION = "default"
-_CAPABILITIES = {
+_CAPABILITIES: protocol.Capabilities = {
     "methods": list(protocol.METHODS),
     "max_frame_bytes": protocol.MAX_FRAME_BYTES,
     "image_encodings": ["raw", "jpeg", "png"],
@@ -71,7 +71,7 @@ class Adapter:
         # _state guards _busy; a result is sent while holding it, so the next call never sees a stale busy.
         self._state = threading.Condition()
         self._busy = False
-        self._calls: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[protocol.CallFrame | None] = queue.SimpleQueue()
         self._session: Session | None = None
         self._open_steps: set[Any] = set()
         self._torn_down = False
@@ -79,9 +79,7 @@ class Adapter:
 
     def serve(self) -> int:
         """Hello, then frames until ``shutdown`` (exit code 0) or end of input."""
-        self.send({"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "sdk_version": __version__,
-                   "algorithm": {key: self._manifest.get(key) for key in ("name", "version", "supported_pids")},
-                   "capabilities": _CAPABILITIES})
+        self.send(protocol.hello_frame(self._manifest, __version__, _CAPABILITIES))
         handshake = self._handshake()
         if handshake is not None:
             return handshake
@@ -104,7 +102,7 @@ class Adapter:
         finally:
             self._calls.put(None)
 
-    def send(self, message: dict[str, Any]) -> None:
+    def send(self, message: protocol.AdapterFrame) -> None:
         """Write one frame; a runner that went away is noticed by the reader at end of input, not here.
 
         A result that cannot be encoded raises ``ProtocolError`` (the worker answers that itself); any other
@@ -119,7 +117,7 @@ class Adapter:
         if not sent:
             log.warning("cannot write a frame: the runner is gone", frame_type=message.get("type"))
 
-    def _next_frame(self) -> dict[str, Any] | None:
+    def _next_frame(self) -> protocol.ReceivedFrame | None:
         """The next well-formed frame; bad ones are answered 1008 and skipped; None at end of input."""
         while True:
             try:
@@ -150,7 +148,7 @@ class Adapter:
                       heartbeat_interval_ms=frame.get("heartbeat_interval_ms"))
             return None
 
-    def _accept(self, frame: dict[str, Any]) -> None:
+    def _accept(self, frame: protocol.ReceivedFrame) -> None:
         request_id = frame.get("request_id")
         method = frame.get("method")
         if method not in protocol.METHODS:
@@ -166,7 +164,7 @@ class Adapter:
                                                "call at a time and wait for its result", request_id))
                 return
             self._busy = True
-        self._calls.put(frame)
+        self._calls.put({"type": "call", "request_id": request_id, "method": method, "params": frame.get("params", {})})
 
     def _work(self) -> None:
         while True:
@@ -177,7 +175,7 @@ class Adapter:
             started = time.perf_counter()
             fatal = False
             try:
-                result = self._call(method, frame.get("params") or {})
+                result = self._call(method, frame["params"] or {})
             except (FatalError, SystemExit) as error:
                 log.exception(f"{method} ended the algorithm: the adapter exits")
                 result, fatal = exception_result(error), True
@@ -185,9 +183,7 @@ class Adapter:
                 log.exception(f"{method} raised {type(error).__name__}")
                 result = exception_result(error)
             latency = round((time.perf_counter() - started) * 1000.0, 3)
-            reply = protocol.result_frame(frame.get("request_id"), method, result, latency)
-            if fatal:
-                reply["exiting"] = True
+            reply = protocol.result_frame(frame["request_id"], method, result, latency, exiting=fatal)
             with self._state:
                 if not fatal:  # a fatal call stays busy: a shutdown now waits for the worker's exit
                     self._busy = False
@@ -195,7 +191,7 @@ class Adapter:
                     self.send(reply)
                 except protocol.ProtocolError as error:  # too large: say so instead of going silent
                     problem = error_result(ErrorCode.INVALID_PARAMS, f"{method} result cannot be sent: {error}")
-                    reply.update(problem, data={})
+                    reply = protocol.result_frame(frame["request_id"], method, problem, latency, exiting=fatal)
                     self.send(reply)
                 self._state.notify_all()
             if fatal:
@@ -292,10 +288,8 @@ class Adapter:
             while self._busy:  # the contract: finish the running call first
                 self._state.wait()
         error = self._teardown()
-        reply: dict[str, Any] = {"type": "shutdown", "request_id": request_id, "status": "OK"}
-        if error is not None:
-            reply.update(error_result(ErrorCode.UNKNOWN_ERROR, f"teardown() raised {error}"))
-        self.send(reply)
+        self.send(protocol.shutdown_reply(request_id, None if error is None else
+                                          error_result(ErrorCode.UNKNOWN_ERROR, f"teardown() raised {error}")))
         return 0 if error is None else EXIT_FAILED
 
     def _runner_gone(self) -> int:

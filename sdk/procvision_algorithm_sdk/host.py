@@ -16,6 +16,7 @@ from typing import Any
 
 from procvision_algorithm_sdk.binding import Binding, BindingError, read_binding
 from procvision_algorithm_sdk.errors import ErrorCode
+from procvision_algorithm_sdk.protocol import HelloFrame
 from procvision_algorithm_sdk.runner import CallResult, Runner, RunnerError
 
 
@@ -25,7 +26,7 @@ class _Serving:
 
     binding: Binding
     runner: Runner
-    hello: dict[str, Any]
+    hello: HelloFrame
     users: int = 0
 
 
@@ -56,7 +57,7 @@ class ActiveAlgorithm:
         return serving.binding if serving is not None else None
 
     @property
-    def hello(self) -> dict[str, Any] | None:
+    def hello(self) -> HelloFrame | None:
         """The ``hello`` of the version that takes new calls."""
         serving = self._serving
         return serving.hello if serving is not None else None
@@ -69,7 +70,7 @@ class ActiveAlgorithm:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> dict[str, Any]:
+    def start(self) -> HelloFrame:
         """Start the version the PID's binding names; once started, leave a failed state as ``Runner.start()`` does."""
         with self._switching:
             self._check_open()

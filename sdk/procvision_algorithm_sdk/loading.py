@@ -156,7 +156,7 @@ def exception_result(error: BaseException) -> dict[str, Any]:
     return error_result(code, f"{type(error).__name__}: {error}")
 
 
-def start_error_frame(failure: StartFailure) -> dict[str, Any]:
+def start_error_frame(failure: StartFailure) -> protocol.ErrorFrame:
     """The ``error`` frame of a start failure (logged too): its code and message, and as data its
     ``stage``, ``traceback`` and, for a missing module, ``missing_module``."""
     problem = exception_result(failure.error)

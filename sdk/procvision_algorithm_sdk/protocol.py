@@ -11,9 +11,12 @@ import math
 import re
 import struct
 import threading
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Mapping
 
 from procvision_algorithm_sdk.errors import ErrorCode, ProcVisionError
+from procvision_algorithm_sdk.frames import (  # the frames' types, named where the codec is (protocol.HelloFrame)
+    AdapterFrame, AlgorithmInfo, Capabilities, CallFrame, ErrorFrame, HelloFrame, PongFrame, ReceivedFrame,
+    RequestFrame, ResultFrame, RunnerFrame, RunnerHelloFrame, ShutdownReplyFrame)
 
 PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -93,7 +96,7 @@ class ProtocolError(ProcVisionError):
         self.truncated = truncated
 
 
-def encode(message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+def encode(message: Mapping[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     """Header plus payload for ``message``; ``ProtocolError`` when it is not JSON or too large."""
     try:
         payload = _encoder.encode(message).encode("utf-8")
@@ -105,7 +108,7 @@ def encode(message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> bytes:
     return HEADER.pack(len(payload)) + payload
 
 
-def decode(payload: bytes) -> dict[str, Any]:
+def decode(payload: bytes) -> ReceivedFrame:
     """The message in ``payload``: a UTF-8 JSON object with a string ``type``."""
     try:
         text = payload.decode("utf-8")
@@ -148,7 +151,7 @@ def read_exact(stream: BinaryIO, size: int) -> bytes | None:
     return b"".join(parts)
 
 
-def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, Any] | None:
+def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> ReceivedFrame | None:
     """The next message, or None at a clean end of stream.
 
     A bad frame raises ``ProtocolError`` after its payload was consumed, so the reader
@@ -169,7 +172,7 @@ def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME_BYTES) -> dict[str, 
     return decode(payload)
 
 
-def write_frame(stream: BinaryIO, message: dict[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
+def write_frame(stream: BinaryIO, message: Mapping[str, Any], max_bytes: int = MAX_FRAME_BYTES) -> None:
     """Encode ``message`` and write all of it, however many writes an unbuffered stream needs."""
     _write_all(stream, encode(message, max_bytes))
 
@@ -182,7 +185,7 @@ class FrameWriter:
         self._max = max_bytes
         self._lock = threading.Lock()
 
-    def send(self, message: dict[str, Any], timeout: float | None = None) -> bool:
+    def send(self, message: Mapping[str, Any], timeout: float | None = None) -> bool:
         """False when the reader is gone (a broken pipe, a closed stream) or, with ``timeout``, when
         another frame's write held the stream that long; ``ProtocolError`` when ``message`` cannot be a frame."""
         data = encode(message, self._max)  # outside the lock: a pong never waits for a large result's encoding
@@ -222,17 +225,26 @@ def _skip(stream: BinaryIO, length: int) -> None:
 # -- message constructors: the exact shape of each adapter frame -----------------------------
 
 
-def error_frame(code: ErrorCode | str, message: str, request_id: Any = None) -> dict[str, Any]:
+def error_frame(code: ErrorCode | str, message: str, request_id: Any = None) -> ErrorFrame:
     """An adapter ``error`` frame, for frames it cannot serve."""
-    frame: dict[str, Any] = {"type": "error", "error_code": str(code), "message": message}
+    frame: ErrorFrame = {"type": "error", "error_code": str(code), "message": message}
     if request_id is not None:
         frame["request_id"] = request_id
     return frame
 
 
-def result_frame(request_id: Any, method: str, result: dict[str, Any], latency_ms: float) -> dict[str, Any]:
-    """An adapter ``result`` frame from a contract-valid result dict."""
-    return {
+def hello_frame(manifest: Mapping[str, Any], sdk_version: str, capabilities: Capabilities) -> HelloFrame:
+    """The adapter's ``hello``, naming the algorithm as its manifest does."""
+    # read_manifest requires the three; a key a hand-made manifest lacks is sent as null, as before
+    algorithm: Any = {key: manifest.get(key) for key in ("name", "version", "supported_pids")}
+    return {"type": "hello", "protocol": PROTOCOL_VERSION, "sdk_version": sdk_version, "algorithm": algorithm,
+            "capabilities": capabilities}
+
+
+def result_frame(request_id: Any, method: str, result: Mapping[str, Any], latency_ms: float,
+                 exiting: bool = False) -> ResultFrame:
+    """An adapter ``result`` frame from a contract-valid result dict; ``exiting`` when the adapter leaves after it."""
+    frame: ResultFrame = {
         "type": "result",
         "request_id": request_id,
         "method": method,
@@ -242,3 +254,16 @@ def result_frame(request_id: Any, method: str, result: dict[str, Any], latency_m
         "data": result.get("data", {}),
         "latency_ms": latency_ms,
     }
+    if exiting:
+        frame["exiting"] = True
+    return frame
+
+
+def shutdown_reply(request_id: Any, problem: Mapping[str, Any] | None = None) -> ShutdownReplyFrame:
+    """The adapter's answer to ``shutdown``: OK, or the ERROR result ``problem`` of ``teardown()``."""
+    reply: ShutdownReplyFrame = {"type": "shutdown", "request_id": request_id, "status": "OK"}
+    if problem is not None:
+        reply["status"] = problem["status"]
+        reply["message"] = problem["message"]
+        reply["error_code"] = problem["error_code"]
+    return reply

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import numpy as np
 
@@ -85,7 +85,7 @@ class Runner:
         self._tail: collections.deque[str] = collections.deque(maxlen=stderr_lines)
         self._lock = threading.RLock()  # one call (or start, or shutdown) at a time
         self._child: Child | None = None
-        self._hello: dict[str, Any] | None = None
+        self._hello: protocol.HelloFrame | None = None
         self._spawned = False
         self._restarts: collections.deque[float] = collections.deque()
         self._failed: AlgorithmFailedError | None = None
@@ -95,7 +95,7 @@ class Runner:
     # -- state ----------------------------------------------------------------------------
 
     @property
-    def hello(self) -> dict[str, Any] | None:
+    def hello(self) -> protocol.HelloFrame | None:
         """The current process's ``hello`` frame (protocol, sdk_version, algorithm, capabilities)."""
         return self._hello
 
@@ -115,7 +115,7 @@ class Runner:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> dict[str, Any]:
+    def start(self) -> protocol.HelloFrame:
         """Start the algorithm process (leaving the failed state) and complete the handshake; returns its hello."""
         with self._lock:
             self._check_open()
@@ -225,10 +225,11 @@ class Runner:
             return CallResult(method, "ERROR", f"the algorithm process (pid {child.pid}) sent a result frame "
                               f"that breaks protocol v1: {problem}", str(ErrorCode.PROTOCOL_ERROR),
                               round_trip_ms=round_trip)
-        if frame.get("exiting"):  # a FatalError: the adapter leaves right after this result
+        result = _checked_result(frame)
+        if result.get("exiting"):  # a FatalError: the adapter leaves right after this result
             child.stop(grace=self.kill_after)
-        return CallResult(method, frame["status"], frame.get("message") or "", frame.get("error_code"),
-                          frame.get("data") or {}, frame.get("latency_ms"), round_trip)
+        return CallResult(method, result["status"], result["message"] or "", result["error_code"],
+                          result["data"] or {}, result["latency_ms"], round_trip)
 
     # -- processes --------------------------------------------------------------------------
 
@@ -258,7 +259,7 @@ class Runner:
         assert self._child is not None
         return self._child
 
-    def _spawn(self) -> dict[str, Any]:
+    def _spawn(self) -> protocol.HelloFrame:
         self._spawned = True
         self._hello = None
         try:
@@ -297,9 +298,10 @@ class Runner:
             raise StartupError(f"{failure[1]} ({' '.join(self.command)} in {self.cwd}, exit code {exit_code})",
                                failure[0], self._tail, exit_code, problem=failure[1], **told)
         assert frame is not None
+        hello = cast(protocol.HelloFrame, frame)  # a hello of protocol 1; its other fields are the adapter's word
         child.start_heartbeat()
-        self._child, self._hello = child, frame
-        return frame
+        self._child, self._hello = child, hello
+        return hello
 
     def _stop_gracefully(self, child: Child) -> int | None:
         alive = child.alive()
@@ -361,6 +363,17 @@ def _malformed_result(frame: Mapping[str, Any], method: str) -> str | None:
         if not isinstance(value, kinds) or isinstance(value, bool):
             return f"{key} is {clip(value)}; expected {' or '.join(k.__name__ for k in kinds)}"
     return None
+
+
+def _checked_result(frame: protocol.ReceivedFrame) -> protocol.ResultFrame:
+    """A ``result`` frame that ``_malformed_result`` passed, typed; a field another adapter left out is null."""
+    result: protocol.ResultFrame = {
+        "type": "result", "request_id": frame.get("request_id"), "method": frame["method"], "status": frame["status"],
+        "message": frame.get("message"), "error_code": frame.get("error_code"), "data": frame.get("data"),
+        "latency_ms": frame.get("latency_ms")}
+    if frame.get("exiting"):
+        result["exiting"] = True
+    return result
 
 
 def _text(value: Any) -> str | None:

@@ -43,9 +43,9 @@ class Waiter:
         self._lock = _thread.allocate_lock()
         self._lock.acquire()
         self.done = False
-        self.frame: dict[str, Any] | None = None
+        self.frame: protocol.ReceivedFrame | None = None
 
-    def deliver(self, frame: dict[str, Any] | None) -> None:
+    def deliver(self, frame: protocol.ReceivedFrame | None) -> None:
         """Only ever called by one thread per waiter (the frame reader, or ``expect`` on a dead child)."""
         if not self.done:
             self.frame = frame
@@ -96,7 +96,7 @@ class Child:
 
     # -- frames ---------------------------------------------------------------------------
 
-    def send(self, message: dict[str, Any]) -> bool:
+    def send(self, message: protocol.RunnerFrame) -> bool:
         """Write a frame; False when the process is gone, ``ProtocolError`` when it cannot be encoded."""
         return self._out.send(message)  # False also after stop() closed stdin
 
@@ -134,7 +134,7 @@ class Child:
             if not self.stopping.is_set():
                 self.reap(grace=self.runner.kill_after)  # no zombie, even when nobody calls again
 
-    def _dispatch(self, frame: dict[str, Any]) -> None:
+    def _dispatch(self, frame: protocol.ReceivedFrame) -> None:
         kind = frame["type"]
         if not self.hello.done and (kind == "hello" or (kind == "error" and "request_id" not in frame)):
             self.hello.deliver(frame)

@@ -187,3 +187,23 @@ def test_frame_writer_says_when_the_reader_is_gone_and_refuses_what_is_no_frame(
         with pytest.raises(protocol.ProtocolError, match="exceeds"):
             writer.send({"type": "result", "blob": "z" * 100})
     assert protocol.FrameWriter(out).send({"type": "pong"}) is False  # a closed stream
+
+
+def test_adapter_frames_are_built_in_the_documented_key_order() -> None:
+    """The typed constructors send the bytes docs/protocol.md shows: keys in its order, optional ones last."""
+    manifest = {"name": "algorithm-example", "version": "1.0.0", "supported_pids": ["p001"], "steps": []}
+    capabilities: protocol.Capabilities = {"methods": list(protocol.METHODS), "max_frame_bytes": 16,
+                                           "image_encodings": ["raw"], "color_spaces": ["RGB"]}
+    hello = protocol.hello_frame(manifest, "1.0.0", capabilities)
+    assert list(hello) == ["type", "protocol", "sdk_version", "algorithm", "capabilities"]
+    assert hello["algorithm"] == {"name": "algorithm-example", "version": "1.0.0", "supported_pids": ["p001"]}
+    assert protocol.hello_frame({}, "1.0.0", capabilities)["algorithm"] == {
+        "name": None, "version": None, "supported_pids": None}
+    result = protocol.result_frame(8, "execute", {"status": "OK", "data": {"result_status": "OK"}}, 4.127)
+    assert protocol.encode(result)[4:] == (b'{"type":"result","request_id":8,"method":"execute","status":"OK",'
+                                           b'"message":"","error_code":null,"data":{"result_status":"OK"},'
+                                           b'"latency_ms":4.127}')
+    assert list(protocol.result_frame(8, "reset", {"status": "OK"}, 1.0, exiting=True))[-1] == "exiting"
+    assert protocol.shutdown_reply(10) == {"type": "shutdown", "request_id": 10, "status": "OK"}
+    failed = protocol.shutdown_reply(10, {"status": "ERROR", "message": "teardown() raised x", "error_code": "9999"})
+    assert list(failed) == ["type", "request_id", "status", "message", "error_code"] and failed["status"] == "ERROR"
