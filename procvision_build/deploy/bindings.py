@@ -11,7 +11,6 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Any, Mapping, TypedDict
 
 from .bundle_files import adapter_command
 from .codes import ErrorCode
@@ -23,26 +22,30 @@ BINDING_VERSION = 1
 #: A file name longer than this (bytes) is refused: most file systems stop at 255.
 MAX_FILENAME_BYTES = 240
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-_DEVICE = re.compile(r"^(con|prn|aux|nul|com[1-9]|lpt[1-9])$", re.IGNORECASE)
+_DEVICE = r"(?i)^(con|prn|aux|nul|com[1-9]|lpt[1-9])$"  # compiled at first use
 _FIELDS = ("pid", "name", "version", "directory", "python", "command")
 
 
-class BindingTarget(TypedDict):
-    """The fields that start one installed version for one PID (a binding's own and its ``previous``)."""
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping, TypedDict
 
-    pid: str
-    name: str
-    version: str
-    directory: str
-    python: str
-    command: list[str]
+    class BindingTarget(TypedDict):
+        """The fields that start one installed version for one PID (a binding's own and its ``previous``)."""
 
+        pid: str
+        name: str
+        version: str
+        directory: str
+        python: str
+        command: list[str]
 
-class BindingEntry(BindingTarget):
-    """A whole binding file ``DIR/active/{encoded pid}.json`` (written in the documented key order)."""
+    class BindingEntry(BindingTarget):
+        """A whole binding file ``DIR/active/{encoded pid}.json`` (written in the documented key order)."""
 
-    binding_version: int
-    previous: BindingTarget | None
+        binding_version: int
+        previous: BindingTarget | None
 
 
 class UnreadableBinding(DeployError):
@@ -52,7 +55,7 @@ class UnreadableBinding(DeployError):
 def pid_filename(pid: str) -> str:
     """``p001`` -> ``p001.json``; every UTF-8 byte outside ``A-Za-z0-9-_`` becomes ``%XX``; ``CON`` -> ``%43ON``."""
     encoded = "".join(chr(byte) if byte in _SAFE else f"%{byte:02X}" for byte in pid.encode("utf-8"))
-    if _DEVICE.match(encoded):
+    if re.match(_DEVICE, encoded):
         encoded = f"%{ord(encoded[0]):02X}" + encoded[1:]
     return encoded + ".json"
 

@@ -11,7 +11,6 @@ import signal
 import sys
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, Sequence, Union
 
 from . import __version__
 from . import bundle_files as layout
@@ -21,11 +20,14 @@ from .locking import DEFAULT_WAIT_S
 from .output import Output
 from .root import Root
 
-if TYPE_CHECKING:  # argparse is imported when a call needs it
-    import argparse
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse  # imported when a call needs it
+    from typing import Any, Sequence, Union
 
-#: What a command gets: argparse's Namespace, or the quick parser's namespace with the same attributes.
-Arguments = Union["argparse.Namespace", SimpleNamespace]
+    #: What a command gets: argparse's Namespace, or the quick parser's namespace with the same attributes.
+    Arguments = Union[argparse.Namespace, SimpleNamespace]
 #: The root tool's frequent calls: (positionals, their names, options only this command takes).
 _QUICK = {"activate": (("name", "version"), {"--pid": "append", "--force": "flag"}),
           "rollback": ((), {"--pid": "store"})}

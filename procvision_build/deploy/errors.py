@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Sequence
 
 from .codes import ErrorCode
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Sequence
 
 #: Exit statuses of every command (docs/deploy.md).
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_BUSY = 0, 1, 2, 3

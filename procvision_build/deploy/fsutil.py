@@ -14,9 +14,13 @@ import stat
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable
 
 from .errors import UnsafeRootEntry
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 _NUMBERS = itertools.count()
 #: Windows refuses to replace or rename a file that another process has open (a host reading a binding,

@@ -13,11 +13,15 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .bundle_files import REMOVING_SUFFIX
 from .errors import RootBusy, UnsafeRootEntry
 from .fsutil import open_regular, read_regular, remove_tree, rename
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Iterator
 
 #: How long a command waits for another holding the root lock, unless --wait says otherwise.
 DEFAULT_WAIT_S = 60.0

@@ -6,10 +6,8 @@ import contextlib
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, TypedDict
 
-from .bindings import (BindingEntry, BindingTarget, UnreadableBinding, all_bindings, describe, make_binding,
-                       read_binding, uses, write_binding)
+from .bindings import UnreadableBinding, all_bindings, describe, make_binding, read_binding, uses, write_binding
 from .codes import ErrorCode
 from .errors import DeployError, DeployUsageError
 from .fsutil import is_temporary_name, remove_file, remove_tree
@@ -20,56 +18,53 @@ from .root import InstalledVersion, Root
 from .versions import version_key
 
 
-class VersionName(TypedDict):
-    """A version as the command results name it."""
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator, Optional, Sequence, TypedDict
 
-    name: str
-    version: str
+    from .bindings import BindingEntry, BindingTarget
+    from .status import VersionName
 
+    class RemovedVersion(VersionName):
+        """A version ``gc`` removed, with its directory."""
 
-class RemovedVersion(VersionName):
-    """A version ``gc`` removed, with its directory."""
+        directory: str
 
-    directory: str
+    # "from" is a keyword, hence the functional form: one PID of ``activate``, and ``rollback`` (``--json``).
+    PidChange = TypedDict("PidChange", {"pid": str, "from": Optional[VersionName], "changed": bool})
+    RollbackResult = TypedDict("RollbackResult", {"command": str, "root": str, "pid": str,
+                                                  "from": Optional[VersionName], "to": VersionName})
 
+    class ActivateResult(TypedDict):
+        """What ``activate`` did to each PID (``--json``)."""
 
-# "from" is a keyword, hence the functional form: one PID of ``activate``, and ``rollback`` (``--json``).
-PidChange = TypedDict("PidChange", {"pid": str, "from": Optional[VersionName], "changed": bool})
-RollbackResult = TypedDict("RollbackResult", {"command": str, "root": str, "pid": str,
-                                              "from": Optional[VersionName], "to": VersionName})
+        command: str
+        root: str
+        name: str
+        version: str
+        pids: list[PidChange]
 
+    class UninstallResult(TypedDict):
+        """The removed version and the PIDs that lost their rollback to it (``--json``)."""
 
-class ActivateResult(TypedDict):
-    """What ``activate`` did to each PID (``--json``)."""
+        command: str
+        root: str
+        name: str
+        version: str
+        directory: str
+        cleared_previous: list[str]
 
-    command: str
-    root: str
-    name: str
-    version: str
-    pids: list[PidChange]
+    class GcResult(TypedDict):
+        """What ``gc`` removed (or would, with ``--dry-run``) and kept (``--json``)."""
 
-
-class UninstallResult(TypedDict):
-    """The removed version and the PIDs that lost their rollback to it (``--json``)."""
-
-    command: str
-    root: str
-    name: str
-    version: str
-    directory: str
-    cleared_previous: list[str]
-
-
-class GcResult(TypedDict):
-    """What ``gc`` removed (or would, with ``--dry-run``) and kept (``--json``)."""
-
-    command: str
-    root: str
-    dry_run: bool
-    keep: int
-    removed: list[RemovedVersion]
-    kept: list[VersionName]
-    leftovers: list[str]
+        command: str
+        root: str
+        dry_run: bool
+        keep: int
+        removed: list[RemovedVersion]
+        kept: list[VersionName]
+        leftovers: list[str]
 
 
 @contextlib.contextmanager

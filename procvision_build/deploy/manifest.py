@@ -8,9 +8,13 @@ tests/deploy/test_manifest_codec.py holds the two equal.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
 
 from .values import Value
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Mapping
 
 MANIFEST_NAME = "manifest.json"
 #: The manifest format this tool reads and the build writes; a newer one comes from a newer writer.

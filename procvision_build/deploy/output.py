@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import IO, Any, Mapping, Sequence
 
 from .errors import DeployError
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any, Mapping, Sequence
 
 
 class Output:

@@ -6,9 +6,13 @@ Also the two name rules the check needs: canonical project names and what a whee
 from __future__ import annotations
 
 import re
-from typing import Iterable
 
 from .values import Value
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterable
 
 HEADER = ("# The bundle's wheels, pinned and hashed: pip install --no-index --require-hashes --no-deps "
           "-r requirements.txt --find-links wheels/\n")

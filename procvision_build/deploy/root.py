@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import Iterator
 
 from . import bundle_files as layout
 from .errors import DeployError, UnsafeRootEntry, DeployUsageError
@@ -18,6 +17,11 @@ from .manifest import Manifest, parse_manifest
 from .requirements import canonical_name
 from .values import Value
 from .versions import version_key
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Iterator
 
 
 class InstalledVersion(Value):

@@ -13,7 +13,6 @@ from .bindings import all_bindings, uses
 from .bundle import Bundle
 from .codes import ErrorCode
 from .errors import DeployError
-from .manage import VersionName
 from .manifest import Manifest, ManifestTarget
 from .record import RecordedBundle, RecordedInterpreter, read_record
 from .requirements import parse_requirements, wheel_name_version
@@ -28,6 +27,13 @@ class ListedVersion(TypedDict):
     directory: str
     active_for: list[str]
     previous_for: list[str]
+
+
+class VersionName(TypedDict):
+    """A version as the command results name it."""
+
+    name: str
+    version: str
 
 
 class ListedBinding(VersionName):

@@ -1,7 +1,8 @@
 """``Value``: the small immutable records of the root tool's path, equal and hashed by their fields.
 
 Not dataclasses: importing ``dataclasses`` (and the ``inspect`` it pulls in) and generating each class's methods
-cost ``activate`` a third of its time, and the root tool runs once per call.
+cost ``activate`` a third of its time, and the root tool runs once per call. For the same reason the modules of
+that path import ``typing`` for the type checker only (``TYPE_CHECKING = False``, which mypy reads as true).
 """
 
 from __future__ import annotations

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
-_VERSION = re.compile(r"^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|alpha|b|beta|c|rc|pre|preview)[-_.]?(\d*))?"
-                      r"(?:(?:[-_.]?(?:post|rev|r)[-_.]?(\d*))|-(\d+))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+(.*))?$",
-                      re.IGNORECASE)
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# a pattern, compiled (and cached by ``re``) at first use: a root tool call that compares no versions skips it
+_VERSION = (r"(?i)^v?(?:(\d+)!)?(\d+(?:\.\d+)*)(?:[-_.]?(a|alpha|b|beta|c|rc|pre|preview)[-_.]?(\d*))?"
+            r"(?:(?:[-_.]?(?:post|rev|r)[-_.]?(\d*))|-(\d+))?(?:[-_.]?dev[-_.]?(\d*))?(?:\+(.*))?$")
 _PRE = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2}
 
 
 def version_key(text: str) -> tuple[Any, ...]:
     """A sort key: PEP 440 order for the usual forms; anything else sorts below every PEP 440 version."""
-    match = _VERSION.match(text.strip())
+    match = re.match(_VERSION, text.strip())
     if not match:
         return (-1, text)
     epoch, release, pre_tag, pre_number, post, post_implicit, dev, local = match.groups()
