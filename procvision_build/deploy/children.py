@@ -99,13 +99,13 @@ def run(command: Sequence[str], *, timeout: float | None = None, **options: Any)
         try:
             stdout, stderr = process.communicate(timeout=timeout)
         except BaseException:
-            _kill_tree(process)
+            kill_tree(process)
             process.wait()
             raise
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
-def _kill_tree(process: subprocess.Popen) -> None:
+def kill_tree(process: subprocess.Popen) -> None:
     """Kill the child and what it started (the SDK check's adapter): on Linux the kernel kills those that
     asked for it when the child dies; on Windows their job would end them only when this process does."""
     if sys.platform == "win32":

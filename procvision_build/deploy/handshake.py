@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,32 +45,76 @@ def check_command(python: Path, hello_timeout: float = HELLO_TIMEOUT_S) -> list[
             "--shutdown-timeout", f"{SHUTDOWN_TIMEOUT_S:g}", "check", "--json"]
 
 
+class Handshake:
+    """The check, running: started at once (by the thread that will wait for it: Linux ties a child to the thread
+    that started it), so the import check can run beside it; ``result`` waits, ``stop`` kills it."""
+
+    def __init__(self, python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
+                 write_bytecode: bool = True, bytecode_cache: Path | None = None) -> None:
+        env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
+        if bytecode_cache is not None:  # shared with the import check, removed by the install
+            env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
+        elif not write_bytecode:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"  # inherited by the adapter the check starts
+        self._python, self._limit = python, hello_timeout + SHUTDOWN_TIMEOUT_S + CHECK_MARGIN_S
+        self._outcome: tuple[str, str] | BaseException | None = None
+        try:
+            self._process = children.start(check_command(python, hello_timeout), cwd=str(directory), env=env,
+                                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                           text=True, errors="replace")
+        except OSError as error:
+            raise _failure(f"cannot start {python}: {error}", None, []) from None
+        self._waiter = threading.Thread(target=self._wait, name="handshake", daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        try:
+            self._outcome = self._process.communicate(timeout=self._limit)
+        except BaseException as error:  # noqa: BLE001 - handed to result()
+            self._outcome = error
+
+    def stop(self) -> None:
+        """Kill the check and the adapter it started (an install that failed meanwhile)."""
+        if self._process.poll() is None:
+            children.kill_tree(self._process)
+        self._waiter.join()
+
+    def result(self) -> Hello:
+        """The adapter's hello; 2005 with its stderr when the check failed or outlived its time."""
+        self._waiter.join()
+        outcome = self._outcome
+        if isinstance(outcome, subprocess.TimeoutExpired):
+            self.stop()
+            raise _failure(f"the SDK's check did not end within {self._limit:g} s", None, [])
+        if isinstance(outcome, BaseException) or outcome is None:
+            self.stop()
+            raise DeployError(f"the SDK's check could not be read: {outcome}", ErrorCode.INSTALL_FAILED)
+        stdout, stderr = outcome
+        record = _record(stdout)
+        if record is None:  # the check itself failed: an SDK without `check --json`, or one that does not import
+            tail = stderr.splitlines()[-TAIL_LINES:]
+            raise _failure(f"`python -m {SDK_MODULE} check --json` gave no result (the SDK in the venv does not "
+                           "import, or predates check --json)", self._process.returncode, tail)
+        tail = [_readable(line) for line in record.get("stderr_tail") or []][-TAIL_LINES:]
+        if not record.get("ok"):
+            raise _failure(_problem(record), record.get("exit_code"), tail, record.get("traceback"))
+        hello = record.get("hello") or {}
+        algorithm = hello.get("algorithm") or {}
+        return Hello(str(hello.get("sdk_version")), str(algorithm.get("name")), str(algorithm.get("version")),
+                     float(record.get("seconds") or 0.0))
+
+
 def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
-                    write_bytecode: bool = True) -> Hello:
+                    write_bytecode: bool = True, bytecode_cache: Path | None = None) -> Hello:
     """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise.
-    Without ``write_bytecode`` (an install with --no-compile) neither the check nor the adapter leaves a ``.pyc``."""
-    env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
-    if not write_bytecode:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"  # inherited by the adapter the check starts
-    limit = hello_timeout + SHUTDOWN_TIMEOUT_S + CHECK_MARGIN_S
+    Without ``write_bytecode`` (an install with --no-compile) neither the check nor the adapter leaves a ``.pyc``
+    in the venv (with ``bytecode_cache`` they write it there instead)."""
+    running = Handshake(python, directory, hello_timeout, write_bytecode, bytecode_cache)
     try:
-        done = children.run(check_command(python, hello_timeout), cwd=str(directory), env=env, timeout=limit)
-    except subprocess.TimeoutExpired:
-        raise _failure(f"the SDK's check did not end within {limit:g} s", None, []) from None
-    except OSError as error:
-        raise _failure(f"cannot start {python}: {error}", None, []) from None
-    record = _record(done.stdout)
-    if record is None:  # the check itself failed: an SDK without `check --json`, or one that does not import
-        tail = done.stderr.splitlines()[-TAIL_LINES:]
-        raise _failure(f"`python -m {SDK_MODULE} check --json` gave no result (the SDK in the venv does not "
-                       "import, or predates check --json)", done.returncode, tail)
-    tail = [_readable(line) for line in record.get("stderr_tail") or []][-TAIL_LINES:]
-    if not record.get("ok"):
-        raise _failure(_problem(record), record.get("exit_code"), tail, record.get("traceback"))
-    hello = record.get("hello") or {}
-    algorithm = hello.get("algorithm") or {}
-    return Hello(str(hello.get("sdk_version")), str(algorithm.get("name")), str(algorithm.get("version")),
-                 float(record.get("seconds") or 0.0))
+        return running.result()
+    except BaseException:
+        running.stop()
+        raise
 
 
 def _record(stdout: str) -> dict[str, Any] | None:

@@ -23,11 +23,12 @@ from typing import Callable
 from . import children
 from .codes import ErrorCode
 from .errors import DeployError
-from .fsutil import remove_tree
 from .system_libraries import missing_library_hint
 
 IMPORT_TIMEOUT_S = 120.0
-IMPORT_BYTECODE_DIR = ".import-check-bytecode"  # in the version directory being built; gone before its record
+#: After --no-compile, the bytecode the import check and the handshake share, in the version directory being
+#: built; removed before its record is written.
+CHECK_BYTECODE_DIR = ".check-bytecode"
 NUMPY_CONSTRAINT = 'constraint-dependencies = ["numpy<2"]'
 NUMPY_BANNER = "compiled using NumPy 1.x cannot be run in"
 _SKIPPED_NAMES = ("test", "tests", "conftest")
@@ -192,17 +193,10 @@ def cause_hint(distribution: str, output: str, versions: dict[str, str]) -> str 
 
 
 def require_imports(python: Path, venv_dir: Path, progress: Callable[[str], None], *,
-                    compiled: bool = True) -> ImportReport:
+                    bytecode_cache: Path | None = None) -> ImportReport:
     """The install step: the check, 2005 naming every module that failed; ``progress`` gets one line.
-
-    When the install ``compiled`` no bytecode, the children share a cache beside the venv, removed afterwards.
-    """
-    cache = None if compiled else venv_dir.parent / IMPORT_BYTECODE_DIR
-    try:
-        report = check_imports(python, venv_dir, cwd=venv_dir.parent, bytecode_cache=cache)
-    finally:
-        if cache is not None:
-            remove_tree(cache)
+    ``bytecode_cache``: where the children share bytecode when the install compiled none."""
+    report = check_imports(python, venv_dir, cwd=venv_dir.parent, bytecode_cache=bytecode_cache)
     if report.failures:
         raise import_failure(report, "nothing was installed")
     skipped = f", {len(report.skipped)} skipped by rule" if report.skipped else ""

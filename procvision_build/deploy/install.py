@@ -22,8 +22,8 @@ from .children import run as run_child
 from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
 from .fsutil import remove_file, remove_tree, rename, write_atomic
-from .handshake import smoke_handshake
-from .import_check import require_imports
+from .handshake import Handshake, Hello
+from .import_check import CHECK_BYTECODE_DIR, require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
 from .locking import root_lock
 from .output import Output
@@ -130,11 +130,7 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                      f"{', bytecode compiled' if options.compile_bytecode else ''})")
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
                                    compile_bytecode_files=options.compile_bytecode)
-        if options.import_check:  # every package imports (docs/deploy.md), before the handshake and the rename
-            require_imports(python, temporary / layout.VENV_DIR, out.progress,
-                            compiled=options.compile_bytecode)
-        out.progress("starting the algorithm once (handshake)")
-        hello = smoke_handshake(python, temporary, write_bytecode=options.compile_bytecode)
+        hello = _check_version(python, temporary, options, out)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
             raise DeployError(f"the adapter in {temporary} says it is {hello.name} {hello.version}, the manifest says "
                               f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
@@ -158,6 +154,25 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
     return {"command": "install", "name": manifest.name, "version": manifest.version, "root": str(root.path),
             "directory": str(final), "python": str(layout.venv_python(final / layout.VENV_DIR)), "replaced": replacing,
             "supported_pids": list(manifest.supported_pids), "tool": tool}
+
+
+def _check_version(python: Path, temporary: Path, options: InstallOptions, out: Output) -> Hello:
+    """The import check (every package imports, docs/deploy.md) and the handshake, side by side; after
+    --no-compile they share one throwaway bytecode cache. An import failure is reported first."""
+    cache = None if options.compile_bytecode else temporary / CHECK_BYTECODE_DIR
+    try:
+        out.progress("starting the algorithm once (handshake)")
+        handshake = Handshake(python, temporary, write_bytecode=options.compile_bytecode, bytecode_cache=cache)
+        try:
+            if options.import_check:
+                require_imports(python, temporary / layout.VENV_DIR, out.progress, bytecode_cache=cache)
+            return handshake.result()
+        except BaseException:
+            handshake.stop()
+            raise
+    finally:
+        if cache is not None:
+            remove_tree(cache)
 
 
 def _check_replaceable(root: Root, final: Path, name: str, version: str, force: bool) -> None:
