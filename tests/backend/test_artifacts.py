@@ -300,6 +300,7 @@ def test_hooks_import_no_dependency_machinery(tmp_path: Path) -> None:
     assert loaded == {"procvision_build", "procvision_build.backend", "procvision_build.version",
                       "procvision_build.config", *config, "procvision_build.artifacts", *artifacts,
                       "procvision_build.deploy", "procvision_build.deploy.codes", "procvision_build.deploy.manifest",
+                      "procvision_build.deploy.values",
                       "procvision_build.errors", "procvision_build.files",
                       "procvision_build.bundle", "procvision_build.bundle.project_build"}  # the one build path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import stat
 import subprocess
 import time
@@ -105,6 +106,11 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen, what: str
 
 
 def start_install(python: Path, bundle: Path, root: Path, *options: str) -> subprocess.Popen:
-    """``python BUNDLE install --root ROOT [OPTIONS]`` started, not waited for."""
+    """``python BUNDLE install --root ROOT [OPTIONS]`` started, not waited for. Ctrl-C reaches it even when these
+    tests run in a background job (a shell starts those with SIGINT ignored, and Python then keeps it ignored)."""
     return subprocess.Popen(tool_command(python, bundle, "install", "--root", str(root), *options), env=offline_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
