@@ -16,21 +16,17 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Mapping, cast
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable, Mapping, cast
 
 from procvision_algorithm_sdk import _platform, __version__, protocol
 from procvision_algorithm_sdk.errors import ErrorCode
 from procvision_algorithm_sdk.runner_child import Child, clip, pipe, request_ids
-from procvision_algorithm_sdk.runner_results import (
-    AlgorithmFailedError,
-    CallResult,
-    LogLine,
-    RunnerError,
-    StartupError,
-)
-from procvision_algorithm_sdk.shared_memory import ImageWriter, SharedImage
+from procvision_algorithm_sdk.runner_results import AlgorithmFailedError, CallResult, LogLine, RunnerError, StartupError
+
+if TYPE_CHECKING:  # numpy and shared memory load with the first image: `check` and `hello` need neither
+    import numpy as np
+
+    from procvision_algorithm_sdk.shared_memory import ImageWriter, SharedImage
 
 __all__ = ["ADAPTER_MODULE", "AlgorithmFailedError", "CallResult", "LogLine", "Runner", "RunnerError",
            "StartupError"]
@@ -90,7 +86,7 @@ class Runner:
         self._restarts: collections.deque[float] = collections.deque()
         self._failed: AlgorithmFailedError | None = None
         self._closed = False
-        self._images = ImageWriter()
+        self._images: ImageWriter | None = None  # made at the first image: numpy loads only then
 
     # -- state ----------------------------------------------------------------------------
 
@@ -138,7 +134,8 @@ class Runner:
                 if child is not None:
                     code = self._stop_gracefully(child)
             finally:
-                self._images.close()
+                if self._images is not None:
+                    self._images.close()
             return code
 
     def __enter__(self) -> "Runner":
@@ -179,7 +176,7 @@ class Runner:
             shared = None
             try:
                 if image is not None:
-                    shared = image if isinstance(image, SharedImage) else self._images.write(image)
+                    shared = self._shared(image)
                     meta = dict(shared.image_meta)
                     given = params.get("image_meta") or {}
                     meta.update((k, given[k]) for k in ("camera_id", "timestamp_ms") if k in given)
@@ -189,6 +186,16 @@ class Runner:
             finally:
                 if shared is not None and shared is not image:
                     shared.close()
+
+    def _shared(self, image: np.ndarray | bytes | SharedImage) -> SharedImage:
+        """``image`` in shared memory: as given, or written into a segment this runner owns."""
+        from procvision_algorithm_sdk.shared_memory import ImageWriter, SharedImage
+
+        if isinstance(image, SharedImage):
+            return image
+        if self._images is None:
+            self._images = ImageWriter()
+        return self._images.write(image)
 
     def _exchange(self, child: Child, method: str, params: dict[str, Any], timeout: float) -> CallResult:
         request_id = next(request_ids)
