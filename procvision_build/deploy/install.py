@@ -159,7 +159,8 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
 def _check_version(python: Path, temporary: Path, options: InstallOptions, out: Output) -> Hello:
     """The import check (every package imports, docs/deploy.md) and the handshake, side by side; after
     --no-compile they share one throwaway bytecode cache. An import failure is reported first."""
-    cache = None if options.compile_bytecode else temporary / CHECK_BYTECODE_DIR
+    shared = options.import_check and not options.compile_bytecode  # alone, the handshake compiles NumPy once anyway
+    cache = temporary / CHECK_BYTECODE_DIR if shared else None
     try:
         out.progress("starting the algorithm once (handshake)")
         handshake = Handshake(python, temporary, write_bytecode=options.compile_bytecode, bytecode_cache=cache)
