@@ -47,7 +47,8 @@ def check_command(python: Path, hello_timeout: float = HELLO_TIMEOUT_S) -> list[
 
 class Handshake:
     """The check, running: started at once (by the thread that will wait for it: Linux ties a child to the thread
-    that started it), so the import check can run beside it; ``result`` waits, ``stop`` kills it."""
+    that started it), so the import check can run beside it; ``result`` waits, ``stop`` (or leaving its ``with``
+    on an exception) kills it."""
 
     def __init__(self, python: Path, directory: Path, hello_timeout: float = HELLO_TIMEOUT_S,
                  write_bytecode: bool = True, bytecode_cache: Path | None = None) -> None:
@@ -72,6 +73,13 @@ class Handshake:
             self._outcome = self._process.communicate(timeout=self._limit)
         except BaseException as error:  # noqa: BLE001 - handed to result()
             self._outcome = error
+
+    def __enter__(self) -> "Handshake":
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is not None:  # a failure, here or beside it: nothing may keep running in the version directory
+            self.stop()
 
     def stop(self) -> None:
         """Kill the check and the adapter it started (an install that failed meanwhile)."""
@@ -109,12 +117,8 @@ def smoke_handshake(python: Path, directory: Path, hello_timeout: float = HELLO_
     """Start the adapter in ``directory``, exchange hellos, shut it down cleanly; 2005 with its stderr otherwise.
     Without ``write_bytecode`` (an install with --no-compile) neither the check nor the adapter leaves a ``.pyc``
     in the venv (with ``bytecode_cache`` they write it there instead)."""
-    running = Handshake(python, directory, hello_timeout, write_bytecode, bytecode_cache)
-    try:
+    with Handshake(python, directory, hello_timeout, write_bytecode, bytecode_cache) as running:
         return running.result()
-    except BaseException:
-        running.stop()
-        raise
 
 
 def _record(stdout: str) -> dict[str, Any] | None:

@@ -163,14 +163,10 @@ def _check_version(python: Path, temporary: Path, options: InstallOptions, out: 
     cache = temporary / CHECK_BYTECODE_DIR if shared else None
     try:
         out.progress("starting the algorithm once (handshake)")
-        handshake = Handshake(python, temporary, write_bytecode=options.compile_bytecode, bytecode_cache=cache)
-        try:
+        with Handshake(python, temporary, write_bytecode=options.compile_bytecode, bytecode_cache=cache) as handshake:
             if options.import_check:
                 require_imports(python, temporary / layout.VENV_DIR, out.progress, bytecode_cache=cache)
             return handshake.result()
-        except BaseException:
-            handshake.stop()
-            raise
     finally:
         if cache is not None:
             remove_tree(cache)
