@@ -1,5 +1,5 @@
-"""``python -m procvision_build.deploy``: the deploy tool from a source tree (bundles run ``cli.main`` too)."""
+"""``python -m procvision_build.deploy``: the deploy tool from a source tree (bundles run ``cli.run`` too)."""
 
-from .cli import main
+from .cli import run
 
-raise SystemExit(main())
+run()

@@ -18,8 +18,8 @@ MAIN_STUB = (
     "# procvision bundle installer: python THIS.zip --help\n"
     "from _procvision_deploy.python_check import require\n"
     "require()\n"
-    "from _procvision_deploy.cli import main\n"
-    "raise SystemExit(main())\n"
+    "from _procvision_deploy.cli import run\n"
+    "run()\n"
 )
 #: This package's import name inside a bundle or the root tool, and its member prefix.
 PACKAGE_NAME = "_procvision_deploy"
