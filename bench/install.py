@@ -1,6 +1,6 @@
 """Installing a bundle: ours against uv and pip, same wheels, same run, on two bundles.
 
-    python bench/install.py [--rounds 3] [--switches 50] [--skip-vision] [--python 3.12]
+    python bench/install.py [--rounds 3] [--switches 50] [--skip-vision] [--python 3.12] [--work /dev/shm]
 
 Bundles (made by the real bundle writer from an index on 127.0.0.1, manylinux_2_17_x86_64 CPython 3.10 or --python):
 - the example's (numpy, pillow, the SDK, the algorithm), from .wheelhouse/;
@@ -18,6 +18,10 @@ Contenders, each from nothing to an installed venv:
 - pip: ``python -m venv --without-pip`` + this Python's ``pip --python`` install ``--no-index --require-hashes``.
 Rounds rotate the order. Goals: ours <= 1.0x uv with bytecode; ours --no-compile <= 1.5x uv without.
 The vision install's tree is also compared with pip's (file list and RECORDs, tests/deploy/trees.py).
+
+``--work DIR`` makes every install (and uv's temporary cache, through TMPDIR) in DIR. On a tmpfs the figures
+are the installers' own work: on ext4, a file created soon after many were deleted (each round removes half a
+gigabyte of trees) costs the kernel a search for a free inode, and the figures swing by a fifth between rounds.
 
 Then ``activate`` and ``rollback`` as commands on the installed root (interpreter start included): goal
 p50 < 30 ms on a quiet machine.
@@ -46,6 +50,8 @@ from tests.support.index_server import IndexServer  # noqa: E402
 from tests.support.interpreters import find_python  # noqa: E402
 
 NAME = "algorithm-example"
+#: --work: the contenders' temporary directory too (uv's cache with --no-cache), so uv links rather than copies
+WORK_TMP = ""
 DATA = ROOT / "bench" / ".data"
 #: numpy stays on 1.x: the onnxruntime the index offers for cp310 was compiled for it (the import check says so)
 VISION = ("opencv-python-headless<4.12", "scipy", "onnxruntime", "shapely", "numpy<2")
@@ -59,6 +65,8 @@ def clean_env() -> dict[str, str]:
     """No contender sees this machine's pip or uv configuration or an index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON", "UV_"))}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", UV_NO_CONFIG="1")
+    if WORK_TMP:
+        env["TMPDIR"] = WORK_TMP
     return env
 
 
@@ -194,14 +202,20 @@ def main() -> None:
     parser.add_argument("--switches", type=int, default=50)
     parser.add_argument("--skip-vision", action="store_true")
     parser.add_argument("--python", default="3.10", help="the bundles' target and the installing Python (3.10)")
+    parser.add_argument("--work", help="make the installs here (default: the system's temporary directory); a tmpfs "
+                        "such as /dev/shm leaves the disk out of the figures")
     args = parser.parse_args()
+    global WORK_TMP
     python = find_python(args.python)
     if python is None:
         sys.exit(f"Python {args.python} is needed (the bundles' target)")
     uv = shutil.which("uv")
     results = {}
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory(dir=args.work) as scratch:
         work = Path(scratch)
+        if args.work:
+            WORK_TMP = str(work / "tmp")
+            os.mkdir(WORK_TMP)
         example = make_bundle(work / "build-example", (), python=args.python)
         results["example"] = measure("example", Path(python), example, work / "example", args.rounds, uv)
         newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0", python=args.python)
@@ -209,7 +223,8 @@ def main() -> None:
         if not args.skip_vision:
             vision = make_bundle(work / "build-vision", VISION, python=args.python)
             results["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
-    print(f"\ninstall, median of {args.rounds} (seconds), CPython {args.python} on {os.cpu_count()} cores:")
+    where = f" in {args.work}" if args.work else ""
+    print(f"\ninstall, median of {args.rounds} (seconds), CPython {args.python} on {os.cpu_count()} cores{where}:")
     names = list(next(iter(results.values())))
     print("| bundle | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")

@@ -1,5 +1,5 @@
 """Bytecode for the modules an install writes, compiled by child processes side by side, one per core, while
-the other wheels are still being written: each wheel's modules go to the workers as soon as that wheel is done.
+the rest is still being written: each module goes to the least loaded worker as soon as it is written whole.
 
 Like pip: ``__pycache__/{name}.{cache_tag}.pyc`` next to each module, the default invalidation mode (timestamps;
 checked hashes under ``SOURCE_DATE_EPOCH``), a module that does not compile is skipped. Tracebacks name the
@@ -16,20 +16,37 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import NamedTuple
 
 from . import children
 from .codes import ErrorCode
 from .errors import DeployError
 
 COMPILE_TIMEOUT_S = 30 * 60
-#: one JSON job per line on stdin, until EOF
-_WORKER = ("import json, py_compile, sys\n"
+
+
+class CompiledFile(NamedTuple):
+    """A module's bytecode as a worker wrote it: where, its sha256 (hex), size and st_mtime_ns."""
+
+    pyc: Path
+    sha256: str
+    size: int
+    mtime_ns: int
+#: One JSON job per line on stdin, until EOF; then, on stdout, each written pyc with its sha256, size and
+#: mtime (the install record takes them, instead of reading every pyc again). Warnings are ignored, as pip does.
+_WORKER = ("import hashlib, json, os, py_compile, sys, warnings\n"
+           "warnings.simplefilter('ignore')\n"
+           "written = []\n"
            "for line in sys.stdin.buffer:\n"
            "    source, cfile, dfile = json.loads(line)\n"
            "    try:\n"
            "        py_compile.compile(source, cfile, dfile, doraise=True)\n"
+           "        with open(cfile, 'rb') as handle:\n"
+           "            data, status = handle.read(), os.fstat(handle.fileno())\n"
            "    except (py_compile.PyCompileError, SyntaxError, ValueError, OSError):\n"
-           "        pass\n")
+           "        continue\n"
+           "    written.append([source, hashlib.sha256(data).hexdigest(), len(data), status.st_mtime_ns])\n"
+           "sys.stdout.write(json.dumps(written))\n")
 _MODULE_COST = 2048  # a module costs more than its bytes
 
 
@@ -50,7 +67,7 @@ class _Worker:
     def __init__(self, built_at: Path) -> None:
         # the directory on the command line: `ps` shows what a worker compiles (and tests find leftovers by it)
         self.process = children.start([sys.executable, "-I", "-S", "-c", _WORKER, str(built_at)],
-                                      stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.load = 0
         self.jobs: queue.Queue[bytes | None] = queue.Queue()
         self.feeder = threading.Thread(target=self._feed, name="bytecode-feeder", daemon=True)
@@ -84,36 +101,38 @@ class BytecodeCompiler:
         self._jobs: dict[Path, Path] = {}  # source -> its pyc
         self._lock = threading.Lock()
 
-    def submit(self, sources: list[Path]) -> None:
-        """Queue ``sources`` (written whole): the biggest first, each to the least loaded worker."""
-        sized = sorted(((_size(source), source) for source in sources), key=lambda item: -item[0])
+    def submit_file(self, source: Path, size: int) -> None:
+        """Queue ``source`` (written whole, ``size`` bytes) to the least loaded worker."""
+        cfile = cache_path(source)
+        job = json.dumps([str(source), str(cfile), str(self._final / source.relative_to(self._built_at))])
         with self._lock:
-            for size, source in sized:
-                worker = min(self._workers, key=lambda each: each.load)
-                cfile = cache_path(source)
-                self._jobs[source] = cfile
-                job = [str(source), str(cfile), str(self._final / source.relative_to(self._built_at))]
-                worker.jobs.put(json.dumps(job).encode("utf-8") + b"\n")
-                worker.load += size + _MODULE_COST
+            worker = min(self._workers, key=lambda each: each.load)
+            self._jobs[source] = cfile
+            worker.jobs.put(job.encode("utf-8") + b"\n")
+            worker.load += size + _MODULE_COST
 
-    def finish(self) -> dict[Path, Path]:
-        """Wait for every worker; returns source -> pyc for each module compiled (2005 when a worker failed)."""
-        failed = []
+    def finish(self) -> dict[Path, CompiledFile]:
+        """Wait for every worker; returns each module compiled with its pyc (2005 when a worker failed)."""
+        failed, written = [], []
         try:
             for worker in self._workers:
                 worker.jobs.put(None)
             for worker in self._workers:
-                assert worker.process.stderr is not None
-                stderr = worker.process.stderr.read()  # the workers write nothing else; EOF when they end
-                if worker.process.wait(timeout=COMPILE_TIMEOUT_S) != 0:
+                worker.feeder.join()  # every job written and stdin closed (or the worker died)
+                worker.process.stdin = None
+                # stdout holds one JSON list, written at the end; stderr only what a crash leaves (small)
+                output, stderr = worker.process.communicate(timeout=COMPILE_TIMEOUT_S)
+                if worker.process.returncode != 0:
                     failed.append(stderr.decode("utf-8", "replace").strip().splitlines()[-1:])
-                worker.feeder.join()
+                else:
+                    written += json.loads(output)
         finally:
             self.abort()
         if failed:
             raise DeployError(f"compiling bytecode failed ({failed[0][0] if failed[0] else 'no message'}); nothing "
                               "was installed. Install again, or with --no-compile", ErrorCode.INSTALL_FAILED)
-        return {source: cfile for source, cfile in self._jobs.items() if os.path.exists(cfile)}
+        return {Path(source): CompiledFile(self._jobs[Path(source)], digest, size, mtime_ns)
+                for source, digest, size, mtime_ns in written}
 
     def abort(self) -> None:
         """Stop every worker still running (an install that failed); idempotent."""
@@ -122,10 +141,3 @@ class BytecodeCompiler:
                 worker.process.kill()
                 worker.process.wait()
             worker.jobs.put(None)  # its feeder ends (a write to the dead pipe fails, or the queue runs out)
-
-
-def _size(path: Path) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0

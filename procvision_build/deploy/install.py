@@ -5,11 +5,11 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import platform
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypedDict
@@ -21,7 +21,7 @@ from .bundle import Bundle, BundleWheel
 from .children import run as run_child
 from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
-from .fsutil import remove_file, remove_tree, rename, write_atomic
+from .fsutil import remove_file, remove_tree, rename, sha256_file, write_atomic
 from .handshake import Handshake, Hello
 from .import_check import CHECK_BYTECODE_DIR, require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
@@ -29,7 +29,7 @@ from .locking import root_lock
 from .output import Output
 from .record import RecordFacts, write_record
 from .root import Root
-from .tool import current_tool, place_tool
+from .tool import build_tool, current_tool, place_tool, tool_files
 from .venv_install import create_venv, retarget_scripts
 from .wheel_install import install_wheels
 
@@ -130,16 +130,22 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                      f"{', bytecode compiled' if options.compile_bytecode else ''})")
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
                                    compile_bytecode_files=options.compile_bytecode)
-        hello = _check_version(python, temporary, options, out)
+        with ThreadPoolExecutor(1, thread_name_prefix="install-background") as background:
+            # while the checks run: the bundle's digest, and the root tool's bytecode
+            bundle_digest = background.submit(sha256_file, bundle.path)
+            tool_bytes = background.submit(lambda: build_tool(tool_files(), root.tool_path))
+            hello = _check_version(python, temporary, options, out)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
             raise DeployError(f"the adapter in {temporary} says it is {hello.name} {hello.version}, the manifest says "
                               f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
         out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
                      f"in {hello.seconds:.2f} s")
         retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
-        write_record(temporary, _facts(bundle, installed.installer, hello.seconds), known=installed.written)
+        write_record(temporary, _facts(bundle, bundle_digest.result()[0], installed.installer, hello.seconds),
+                     known=installed.written)
         tool_before = current_tool(root.tool_path)
-        tool = _place_tool(root, out)  # before the rename: a version never stands without its tool
+        # before the rename: a version never stands without its tool
+        tool = _place_tool(root, out, tool_bytes.result())
         try:
             _commit(root, temporary, final, replacing)
         except BaseException:
@@ -224,26 +230,22 @@ def _check_moved_venv(final: Path) -> None:
                           f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
 
 
-def _facts(bundle: Bundle, installer: str, handshake_seconds: float) -> RecordFacts:
+def _facts(bundle: Bundle, bundle_sha256: str, installer: str, handshake_seconds: float) -> RecordFacts:
     interpreter = running_interpreter()
     assert bundle.manifest is not None
-    digest = hashlib.sha256()
-    with open(bundle.path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
     return {"name": bundle.manifest.name, "version": bundle.manifest.version,
             "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "tool_version": __version__,
-            "bundle": {"file": bundle.path.name, "sha256": digest.hexdigest()},
+            "bundle": {"file": bundle.path.name, "sha256": bundle_sha256},
             "interpreter": {"executable": interpreter.executable, "version": platform.python_version(),
                             "implementation": interpreter.implementation, "platform": describe_platform()},
             "venv_python": layout.venv_python(Path(layout.VENV_DIR)).as_posix(), "installer": installer,
             "handshake_seconds": round(handshake_seconds, 3)}
 
 
-def _place_tool(root: Root, out: Output) -> PlacedTool:
+def _place_tool(root: Root, out: Output, built: bytes | None = None) -> PlacedTool:
     """Put the management tool into the root (2005 when it cannot be written: no version stands without it)."""
     try:
-        written, before = place_tool(root.tool_path)
+        written, before = place_tool(root.tool_path, built)
     except OSError as error:
         raise DeployError(f"cannot write the root tool {root.tool_path}: {error.strerror or error}; nothing was "
                           "installed. Check that path and its permissions", ErrorCode.INSTALL_FAILED) from None

@@ -103,13 +103,14 @@ def current_tool(target: Path) -> bytes | None:
                               "command again (install writes the tool)") from None
 
 
-def place_tool(target: Path) -> tuple[bool, str | None]:
-    """Write the tool to ``target`` unless a newer one is there; (written, the version found there before)."""
+def place_tool(target: Path, built: bytes | None = None) -> tuple[bool, str | None]:
+    """Write the tool to ``target`` (``built``: its bytes, made beforehand by :func:`build_tool`) unless a newer one
+    is there; (written, the version found there before)."""
     before = current_tool(target)
     existing = None if before is None else version_of(before)
     if existing is not None and version_key(existing) > version_key(__version__):
         return False, existing
-    data = build_tool(tool_files(), target)
+    data = built if built is not None else build_tool(tool_files(), target)
     if before == data:
         return False, existing
     write_atomic(target, data)

@@ -127,18 +127,21 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
         if compiler is not None:
             compiler.abort()
         raise
+    written: Known = {}
     for item in installed:
-        base = item.record.parent.parent
-        item.rows += [(_relative(pyc, base), "", "") for source in item.sources
-                      if (pyc := compiled.get(source)) is not None]
+        base = str(item.record.parent.parent) + os.sep
+        for source in item.sources:
+            if (pyc := compiled.get(source)) is not None:
+                item.rows.append((_relative(str(pyc.pyc), base), "", ""))
+                written[os.path.normpath(pyc.pyc)] = (pyc.sha256, pyc.size, pyc.mtime_ns)
         _write_record(item)
-    return WheelsInstalled(f"installer {INSTALLER_VERSION}",
-                           {path: facts for item in installed for path, facts in item.written.items()})
+        written.update(item.written)
+    return WheelsInstalled(f"installer {INSTALLER_VERSION}", written)
 
 
 def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
                  stop: threading.Event, compiler: BytecodeCompiler | None) -> InstalledDistribution:
-    """One wheel, every file checked against its RECORD; its modules go to ``compiler`` once all are written."""
+    """One wheel, every file checked against its RECORD; each module goes to ``compiler`` once it is written."""
     assert bundle.archive is not None
     info = bundle.archive.getinfo(wheel.member)
     try:
@@ -148,7 +151,8 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
         with stream, zipfile.ZipFile(stream) as archive:
             archive.filename = wheel.filename  # pypa/installer reads the name and version from it
             source = _CheckedWheel(archive, stop)
-            destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind())
+            destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind(),
+                                       compiler)
             install_wheel(source, destination, {"INSTALLER": INSTALLER_TEXT, "REQUESTED": b""})
             source.require_all_checked()
     except RecordMismatch as error:
@@ -160,13 +164,13 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
                           "installed. Rebuild the bundle", ErrorCode.INSTALL_FAILED) from None
     assert destination.finished is not None
     record, rows = destination.finished
-    if compiler is not None and not stop.is_set():
-        compiler.submit(destination.sources)
     return InstalledDistribution(wheel.filename, record, rows, destination.sources, destination.written)
 
 
-def _relative(path: Path, base: Path) -> str:
-    return Path(os.path.relpath(path, base)).as_posix()
+def _relative(path: str, base: str) -> str:
+    """``path`` below ``base`` (which ends with a separator), as RECORD writes it."""
+    return path[len(base):].replace(os.sep, "/") if path.startswith(base) else \
+        Path(os.path.relpath(path, base)).as_posix()
 
 
 def _write_record(item: InstalledDistribution) -> None:
@@ -272,8 +276,10 @@ class _CheckedStream:
 class _Destination(SchemeDictionaryDestination):
     """pypa/installer's destination, safe for threads, with pip's console scripts; RECORD is written later."""
 
-    def __init__(self, scheme: dict[str, str], interpreter: str, kind: str) -> None:
+    def __init__(self, scheme: dict[str, str], interpreter: str, kind: str,
+                 compiler: BytecodeCompiler | None = None) -> None:
         super().__init__(scheme, interpreter, kind)  # type: ignore[arg-type]
+        self.compiler = compiler
         self.sources: list[Path] = []
         self.written: Known = {}
         self._directories: set[Path] = set()  # made already: one mkdir per directory, not one per file
@@ -305,6 +311,8 @@ class _Destination(SchemeDictionaryDestination):
         value = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
         if scheme in ("purelib", "platlib") and path.endswith(".py"):
             self.sources.append(target)
+            if self.compiler is not None:  # checked against RECORD: the workers compile it while the rest is written
+                self.compiler.submit_file(target, size)
         return RecordEntry(path, Hash("sha256", value), size)
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
