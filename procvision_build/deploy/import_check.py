@@ -45,6 +45,7 @@ class Distribution:
     name: str
     version: str
     modules: tuple[str, ...]
+    weight: int = 0  # the size of its RECORD: a rough measure of how long its import takes
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,9 @@ def installed_distributions(packages: Path) -> list[Distribution]:
     found = []
     for info in sorted(packages.glob("*.dist-info")):
         name, _, version = info.name[:-len(".dist-info")].partition("-")
-        found.append(Distribution(name, version, tuple(sorted(_top_level(info, packages)))))
+        record = info / "RECORD"
+        weight = record.stat().st_size if record.is_file() else 0
+        found.append(Distribution(name, version, tuple(sorted(_top_level(info, packages))), weight))
     return found
 
 
@@ -161,8 +164,11 @@ def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, time
             return None
         return _failure(dist, module, done.stderr or done.stdout, versions)
 
+    # the biggest distributions first (SymPy, SciPy): the last child to finish is then a short one
+    ordered = sorted(jobs, key=lambda job: -job[0].weight)
     with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
-        report.failures = [failure for failure in pool.map(one, jobs) if failure is not None]
+        found = {job: failure for job, failure in zip(ordered, pool.map(one, ordered)) if failure is not None}
+    report.failures = [found[job] for job in jobs if job in found]  # in the order of the names
     report.seconds = time.monotonic() - started
     return report
 
