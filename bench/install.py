@@ -149,7 +149,7 @@ def contenders(python: Path, bundle: Path, version: Path, uv: str | None) -> dic
     return runs
 
 
-def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv: str | None) -> dict[str, float]:
+def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv: str | None) -> dict[str, list[float]]:
     version = unpack(bundle, work / "unpacked")
     wheels = list((version / "wheels").glob("*.whl"))
     print(f"\n{label}: {bundle.name}, {bundle.stat().st_size / 2**20:.0f} MiB, {len(wheels)} wheels", flush=True)
@@ -169,7 +169,28 @@ def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv:
             if not (number == 0 and name == "ours"):
                 shutil.rmtree(target)
         print(f"  round {number + 1}: " + ", ".join(f"{n} {samples[n][-1]:.2f} s" for n in names), flush=True)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return samples
+
+
+#: The ratios printed, as (ours, the peer): the columns of both ratio tables.
+RATIOS = (("ours", "uv --compile-bytecode"), ("ours --no-compile", "uv"),
+          ("ours, no import check", "uv --compile-bytecode"), ("ours --no-compile, no import check", "uv"),
+          ("ours", "pip"))
+
+
+def _ratio_table(rows: dict[str, list[float]]) -> None:
+    print("| bundle | ours / uv bytecode | ours --no-compile / uv | no import check: ours / uv bytecode | "
+          "no import check: --no-compile / uv | ours / pip |")
+    print("|---|---|---|---|---|---|")
+    for label, ratios in rows.items():
+        print(f"| {label} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+
+
+def _paired(runs: dict[str, list[float]], ours: str, peer: str) -> float:
+    """The median over rounds of ours / peer in the same round (nan without the peer)."""
+    if peer not in runs:
+        return float("nan")
+    return statistics.median(mine / theirs for mine, theirs in zip(runs[ours], runs[peer]))
 
 
 def compare_with_pip(python: Path, ours: Path, version: Path, target: Path) -> bool:
@@ -210,19 +231,23 @@ def main() -> None:
     if python is None:
         sys.exit(f"Python {args.python} is needed (the bundles' target)")
     uv = shutil.which("uv")
-    results = {}
+    results: dict[str, dict[str, float]] = {}
+    paired: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(dir=args.work) as scratch:
         work = Path(scratch)
         if args.work:
             WORK_TMP = str(work / "tmp")
             os.mkdir(WORK_TMP)
         example = make_bundle(work / "build-example", (), python=args.python)
-        results["example"] = measure("example", Path(python), example, work / "example", args.rounds, uv)
+        samples = {"example": measure("example", Path(python), example, work / "example", args.rounds, uv)}
         newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0", python=args.python)
         command_ms = switches(Path(python), work / "example" / "ours-0", newer, args.switches)
         if not args.skip_vision:
             vision = make_bundle(work / "build-vision", VISION, python=args.python)
-            results["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
+            samples["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
+    for label, runs in samples.items():
+        results[label] = {name: statistics.median(values) for name, values in runs.items()}
+        paired[label] = [_paired(runs, a, b) for a, b in RATIOS]
     where = f" in {args.work}" if args.work else ""
     print(f"\ninstall, median of {args.rounds} (seconds), CPython {args.python} on {os.cpu_count()} cores{where}:")
     names = list(next(iter(results.values())))
@@ -230,16 +255,11 @@ def main() -> None:
     print("|---" * (len(names) + 1) + "|")
     for label, medians in results.items():
         print(f"| {label} | " + " | ".join(f"{medians[n]:.2f}" for n in names) + " |")
-    print("\nratios (goals: with bytecode <= 1.0 x uv --compile-bytecode; --no-compile <= 1.5 x uv):")
-    print("| bundle | ours / uv bytecode | ours --no-compile / uv | no import check: ours / uv bytecode | "
-          "no import check: --no-compile / uv | ours / pip |")
-    print("|---|---|---|---|---|---|")
-    for label, medians in results.items():
-        uv_bc, uv_plain = medians.get("uv --compile-bytecode", float("nan")), medians.get("uv", float("nan"))
-        ratios = [medians["ours"] / uv_bc, medians["ours --no-compile"] / uv_plain,
-                  medians["ours, no import check"] / uv_bc, medians["ours --no-compile, no import check"] / uv_plain,
-                  medians["ours"] / medians["pip"]]
-        print(f"| {label} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
+    print("\nratios (goals: with bytecode <= 1.0 x uv --compile-bytecode; --no-compile <= 1.5 x uv), of the medians:")
+    _ratio_table({label: [medians[a] / medians.get(b, float("nan")) for a, b in RATIOS]
+                  for label, medians in results.items()})
+    print("\nand paired: the median of each round's ratio (a round runs every contender in turn):")
+    _ratio_table(paired)
     print(f"\ncommands, p50 of {args.switches} (ms; goal < 30): activate {command_ms['activate']:.1f}, "
           f"rollback {command_ms['rollback']:.1f} (interpreter start alone {command_ms['start']:.1f})")
 

@@ -32,6 +32,8 @@ class CompiledFile(NamedTuple):
     sha256: str
     size: int
     mtime_ns: int
+
+
 #: One JSON job per line on stdin, until EOF; then, on stdout, each written pyc with its sha256, size and
 #: mtime (the install record takes them, instead of reading every pyc again). Warnings are ignored, as pip does.
 _WORKER = ("import hashlib, json, os, py_compile, sys, warnings\n"
@@ -99,6 +101,7 @@ class BytecodeCompiler:
             self.abort()
             raise
         self._jobs: dict[Path, Path] = {}  # source -> its pyc
+        self._assigned: dict[Path, _Worker] = {}
         self._lock = threading.Lock()
 
     def submit_file(self, source: Path, size: int) -> None:
@@ -106,7 +109,10 @@ class BytecodeCompiler:
         cfile = cache_path(source)
         job = json.dumps([str(source), str(cfile), str(self._final / source.relative_to(self._built_at))])
         with self._lock:
-            worker = min(self._workers, key=lambda each: each.load)
+            # a file two wheels ship (a namespace __init__.py) goes to the same worker again: compiled in the order
+            # it was written, the last write wins, as on disk
+            worker = self._assigned.get(source) or min(self._workers, key=lambda each: each.load)
+            self._assigned[source] = worker
             self._jobs[source] = cfile
             worker.jobs.put(job.encode("utf-8") + b"\n")
             worker.load += size + _MODULE_COST

@@ -275,11 +275,11 @@ def run() -> None:
     teardown, which takes a tenth of an ``activate``. Every file a command writes is closed before it returns;
     the output is flushed here."""
     status = main()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):  # a closed pipe: nowhere left to say anything
-        status = status or EXIT_FAILED
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nowhere left to say anything
+            status = status or EXIT_FAILED
     os._exit(status)
 
 

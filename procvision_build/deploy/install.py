@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import platform
 import shutil
@@ -12,7 +13,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import Callable, TypedDict
 
 from . import __version__
 from . import bundle_files as layout
@@ -21,7 +22,7 @@ from .bundle import Bundle, BundleWheel
 from .children import run as run_child
 from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
-from .fsutil import remove_file, remove_tree, rename, sha256_file, write_atomic
+from .fsutil import remove_file, remove_tree, rename, write_atomic
 from .handshake import Handshake, Hello
 from .import_check import CHECK_BYTECODE_DIR, require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
@@ -130,22 +131,27 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                      f"{', bytecode compiled' if options.compile_bytecode else ''})")
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
                                    compile_bytecode_files=options.compile_bytecode)
-        with ThreadPoolExecutor(1, thread_name_prefix="install-background") as background:
-            # while the checks run: the bundle's digest, and the root tool's bytecode
-            bundle_digest = background.submit(sha256_file, bundle.path)
+        # while the checks run: the bundle's digest, and the root tool's bytecode
+        background = ThreadPoolExecutor(1, thread_name_prefix="install-background")
+        try:
+            bundle_digest = background.submit(_bundle_sha256, bundle.path)
             tool_bytes = background.submit(lambda: build_tool(tool_files(), root.tool_path))
             hello = _check_version(python, temporary, options, out)
+        except BaseException:
+            background.shutdown(wait=False, cancel_futures=True)  # it only reads: a failure is not kept waiting
+            raise
+        background.shutdown(wait=False)
         if (hello.name, hello.version) != (manifest.name, manifest.version):
             raise DeployError(f"the adapter in {temporary} says it is {hello.name} {hello.version}, the manifest says "
                               f"{manifest.name} {manifest.version}; rebuild the bundle", ErrorCode.INSTALL_FAILED)
         out.progress(f"handshake: {hello.name} {hello.version} answered hello (SDK {hello.sdk_version}) "
                      f"in {hello.seconds:.2f} s")
         retarget_scripts(temporary / layout.VENV_DIR, temporary, final)
-        write_record(temporary, _facts(bundle, bundle_digest.result()[0], installed.installer, hello.seconds),
+        write_record(temporary, _facts(bundle, bundle_digest.result(), installed.installer, hello.seconds),
                      known=installed.written)
         tool_before = current_tool(root.tool_path)
         # before the rename: a version never stands without its tool
-        tool = _place_tool(root, out, tool_bytes.result())
+        tool = _place_tool(root, out, tool_bytes.result)
         try:
             _commit(root, temporary, final, replacing)
         except BaseException:
@@ -230,6 +236,15 @@ def _check_moved_venv(final: Path) -> None:
                           f"{(done.stdout + done.stderr).strip()[-300:]})", ErrorCode.INSTALL_FAILED)
 
 
+def _bundle_sha256(path: Path) -> str:
+    """The bundle file's sha256 (a file the user gave: opened as it is, not with the root's checks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _facts(bundle: Bundle, bundle_sha256: str, installer: str, handshake_seconds: float) -> RecordFacts:
     interpreter = running_interpreter()
     assert bundle.manifest is not None
@@ -242,10 +257,11 @@ def _facts(bundle: Bundle, bundle_sha256: str, installer: str, handshake_seconds
             "handshake_seconds": round(handshake_seconds, 3)}
 
 
-def _place_tool(root: Root, out: Output, built: bytes | None = None) -> PlacedTool:
-    """Put the management tool into the root (2005 when it cannot be written: no version stands without it)."""
+def _place_tool(root: Root, out: Output, built: Callable[[], bytes] | None = None) -> PlacedTool:
+    """Put the management tool into the root (2005 when it cannot be written: no version stands without it);
+    ``built`` gives its bytes when they were made beforehand."""
     try:
-        written, before = place_tool(root.tool_path, built)
+        written, before = place_tool(root.tool_path, built() if built is not None else None)
     except OSError as error:
         raise DeployError(f"cannot write the root tool {root.tool_path}: {error.strerror or error}; nothing was "
                           "installed. Check that path and its permissions", ErrorCode.INSTALL_FAILED) from None

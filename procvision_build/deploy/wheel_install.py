@@ -2,7 +2,7 @@
 
 Wheels are read in place from the bundle and written side by side by threads (zlib releases the GIL); every
 file is checked against its wheel's RECORD as it is written (and hashed once). Bytecode is compiled by child
-processes, one per core, each wheel's as soon as it is written; each ``RECORD`` is written last, listing the
+processes, one per core, each module as soon as it is written; each ``RECORD`` is written last, listing the
 bytecode as pip does. ``INSTALLER`` says procvision.
 """
 

@@ -193,7 +193,9 @@ def test_an_install_killed_while_extracting_writing_wheels_or_compiling_leaves_n
     root = tmp_path / "root"
     temporary = root / f"{VERSION_DIR}.tmp"
 
-    process = start_install(python, bundle, root)
+    # --keep-wheels: extraction then copies 24 MiB of wheels too, a window a loaded machine cannot miss (without
+    # them it writes a few small files in a few milliseconds)
+    process = start_install(python, bundle, root, "--keep-wheels")
     wait_for(temporary.exists, process, "extraction")
     process.kill()
     process.wait()
