@@ -50,11 +50,11 @@ from tests.support.index_server import IndexServer  # noqa: E402
 from tests.support.interpreters import find_python  # noqa: E402
 
 NAME = "algorithm-example"
-#: --work: the contenders' temporary directory too (uv's cache with --no-cache), so uv links rather than copies
-WORK_TMP = ""
 DATA = ROOT / "bench" / ".data"
 #: numpy stays on 1.x: the onnxruntime the index offers for cp310 was compiled for it (the import check says so)
 VISION = ("opencv-python-headless<4.12", "scipy", "onnxruntime", "shapely", "numpy<2")
+
+
 def download_options(python: str) -> list[str]:
     """``pip download`` for the target: manylinux_2_17_x86_64, CPython ``python``."""
     return ["--only-binary=:all:", "--platform", "manylinux_2_17_x86_64", "--python-version", python,
@@ -65,8 +65,6 @@ def clean_env() -> dict[str, str]:
     """No contender sees this machine's pip or uv configuration or an index."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "PYTHON", "UV_"))}
     env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INDEX="1", UV_NO_CONFIG="1")
-    if WORK_TMP:
-        env["TMPDIR"] = WORK_TMP
     return env
 
 
@@ -179,9 +177,8 @@ RATIOS = (("ours", "uv --compile-bytecode"), ("ours --no-compile", "uv"),
 
 
 def _ratio_table(rows: dict[str, list[float]]) -> None:
-    print("| bundle | ours / uv bytecode | ours --no-compile / uv | no import check: ours / uv bytecode | "
-          "no import check: --no-compile / uv | ours / pip |")
-    print("|---|---|---|---|---|---|")
+    print("| bundle | " + " | ".join(f"{ours} / {peer}" for ours, peer in RATIOS) + " |")
+    print("|---" * (len(RATIOS) + 1) + "|")
     for label, ratios in rows.items():
         print(f"| {label} | " + " | ".join(f"{r:.2f}" for r in ratios) + " |")
 
@@ -226,7 +223,6 @@ def main() -> None:
     parser.add_argument("--work", help="make the installs here (default: the system's temporary directory); a tmpfs "
                         "such as /dev/shm leaves the disk out of the figures")
     args = parser.parse_args()
-    global WORK_TMP
     python = find_python(args.python)
     if python is None:
         sys.exit(f"Python {args.python} is needed (the bundles' target)")
@@ -235,9 +231,9 @@ def main() -> None:
     paired: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(dir=args.work) as scratch:
         work = Path(scratch)
-        if args.work:
-            WORK_TMP = str(work / "tmp")
-            os.mkdir(WORK_TMP)
+        if args.work:  # the contenders' temporary directory too (uv's cache with --no-cache): uv links, not copies
+            os.mkdir(work / "tmp")
+            os.environ["TMPDIR"] = str(work / "tmp")
         example = make_bundle(work / "build-example", (), python=args.python)
         samples = {"example": measure("example", Path(python), example, work / "example", args.rounds, uv)}
         newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0", python=args.python)

@@ -16,7 +16,6 @@ from .errors import DeployUsageError
 from .locking import DEFAULT_WAIT_S
 
 
-
 class _Formatter(argparse.HelpFormatter):
     """argparse's help, its width found as ``shutil`` would find it without importing ``shutil`` (and the
     compression modules it loads): argparse makes a formatter for every option it adds, help or not."""

@@ -100,8 +100,7 @@ class BytecodeCompiler:
         except BaseException:
             self.abort()
             raise
-        self._jobs: dict[Path, Path] = {}  # source -> its pyc
-        self._assigned: dict[Path, _Worker] = {}
+        self._assigned: dict[Path, _Worker] = {}  # each source queued, and to whom
         self._lock = threading.Lock()
 
     def submit_file(self, source: Path, size: int) -> None:
@@ -113,7 +112,6 @@ class BytecodeCompiler:
             # it was written, the last write wins, as on disk
             worker = self._assigned.get(source) or min(self._workers, key=lambda each: each.load)
             self._assigned[source] = worker
-            self._jobs[source] = cfile
             worker.jobs.put(job.encode("utf-8") + b"\n")
             worker.load += size + _MODULE_COST
 
@@ -137,7 +135,7 @@ class BytecodeCompiler:
         if failed:
             raise DeployError(f"compiling bytecode failed ({failed[0][0] if failed[0] else 'no message'}); nothing "
                               "was installed. Install again, or with --no-compile", ErrorCode.INSTALL_FAILED)
-        return {Path(source): CompiledFile(self._jobs[Path(source)], digest, size, mtime_ns)
+        return {Path(source): CompiledFile(cache_path(Path(source)), digest, size, mtime_ns)
                 for source, digest, size, mtime_ns in written}
 
     def abort(self) -> None:

@@ -20,7 +20,7 @@ from .errors import UnsafeRootEntry
 # typing is imported by the type checker only: the root tool's calls skip it (values.py)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, BinaryIO, Callable
 
 _NUMBERS = itertools.count()
 #: Windows refuses to replace or rename a file that another process has open (a host reading a binding,
@@ -92,17 +92,19 @@ def read_regular(path: Path) -> bytes:
 
 def sha256_file(path: Path) -> tuple[str, int]:
     """(hex sha256, size) of a regular file, read in chunks; ``UnsafeRootEntry`` for anything else."""
+    with os.fdopen(open_regular(path), "rb") as handle:
+        return sha256_of(handle)
+
+
+def sha256_of(handle: BinaryIO) -> tuple[str, int]:
+    """(hex sha256, size) of what ``handle`` reads from where it stands to its end, in chunks."""
     import hashlib  # here, not at the top: activate and rollback never hash (they stay fast)
 
     digest = hashlib.sha256()
     size = 0
-    with os.fdopen(open_regular(path), "rb") as handle:
-        while True:
-            chunk = handle.read(1 << 20)
-            if not chunk:
-                break
-            digest.update(chunk)
-            size += len(chunk)
+    for chunk in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(chunk)
+        size += len(chunk)
     return digest.hexdigest(), size
 
 

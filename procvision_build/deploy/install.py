@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import platform
 import shutil
@@ -22,7 +21,7 @@ from .bundle import Bundle, BundleWheel
 from .children import run as run_child
 from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
-from .fsutil import remove_file, remove_tree, rename, write_atomic
+from .fsutil import remove_file, remove_tree, rename, sha256_of, write_atomic
 from .handshake import Handshake, Hello
 from .import_check import CHECK_BYTECODE_DIR, require_imports
 from .interpreter import describe_platform, running_interpreter, target_problems
@@ -238,11 +237,8 @@ def _check_moved_venv(final: Path) -> None:
 
 def _bundle_sha256(path: Path) -> str:
     """The bundle file's sha256 (a file the user gave: opened as it is, not with the root's checks)."""
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return sha256_of(handle)[0]
 
 
 def _facts(bundle: Bundle, bundle_sha256: str, installer: str, handshake_seconds: float) -> RecordFacts:

@@ -218,7 +218,7 @@ class _CheckedStream:
         self._stream, self._entry, self._checked, self._stop = stream, entry, checked, stop
         self._hash = self._new_hash()
         self._size = 0
-        self.verified: tuple[Any, int] | None = None  # (sha256, size) once the whole file matched RECORD
+        self.verified: Any = None  # the sha256 once the whole file matched RECORD
 
     def _new_hash(self) -> Any:
         assert self._entry.hash_ is not None
@@ -246,7 +246,7 @@ class _CheckedStream:
         if entry.size is not None and entry.size != self._size:
             raise RecordMismatch(f"{entry.path}: {self._size} bytes, RECORD says {entry.size}")
         self._checked.add(entry.path)
-        self.verified = (self._hash, self._size)
+        self.verified = self._hash
 
     def read(self, size: int = -1) -> bytes:
         return self._account(self._stream.read(size))
@@ -304,7 +304,7 @@ class _Destination(SchemeDictionaryDestination):
                 handle.write(chunk)
         if checked is not None:
             assert checked.verified is not None  # read to its end: compared with RECORD
-            digest = checked.verified[0]
+            digest = checked.verified
         if is_executable:
             make_file_executable(target)
         self.written[os.path.normpath(target)] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)

@@ -113,11 +113,8 @@ def _check_failed(as_json: bool, error_code: ErrorCode, problem: str, message: s
     if as_json:
         print(json.dumps({"ok": False, "error_code": str(error_code), "problem": problem, "message": message,
                           "exit_code": exit_code, "stderr_tail": tail, **facts}))
-    else:
-        print(f"error {error_code}: {message}", file=sys.stderr)
-        if tail:
-            print("last stderr lines of the algorithm process:\n" + "\n".join("  " + line for line in tail),
-                  file=sys.stderr)
+    else:  # one line, then the tail, as every RunnerError says it
+        print(f"error {error_code}: {RunnerError(message, error_code, tail)}", file=sys.stderr)
     return 1
 
 

@@ -155,7 +155,8 @@ class Adapter:
             self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, f"unknown method {method!r}; expected one "
                                            f"of {', '.join(protocol.METHODS)}", request_id))
             return
-        if not isinstance(frame.get("params", {}), dict):
+        params = frame.get("params", {})
+        if not isinstance(params, dict):
             self.send(protocol.error_frame(ErrorCode.PROTOCOL_ERROR, "call params must be an object", request_id))
             return
         with self._state:
@@ -164,7 +165,7 @@ class Adapter:
                                                "call at a time and wait for its result", request_id))
                 return
             self._busy = True
-        self._calls.put({"type": "call", "request_id": request_id, "method": method, "params": frame.get("params", {})})
+        self._calls.put({"type": "call", "request_id": request_id, "method": method, "params": params})
 
     def _work(self) -> None:
         while True:
@@ -175,7 +176,7 @@ class Adapter:
             started = time.perf_counter()
             fatal = False
             try:
-                result = self._call(method, frame["params"] or {})
+                result = self._call(method, frame["params"])
             except (FatalError, SystemExit) as error:
                 log.exception(f"{method} ended the algorithm: the adapter exits")
                 result, fatal = exception_result(error), True
