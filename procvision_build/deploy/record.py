@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TypedDict
 
 from .bundle_files import RECORD
+from .codes import ErrorCode
+from .errors import DeployError
 from .fsutil import kind_of, read_regular, sha256_file, write_atomic
 
 RECORD_VERSION = 2
@@ -128,11 +130,36 @@ def _encode(record: InstallRecord) -> str:
 
 
 def read_record(directory: Path) -> InstallRecord:
-    """The record of an installed version; OSError or ValueError when it is missing or unreadable."""
-    record: InstallRecord = json.loads(read_regular(directory / RECORD).decode("utf-8"))
-    if not isinstance(record, dict) or not isinstance(record.get("files"), dict):
-        raise ValueError(f"{directory / RECORD} is not an install record")
-    return record
+    """The record of an installed version; OSError when it cannot be read, 2008 when it is damaged."""
+    path = directory / RECORD
+    try:
+        record = json.loads(read_regular(path).decode("utf-8"))
+        problem = _record_problem(record)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = f"not UTF-8 JSON: {error}"
+    if problem:
+        raise DeployError(f"the install record {path} is damaged ({problem}), so {directory} cannot be checked; "
+                          "install that version again with --force (activate another version for its PIDs "
+                          "first)", ErrorCode.INTEGRITY_ERROR)
+    checked: InstallRecord = record
+    return checked
+
+
+def _record_problem(record: object) -> str | None:
+    """What makes ``record`` no install record, or None: the shape ``write_record`` gives it."""
+    if not isinstance(record, dict):
+        return f"a JSON {type(record).__name__}, not an object"
+    if not isinstance(record.get("record_version", WITHOUT_BYTECODE), int):
+        return "record_version is not a number"
+    files = record.get("files")
+    if not isinstance(files, dict):
+        return "no files object"
+    for name, entry in files.items():
+        if not (isinstance(entry, dict) and (
+                (isinstance(entry.get("size"), int) and isinstance(entry.get("sha256"), str)) or
+                isinstance(entry.get("link"), str) or isinstance(entry.get("kind"), str))):
+            return f"the entry of {name} is {json.dumps(entry)[:60]}, not size and sha256, link or kind"
+    return None
 
 
 @dataclass

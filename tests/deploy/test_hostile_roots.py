@@ -4,6 +4,7 @@ root (and what lies outside it) stays byte for byte as it was. Add a case by add
 
 from __future__ import annotations
 
+import json
 import marshal
 import os
 import shutil
@@ -97,6 +98,28 @@ def binding_with_a_number(root: Path, outside: Path) -> None:
         '"python": "x", "command": ["x"], "previous": null}\n')
 
 
+RECORD = f"{VERSION}/.procvision/installed.json"
+DAMAGED_RECORD = f"the install record {{root}}/{RECORD} is damaged"
+
+
+def damaged_record(change: Callable[[bytes], bytes]) -> Callable[[Path, Path], None]:
+    """A plant that rewrites the version's install record with ``change`` (a hand edit, a disk fault)."""
+    return lambda root, outside: replace(root / RECORD, change((root / RECORD).read_bytes()))
+
+
+def with_record(change: Callable[[dict], None]) -> Callable[[bytes], bytes]:
+    """``change`` applied to the record's JSON."""
+    def rewrite(data: bytes) -> bytes:
+        record = json.loads(data)
+        change(record)
+        return json.dumps(record).encode()
+    return rewrite
+
+
+def first_entry(record: dict, value: object) -> None:
+    record["files"][next(iter(record["files"]))] = value
+
+
 def hard_linked_lock(root: Path, outside: Path) -> None:
     (root / ".procvision.lock").unlink()
     os.link(outside / "victim", root / ".procvision.lock")
@@ -146,6 +169,18 @@ CASES = [
          f"{{root}}/{VERSION}/manifest.json is a FIFO, not a regular file: {{root}}/{VERSION} is damaged"),
     Case("a version's record is a directory", lambda r, o: directory(r / VERSION / ".procvision/installed.json"),
          ("verify",), "2008", f"{{root}}/{VERSION}/.procvision/installed.json is a directory"),
+    Case("a truncated record", damaged_record(lambda data: data[:len(data) // 2]), ("verify",), "2008",
+         DAMAGED_RECORD + " (not UTF-8 JSON: "),
+    Case("a flipped byte in the record", damaged_record(lambda data: data[:40] + b"\xff" + data[41:]),
+         ("verify",), "2008", DAMAGED_RECORD + " (not UTF-8 JSON: 'utf-8' codec can't decode byte 0xff"),
+    Case("a record that is a JSON list", damaged_record(lambda data: b"[1, 2]\n"), ("info", NAME, "1.0.0"), "2008",
+         DAMAGED_RECORD + " (a JSON list, not an object)"),
+    Case("a record entry of the wrong type", damaged_record(with_record(lambda r: first_entry(r, 5))), ("verify",),
+         "2008", DAMAGED_RECORD + " (the entry of "),
+    Case("a record entry whose size is text", damaged_record(with_record(
+        lambda r: first_entry(r, {"size": "x", "sha256": "00"}))), ("verify",), "2008", DAMAGED_RECORD),
+    Case("a record version that is text", damaged_record(with_record(lambda r: r.update(record_version="two"))),
+         ("verify",), "2008", DAMAGED_RECORD + " (record_version is not a number)"),
     Case("a FIFO added to a version", lambda r, o: os.mkfifo(r / VERSION / "assets" / "pipe"), ("verify",),
          "2008", "differ from what was installed", shown="added: assets/pipe (a FIFO)"),
     Case("requirements.txt is a FIFO", lambda r, o: fifo(r / VERSION / "requirements.txt"), ("verify",),
