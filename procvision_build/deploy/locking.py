@@ -88,7 +88,8 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
     (install) makes the root directory and its missing parents first. When the body fails, what this call
     created goes again, so a failed first install leaves the disk as it was: the lock file, or the outermost
     directory it made (renamed out of sight under the lock, then deleted). A waiter whose root vanished that
-    way makes it again and becomes its creator, so concurrent first installs serialize and leave nothing.
+    way makes it again and becomes its creator once it also creates the lock file there, so concurrent first
+    installs serialize and leave nothing, and never remove a root another install succeeded in.
     """
     deadline = time.monotonic() + wait
     announced = False
@@ -122,7 +123,9 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
     finally:
         with contextlib.suppress(OSError):
             os.ftruncate(handle, 0)
-        outermost = _outermost_made(made) if failed else None
+        # only with the lock file this call created: a waiter that remade the root but found the lock file of
+        # another install there (one that may have succeeded since) owns neither the root nor what is in it
+        outermost = _outermost_made(made) if failed and created else None
         # Under the lock: a waiter that opened the old file sees that its name is gone, and retries.
         hidden = _hide(outermost) if outermost is not None and os.name != "nt" else None
         if failed and hidden is None and created and os.name != "nt":
