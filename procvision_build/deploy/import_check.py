@@ -1,8 +1,10 @@
-"""The import check: import every installed distribution's top-level modules, each in its own child process.
+"""The import check: import every installed distribution's top-level modules with the venv's interpreter.
 
 A bundle can install and pass its handshake and still fail at ``import onnxruntime`` (a NumPy 1.x/2.x ABI
 mismatch, a missing system library). The modules come from each ``*.dist-info/top_level.txt``, else from its
-RECORD; each is imported by the venv's interpreter in a child (``-I``, a timeout), several children at once.
+RECORD. A child per core (``-I``) imports its share of them in turn, so NumPy is imported once or twice, not
+once per module; the module such a child stops at, and every module after it, is then imported alone, in a
+child of its own (a timeout each, several at once), and only those alone decide a failure and its message.
 
 Skipped by rule (docs/deploy.md), as only their own ``__main__`` or a test runner may import them: a top-level
 name whose last dotted part is ``test``, ``tests`` or ``conftest`` or ends in ``_tests``, and a name that is not
@@ -12,8 +14,10 @@ a dotted Python identifier (a stray path in ``top_level.txt``).
 from __future__ import annotations
 
 import os
+import queue
 import re
 import subprocess
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +40,22 @@ _EXTENSION = re.compile(r"^([A-Za-z_]\w*)\..*\.(so|pyd)$|^([A-Za-z_]\w*)\.(so|py
 _ERROR_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
 _FOLLOW_UP = "SystemError: <built-in function __import__> returned a result with an exception set"
 _PROBE = "import importlib, sys; importlib.import_module(sys.argv[1])"
+_MARK = "\x1eprocvision import check: "
+#: Imports its arguments in turn: before each, a mark on stderr; after each, its name on the original stdout
+#: (print() goes to stderr, so only the child's reports reach it); stops at the first that raises.
+_TOGETHER = f"""\
+import importlib, os, sys
+reports = os.dup(1)
+os.dup2(2, 1)
+for name in sys.argv[1:]:
+    sys.stderr.write({_MARK!r} + name + "\\n")
+    sys.stderr.flush()
+    importlib.import_module(name)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.write(reports, (name + "\\n").encode("utf-8"))
+os._exit(0)
+"""
 
 
 @dataclass(frozen=True)
@@ -132,10 +152,12 @@ def _exists(packages: Path, name: str) -> bool:
 
 def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, timeout: float = IMPORT_TIMEOUT_S,
                   workers: int | None = None, bytecode_cache: Path | None = None) -> ImportReport:
-    """Import each distribution's top-level modules with ``python`` (the venv's), one child each, in parallel.
+    """Import each distribution's top-level modules with ``python`` (the venv's): in one child per core, each
+    importing its share in turn; then alone, in parallel children, the module such a child stopped at and those
+    after it.
 
     The children write no bytecode into the venv. With ``bytecode_cache`` they share one there instead
-    (``-X pycache_prefix``): without the venv's own bytecode, every child would compile NumPy again.
+    (``-X pycache_prefix``), as the handshake does: without the venv's own bytecode, each would compile NumPy.
     """
     started = time.monotonic()
     distributions = installed_distributions(site_packages(venv_dir))
@@ -149,28 +171,104 @@ def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, time
                 jobs.append((dist, module))
     env = {key: value for key, value in os.environ.items() if key.upper() not in ("PYTHONPATH", "PYTHONHOME")}
     bytecode = ["-B"] if bytecode_cache is None else ["-X", f"pycache_prefix={bytecode_cache}"]
+    prefix = [str(python), *bytecode, "-X", "utf8", "-I"]
+    directory = str(cwd or venv_dir)
+    # the biggest distributions first (SymPy, SciPy): the last child to finish is then a short one
+    ordered = sorted(jobs, key=lambda job: -job[0].weight)
+    groups = _groups(ordered, workers or max(1, os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
+        shared = list(pool.map(lambda group: _import_together(prefix, [module for _, module in group], directory,
+                                                                env, timeout), groups))
+
+    def stopped(dist: Distribution, module: str) -> ImportFailure:
+        return ImportFailure(dist.name, dist.version, module, f"import {module} did not finish within {timeout:g} s "
+                             "and was stopped", "it may wait for hardware, a device or the network; if it cannot "
+                             "be imported without them, install with --no-import-check")
 
     def one(job: tuple[Distribution, str]) -> ImportFailure | None:
         dist, module = job
         try:
-            done = children.run([str(python), *bytecode, "-X", "utf8", "-I", "-c", _PROBE, module], timeout=timeout,
-                                cwd=str(cwd or venv_dir), env=env, encoding="utf-8")
+            done = children.run([*prefix, "-c", _PROBE, module], timeout=timeout, cwd=directory, env=env,
+                                encoding="utf-8")
         except subprocess.TimeoutExpired:
-            return ImportFailure(dist.name, dist.version, module, f"import {module} did not finish within "
-                                 f"{timeout:g} s and was stopped",
-                                 "it may wait for hardware, a device or the network; if it cannot be imported "
-                                 "without them, install with --no-import-check")
+            return stopped(dist, module)
         if done.returncode == 0 and not _broken(done.stderr):
             return None
         return _failure(dist, module, done.stderr or done.stdout, versions)
 
-    # the biggest distributions first (SymPy, SciPy): the last child to finish is then a short one
-    ordered = sorted(jobs, key=lambda job: -job[0].weight)
+    found: dict[tuple[Distribution, str], ImportFailure] = {}
+    alone = []
+    for group, together in zip(groups, shared):
+        if together.timed_out:  # a hang is not waited for twice
+            found[group[together.imported]] = stopped(*group[together.imported])
+        alone += group[together.imported + together.timed_out:]
+    alone.sort(key=lambda job: -job[0].weight)
     with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
-        found = {job: failure for job, failure in zip(ordered, pool.map(one, ordered)) if failure is not None}
+        found.update((job, failure) for job, failure in zip(alone, pool.map(one, alone)) if failure is not None)
     report.failures = [found[job] for job in jobs if job in found]  # in the order of the names
     report.seconds = time.monotonic() - started
     return report
+
+
+def _groups(jobs: list[tuple[Distribution, str]], count: int) -> list[list[tuple[Distribution, str]]]:
+    """``jobs`` (biggest first) dealt into at most ``count`` groups of about equal weight, each in that order."""
+    groups: list[list[tuple[Distribution, str]]] = [[] for _ in range(min(count, len(jobs)))]
+    weights = [0] * len(groups)
+    for job in jobs:
+        lightest = weights.index(min(weights))
+        groups[lightest].append(job)
+        weights[lightest] += job[0].weight + 1
+    return groups
+
+
+@dataclass(frozen=True)
+class _Together:
+    """What the shared child did: how many modules, from the first, imported cleanly; whether the next one
+    was stopped for taking longer than the timeout."""
+
+    imported: int
+    timed_out: bool
+
+
+def _import_together(prefix: list[str], modules: list[str], cwd: str, env: dict[str, str],
+                     timeout: float) -> _Together:
+    """Import ``modules`` in turn in one child, each within ``timeout``; it stops at the first that raises,
+    exits or does not finish, and a module that printed a traceback ends the clean ones too."""
+    if not modules:
+        return _Together(0, False)
+    process = children.start([*prefix, "-c", _TOGETHER, *modules], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    stdout, stderr = process.stdout, process.stderr
+    assert stdout is not None and stderr is not None
+    reports: queue.Queue[str] = queue.Queue()
+    errors: list[bytes] = []
+
+    def read_reports() -> None:
+        for line in stdout:
+            reports.put(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+        reports.put("")  # the child ended
+
+    readers = [threading.Thread(target=read_reports, daemon=True),
+               threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)]
+    for reader in readers:
+        reader.start()
+    count, timed_out = 0, False
+    try:
+        while count < len(modules) and reports.get(timeout=timeout) == modules[count]:
+            count += 1
+    except queue.Empty:
+        timed_out = True
+    finally:
+        if timed_out or count < len(modules):
+            children.kill_tree(process)
+        process.wait()
+        for reader in readers:
+            reader.join()
+        stdout.close()
+        stderr.close()
+    printed = b"".join(errors).decode("utf-8", "replace").split(_MARK)[1:]
+    clean = next((number for number, text in enumerate(printed[:count]) if _broken(text)), count)
+    return _Together(clean, timed_out and clean == count)
 
 
 def _broken(stderr: str) -> bool:

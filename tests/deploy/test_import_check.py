@@ -79,3 +79,58 @@ def test_real_children_report_a_missing_library_and_a_timeout(tmp_path: Path, py
     error = import_failure(report, "nothing was installed")
     assert error.message.startswith("import check: 2 module(s) cannot be imported: needs_lib (needs_lib 1.0), "
                                     "slow_start (slow_start 2.0); nothing was installed")
+
+
+def _venv_packages(tmp_path: Path, python_for) -> tuple[Path, Path]:
+    venv = tmp_path / "venv"
+    subprocess.run([str(python_for("3.10")), "-m", "venv", "--without-pip", str(venv)], check=True)
+    return venv, next(venv.glob("lib/python*/site-packages"))
+
+
+def _module(packages: Path, name: str, code: str, weight: int = 1) -> None:
+    """A distribution of one module; ``weight`` lines of RECORD put it earlier in the shared child."""
+    (packages / f"{name}.py").write_text(code)
+    _dist_info(packages, name, "1.0", f"{name}\n", [f"{name}.py"] * weight)
+
+
+@pytest.mark.slow
+def test_modules_that_all_import_share_a_child_per_worker(tmp_path: Path, python_for) -> None:
+    venv, packages = _venv_packages(tmp_path, python_for)
+    log = tmp_path / "imports.log"
+    # "heavy" stands for NumPy: imported once per shared child, not once per module
+    (packages / "heavy.py").write_text(f"with open({str(log)!r}, 'a') as log:\n    log.write('imported\\n')\n")
+    names = ["first", "second", "third", "fourth", "fifth"]
+    for name in names:
+        _module(packages, name, "import heavy\nprint('printed at import')\n")
+    report = check_imports(venv / "bin" / "python", venv, workers=2)
+    assert report.failures == [] and sorted(report.checked) == sorted(names)
+    assert log.read_text() == "imported\n" * 2
+    log.unlink()
+    assert check_imports(venv / "bin" / "python", venv, workers=1).failures == []
+    assert log.read_text() == "imported\n"
+
+
+@pytest.mark.slow
+def test_the_module_the_shared_child_stops_at_and_those_after_it_are_judged_alone(tmp_path: Path,
+                                                                                 python_for) -> None:
+    venv, packages = _venv_packages(tmp_path, python_for)
+    _module(packages, "aaa_first", "", weight=5)
+    # prints a traceback only after another module: alone it is clean, so it passes
+    _module(packages, "fragile", "import sys\nif 'aaa_first' in sys.modules:\n"
+            "    sys.stderr.write('Traceback (most recent call last):\\n  an interaction\\n')\n", weight=4)
+    _module(packages, "broken", "raise ImportError('broken alone too')\n", weight=3)
+    _module(packages, "fine_after", "", weight=2)
+    report = check_imports(venv / "bin" / "python", venv, workers=1)
+    assert [(failure.module, failure.error) for failure in report.failures] == [
+        ("broken", "ImportError: broken alone too")]
+
+
+@pytest.mark.slow
+def test_a_module_that_hangs_in_the_shared_child_is_not_waited_for_twice(tmp_path: Path, python_for) -> None:
+    venv, packages = _venv_packages(tmp_path, python_for)
+    _module(packages, "hangs", "import time\ntime.sleep(60)\n", weight=3)
+    _module(packages, "fine_after", "", weight=1)
+    report = check_imports(venv / "bin" / "python", venv, timeout=2)
+    assert [failure.module for failure in report.failures] == ["hangs"]
+    assert "did not finish within 2 s" in report.failures[0].error
+    assert report.seconds < 3.5  # 2 s in the shared child; fine_after alone; never 2 s again for hangs
