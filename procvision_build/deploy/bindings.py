@@ -10,7 +10,6 @@ import json
 import os
 import re
 import stat
-from pathlib import Path
 
 from .bundle_files import adapter_command
 from .codes import ErrorCode
@@ -30,6 +29,8 @@ _FIELDS = ("pid", "name", "version", "directory", "python", "command")
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping, TypedDict
+
+    from .fsutil import StrPath
 
     class BindingTarget(TypedDict):
         """The fields that start one installed version for one PID (a binding's own and its ``previous``)."""
@@ -60,15 +61,15 @@ def pid_filename(pid: str) -> str:
     return encoded + ".json"
 
 
-def binding_path(root: Root, pid: str) -> Path:
+def binding_path(root: Root, pid: str) -> str:
     filename = pid_filename(pid)
     if len(filename.encode()) > MAX_FILENAME_BYTES:
         raise DeployError(f"PID {pid!r} is too long for a binding file name ({len(filename)} bytes encoded, "
                           f"at most {MAX_FILENAME_BYTES})", ErrorCode.ACTIVATION_CONFLICT)
-    return checked_active_dir(root) / filename
+    return os.path.join(checked_active_dir(root), filename)
 
 
-def checked_active_dir(root: Root) -> Path:
+def checked_active_dir(root: Root) -> str:
     """``DIR/active``, refused (2008) when it is a link (bindings would be written wherever it points) or a file."""
     directory = root.active_dir
     try:
@@ -84,8 +85,8 @@ def checked_active_dir(root: Root) -> Path:
 
 def describe(version: InstalledVersion, pid: str) -> BindingTarget:
     """The fields that start ``version`` for ``pid`` (a binding without ``binding_version`` and ``previous``)."""
-    return {"pid": pid, "name": version.name, "version": version.version, "directory": str(version.directory),
-            "python": str(version.python), "command": adapter_command(version.python)}
+    return {"pid": pid, "name": version.name, "version": version.version, "directory": version.directory,
+            "python": version.python, "command": adapter_command(version.python)}
 
 
 def make_binding(active: BindingTarget, previous: BindingTarget | None) -> BindingEntry:
@@ -118,18 +119,23 @@ def all_bindings(root: Root) -> list[BindingEntry]:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    found = [_load(directory / name) for name in names if name.endswith(".json") and not is_temporary_name(name)]
+    found = [_load(os.path.join(directory, name)) for name in names if name.endswith(".json") and not is_temporary_name(name)]
     return sorted((binding for binding in found if binding is not None), key=lambda binding: binding["pid"])
 
 
 def write_binding(root: Root, binding: BindingEntry) -> None:
     """Replace the PID's binding atomically (temporary file, fsync, rename)."""
-    checked_active_dir(root).mkdir(exist_ok=True)
+    directory = checked_active_dir(root)
+    try:
+        os.mkdir(directory)
+    except FileExistsError:
+        if not os.path.isdir(directory):
+            raise
     data = json.dumps(binding, indent=2, ensure_ascii=False) + "\n"
     write_atomic(binding_path(root, binding["pid"]), data.encode("utf-8"))
 
 
-def uses(binding: BindingEntry, directory: Path) -> str | None:
+def uses(binding: BindingEntry, directory: StrPath) -> str | None:
     """"active" or "previous" when the binding starts ``directory`` or would after a rollback, else None."""
     if _same_directory(binding["directory"], directory):
         return "active"
@@ -139,11 +145,11 @@ def uses(binding: BindingEntry, directory: Path) -> str | None:
     return None
 
 
-def _same_directory(recorded: str, directory: Path) -> bool:
+def _same_directory(recorded: str, directory: StrPath) -> bool:
     return os.path.normcase(os.path.abspath(recorded)) == os.path.normcase(os.path.abspath(directory))
 
 
-def _load(path: Path) -> BindingEntry | None:
+def _load(path: str) -> BindingEntry | None:
     try:
         text = read_regular(path)
     except FileNotFoundError:

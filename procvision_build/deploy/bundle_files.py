@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 
 from .manifest import MANIFEST_NAME
+
+# typing and pathlib are imported by the type checker only: the root tool's calls skip them (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .fsutil import StrPath
 
 #: ``python BUNDLE.zip`` runs this; the root tool ``procvision-deploy.pyz`` has the same one.
 #: Its first two lines refuse an old Python (2003) in syntax that Python 2.7 and 3.x parse.
@@ -63,23 +69,26 @@ def bundle_filename(name: str, version: str, python_tag: str, platform: str) -> 
     return f"{version_directory(name, version)}-{python_tag}-{platform}.zip"
 
 
-def venv_python(venv_dir: Path) -> Path:
+def venv_python(venv_dir: StrPath) -> str:
     """A venv's interpreter: ``Scripts\\python.exe`` on Windows, ``bin/python`` elsewhere."""
-    return venv_dir / "Scripts" / "python.exe" if os.name == "nt" else venv_dir / "bin" / "python"
+    return os.path.join(venv_dir, "Scripts", "python.exe") if os.name == "nt" else \
+        os.path.join(venv_dir, "bin", "python")
 
 
-def adapter_command(python: Path) -> list[str]:
+def adapter_command(python: StrPath) -> list[str]:
     """How a host starts a deployed version's adapter (a binding's ``command``)."""
-    return [str(python), "-m", ADAPTER_MODULE]
+    return [os.fspath(python), "-m", ADAPTER_MODULE]
 
 
-def running_archive() -> Path | None:
+def running_archive() -> str | None:
     """The zip this package runs from (a bundle or a root tool), or None when it runs from a directory."""
-    package_dir = Path(__file__).resolve().parent
-    return package_dir.parent if package_dir.parent.is_file() else None
+    archive = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    return archive if os.path.isfile(archive) else None
 
 
 def package_sources() -> list[tuple[str, Path]]:
     """This package's own files as (member name in a bundle, path), sorted: what a writer copies."""
+    from pathlib import Path  # here: only a writer needs it
+
     here = Path(__file__).resolve().parent
     return [(PACKAGE_PREFIX + path.name, path) for path in sorted(here.glob("*.py"))]

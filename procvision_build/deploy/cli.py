@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 from . import __version__
@@ -23,6 +22,7 @@ from .root import Root
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse  # imported when a call needs it
+    from pathlib import Path  # imported when a call needs it (install, info and verify of a bundle)
     from typing import Any, Sequence, Union
 
     #: What a command gets: argparse's Namespace, or the quick parser's namespace with the same attributes.
@@ -86,24 +86,26 @@ def quick_arguments(argv: Sequence[str]) -> SimpleNamespace | None:
 class Context:
     """Where this run comes from: a bundle, the root tool, or a source tree (``archive`` None)."""
 
-    def __init__(self, archive: Path | None, bundle: bool) -> None:  # no dataclass: its import costs `activate`
+    def __init__(self, archive: str | None, bundle: bool) -> None:  # no dataclass: its import costs `activate`
         self.archive, self.bundle = archive, bundle
 
     def root(self, args: Arguments) -> Root:
         if args.root:
             return Root(args.root)
         if self.archive is not None and not self.bundle:
-            return Root(self.archive.parent)  # the root tool manages the root it lives in
+            return Root(os.path.dirname(self.archive))  # the root tool manages the root it lives in
         raise DeployUsageError(f"{args.command} needs --root DIR (the deployment root)")
 
     def bundle_path(self) -> Path:
         if not self.bundle or self.archive is None:
             raise DeployUsageError("install needs a bundle: python BUNDLE.zip install --root DIR (this is the root tool)")
-        return self.archive
+        from pathlib import Path
+
+        return Path(self.archive)
 
 
-def _is_bundle(archive: Path | None) -> bool:
-    if archive is None or archive.name == layout.ROOT_TOOL:
+def _is_bundle(archive: str | None) -> bool:
+    if archive is None or os.path.basename(archive) == layout.ROOT_TOOL:
         return False  # the common case of the root tool costs no zipfile import
     from .tool import is_bundle
 
@@ -205,7 +207,7 @@ COMMANDS = {"install": _install, "verify": _verify, "info": _info, "list": _list
             "rollback": _rollback, "uninstall": _uninstall, "gc": _gc}
 
 
-def dispatch(args: Arguments, archive: Path | None, out: Output) -> int:
+def dispatch(args: Arguments, archive: str | None, out: Output) -> int:
     """Run one parsed command; returns the exit status."""
     return COMMANDS[args.command](args, Context(archive, _is_bundle(archive)), out)
 
@@ -224,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The command line; never raises (bar SystemExit from --help and --version)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     archive = layout.running_archive()
-    prog = f"python {archive.name}" if archive is not None else "python -m procvision_build.deploy"
+    prog = f"python {os.path.basename(archive)}" if archive is not None else "python -m procvision_build.deploy"
     out = Output(json="--json" in argv, quiet="-q" in argv or "--quiet" in argv)
     try:
         args = quick_arguments(argv) or _parse(prog, argv)

@@ -105,8 +105,8 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
                     out: Output, options: InstallOptions) -> InstallResult:
     manifest = bundle.manifest
     assert manifest is not None
-    final = root.version_dir(manifest.name, manifest.version)
-    temporary = root.temporary_dir(manifest.name, manifest.version)
+    final = Path(root.version_dir(manifest.name, manifest.version))
+    temporary = Path(root.temporary_dir(manifest.name, manifest.version))
     if os.path.lexists(temporary):
         out.progress(f"removing {temporary}, left by an install that was stopped")
         remove_tree(temporary)
@@ -162,8 +162,8 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
     except BaseException:
         remove_tree(temporary)
         raise
-    return {"command": "install", "name": manifest.name, "version": manifest.version, "root": str(root.path),
-            "directory": str(final), "python": str(layout.venv_python(final / layout.VENV_DIR)), "replaced": replacing,
+    return {"command": "install", "name": manifest.name, "version": manifest.version, "root": root.path,
+            "directory": str(final), "python": layout.venv_python(final / layout.VENV_DIR), "replaced": replacing,
             "supported_pids": list(manifest.supported_pids), "tool": tool}
 
 
@@ -249,7 +249,7 @@ def _facts(bundle: Bundle, bundle_sha256: str, installer: str, handshake_seconds
             "bundle": {"file": bundle.path.name, "sha256": bundle_sha256},
             "interpreter": {"executable": interpreter.executable, "version": platform.python_version(),
                             "implementation": interpreter.implementation, "platform": describe_platform()},
-            "venv_python": layout.venv_python(Path(layout.VENV_DIR)).as_posix(), "installer": installer,
+            "venv_python": Path(layout.venv_python(layout.VENV_DIR)).as_posix(), "installer": installer,
             "handshake_seconds": round(handshake_seconds, 3)}
 
 

@@ -12,9 +12,8 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
-from .bundle_files import REMOVING_SUFFIX
+from .bundle_files import REMOVING_SUFFIX, TEMPORARY_SUFFIX
 from .errors import RootBusy, UnsafeRootEntry
 from .fsutil import open_regular, read_regular, remove_tree, rename
 
@@ -22,6 +21,8 @@ from .fsutil import open_regular, read_regular, remove_tree, rename
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Callable, Iterator
+
+    from .fsutil import StrPath
 
 #: How long a command waits for another holding the root lock, unless --wait says otherwise.
 DEFAULT_WAIT_S = 60.0
@@ -62,7 +63,7 @@ def _unlock(handle: int) -> None:
         fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def holder(path: Path) -> str:
+def holder(path: StrPath) -> str:
     """Who holds the lock, as its note says: ``pid 4242 (procvision-deploy install ...)``."""
     try:
         note = json.loads(read_regular(path).decode("utf-8"))
@@ -71,7 +72,7 @@ def holder(path: Path) -> str:
         return "another process"
 
 
-def _same_file(handle: int, path: Path) -> bool:
+def _same_file(handle: int, path: StrPath) -> bool:
     """Whether ``path`` itself (not a link) still names the file we locked (a failed install removes its lock)."""
     try:
         return os.path.samestat(os.fstat(handle), os.lstat(path))
@@ -80,27 +81,35 @@ def _same_file(handle: int, path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], None], *,
+def root_lock(path: StrPath, command: str, wait: float, on_wait: Callable[[str], None], *,
               create_root: bool = False) -> Iterator[None]:
     """Hold the lock at ``path`` (created if needed), waiting up to ``wait`` seconds; ``RootBusy`` after that.
 
     ``on_wait`` is called once, with the holder's description, when the lock is taken. ``create_root``
     (install) makes the root directory and its missing parents first. When the body fails, what this call
-    created goes again, so a failed first install leaves the disk as it was: the lock file, or the outermost
-    directory it made (renamed out of sight under the lock, then deleted). A waiter whose root vanished that
-    way makes it again and becomes its creator once it also creates the lock file there, so concurrent first
-    installs serialize and leave nothing, and never remove a root another install succeeded in.
+    created goes again, so a failed first install leaves the disk as it was: the lock file it created, and the
+    outermost directory it made (renamed out of sight under the lock, then deleted) while that directory holds
+    nothing but the way down to the root, and there only the lock file and what failed installs leave. A
+    root another install succeeded in holds that version, so it is never removed; a waiter whose root
+    vanished makes it again, so concurrent first installs serialize, and the last of them to fail leaves
+    nothing, whichever of them made the directories or the lock file.
     """
     deadline = time.monotonic() + wait
     announced = False
-    made: list[tuple[Path, os.stat_result]] = []
+    made: list[tuple[str, os.stat_result]] = []
+    mine: os.stat_result | None = None  # the lock file this call created, while it waits for it
+    root = os.path.dirname(os.fspath(path))
     while True:
         if create_root:
-            made += make_directories(path.parent)
+            made += make_directories(root)
         try:
             handle, created = _open(path)
+            if created:
+                mine = os.fstat(handle)
+            else:  # the file it created before, opened again after another holder let go of it
+                created = mine is not None and os.path.samestat(os.fstat(handle), mine)
         except FileNotFoundError:
-            if not create_root or (os.path.lexists(path.parent) and not os.path.isdir(path.parent)):
+            if not create_root or (os.path.lexists(root) and not os.path.isdir(root)):
                 raise
             continue  # the root went with a failed install that made it: make it again
         if _try_lock(handle) and _same_file(handle, path):
@@ -109,7 +118,7 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
             _unlock(handle)
         os.close(handle)
         if time.monotonic() >= deadline:
-            raise RootBusy(f"{path.parent} is locked by {holder(path)}; waited {wait:g} s. Try again when it is "
+            raise RootBusy(f"{root} is locked by {holder(path)}; waited {wait:g} s. Try again when it is "
                            "done, or give --wait SECONDS")
         if not announced:
             on_wait(holder(path))
@@ -123,9 +132,8 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
     finally:
         with contextlib.suppress(OSError):
             os.ftruncate(handle, 0)
-        # only with the lock file this call created: a waiter that remade the root but found the lock file of
-        # another install there (one that may have succeeded since) owns neither the root nor what is in it
-        outermost = _outermost_made(made) if failed and created else None
+        # only what holds nothing an install left: a root another install succeeded in keeps its version
+        outermost = _outermost_unused(made, root, os.path.basename(os.fspath(path))) if failed else None
         # Under the lock: a waiter that opened the old file sees that its name is gone, and retries.
         hidden = _hide(outermost) if outermost is not None and os.name != "nt" else None
         if failed and hidden is None and created and os.name != "nt":
@@ -143,14 +151,14 @@ def root_lock(path: Path, command: str, wait: float, on_wait: Callable[[str], No
                 os.unlink(path)  # fails harmlessly while a waiter has it open
 
 
-def make_directories(path: Path) -> list[tuple[Path, os.stat_result]]:
+def make_directories(path: StrPath) -> list[tuple[str, os.stat_result]]:
     """Create ``path`` and its missing parents (another process may create them at the same time); return the
     ones this call created, outermost first, each with its identity."""
     missing = []
-    current = path
+    current = os.path.abspath(path)
     while not os.path.lexists(current):
         missing.append(current)
-        current = current.parent
+        current = os.path.dirname(current)
     made = []
     for directory in reversed(missing):
         try:
@@ -161,20 +169,36 @@ def make_directories(path: Path) -> list[tuple[Path, os.stat_result]]:
     return made
 
 
-def _outermost_made(made: list[tuple[Path, os.stat_result]]) -> Path | None:
-    """The outermost directory this process made that is still the one it made (not remade by another)."""
-    for directory, identity in sorted(made, key=lambda item: len(item[0].parts)):
+def _outermost_unused(made: list[tuple[str, os.stat_result]], root: str, lock_name: str) -> str | None:
+    """The outermost directory this process made that is still the one it made (not remade by another), when it
+    holds nothing but the way down to ``root`` and, there, the lock file and what failed installs leave."""
+    for directory, identity in sorted(made, key=lambda item: len(item[0])):  # absolute: a parent is shorter
         try:
             if os.path.samestat(os.lstat(directory), identity):
-                return directory
+                return directory if _holds_nothing_installed(directory, root, lock_name) else None
         except OSError:
             continue
     return None
 
 
-def _hide(directory: Path) -> Path | None:
+def _holds_nothing_installed(directory: str, root: str, lock_name: str) -> bool:
+    """Whether ``directory`` (``root`` or one of its parents) holds only the way down to ``root``, and ``root`` only
+    its lock file, temporary version directories and directories being removed."""
+    current = directory
+    while True:
+        names = [name for name in os.listdir(current) if not name.endswith((TEMPORARY_SUFFIX, REMOVING_SUFFIX))]
+        if os.path.normcase(current) == os.path.normcase(root):
+            return all(name == lock_name for name in names)
+        below = os.path.relpath(root, current).split(os.sep)[0]
+        if names != [below]:
+            return False
+        current = os.path.join(current, below)
+
+
+def _hide(directory: str) -> str | None:
     """Rename ``directory`` to a hidden name beside it (it disappears in one step), or None when that fails."""
-    hidden = directory.with_name(f".{directory.name}.{os.getpid()}{REMOVING_SUFFIX}")
+    parent, name = os.path.split(directory)
+    hidden = os.path.join(parent, f".{name}.{os.getpid()}{REMOVING_SUFFIX}")
     try:
         rename(directory, hidden)
     except OSError:
@@ -182,7 +206,7 @@ def _hide(directory: Path) -> Path | None:
     return hidden
 
 
-def _open(path: Path) -> tuple[int, bool]:
+def _open(path: StrPath) -> tuple[int, bool]:
     """(descriptor, whether this call created the file); only ever a regular file with one name."""
     flags = os.O_RDWR
     try:

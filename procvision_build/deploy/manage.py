@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import defaultdict
-from pathlib import Path
 
 from .bindings import UnreadableBinding, all_bindings, describe, make_binding, read_binding, uses, write_binding
 from .codes import ErrorCode
@@ -113,7 +112,7 @@ def activate(root: Root, name: str, version: str, pids: Sequence[str], *, force:
                 write_binding(root, make_binding(new, binding))
             changes.append({"pid": pid, "from": _summary(binding), "changed": not unchanged})
             out.progress(f"{pid}: {_label(binding)} -> {target.label()}" + (" (already active)" if unchanged else ""))
-    return {"command": "activate", "root": str(root.path), "name": target.name, "version": target.version,
+    return {"command": "activate", "root": root.path, "name": target.name, "version": target.version,
             "pids": changes}
 
 
@@ -135,12 +134,12 @@ def rollback(root: Root, pid: str, *, wait: float, out: Output) -> RollbackResul
         if previous is None:
             raise DeployError(f"PID {pid} has no previous binding (it runs {_label(binding)} and never ran "
                               "another version here); activate the version you want instead")
-        if Root.read_version(Path(previous["directory"])) is None:
+        if Root.read_version(previous["directory"]) is None:
             raise DeployError(f"the previous version of PID {pid}, {_label(previous)}, is no longer installed "
                               f"({previous['directory']}); install its bundle again, then activate it")
         write_binding(root, make_binding(previous, binding))
         out.progress(f"{pid}: {_label(binding)} -> {_label(previous)}")
-    return {"command": "rollback", "root": str(root.path), "pid": pid, "from": _summary(binding),
+    return {"command": "rollback", "root": root.path, "pid": pid, "from": _summary(binding),
             "to": _name(previous)}
 
 
@@ -161,8 +160,8 @@ def uninstall(root: Root, name: str, version: str, *, wait: float, out: Output) 
                 out.progress(f"{binding['pid']}: can no longer roll back to {target.label()}")
         root.remove_directory(target.directory)
         out.progress(f"removed {target.label()} ({target.directory})")
-    return {"command": "uninstall", "root": str(root.path), "name": target.name, "version": target.version,
-            "directory": str(target.directory), "cleared_previous": cleared}
+    return {"command": "uninstall", "root": root.path, "name": target.name, "version": target.version,
+            "directory": target.directory, "cleared_previous": cleared}
 
 
 def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> GcResult:
@@ -189,20 +188,20 @@ def gc(root: Root, *, keep: int, dry_run: bool, wait: float, out: Output) -> GcR
         for path in leftovers:
             out.progress(("would remove " if dry_run else "removing ") + f"leftover {path}")
             if not dry_run:
-                remove_tree(path) if path.is_dir() else remove_file(path)
-    return {"command": "gc", "root": str(root.path), "dry_run": dry_run, "keep": keep,
-            "removed": [{"name": v.name, "version": v.version, "directory": str(v.directory)} for v in removed],
+                remove_tree(path) if os.path.isdir(path) else remove_file(path)
+    return {"command": "gc", "root": root.path, "dry_run": dry_run, "keep": keep,
+            "removed": [{"name": v.name, "version": v.version, "directory": v.directory} for v in removed],
             "kept": [{"name": v.name, "version": v.version} for v in kept],
-            "leftovers": [str(path) for path in leftovers]}
+            "leftovers": leftovers}
 
 
-def _temporary_files(root: Root) -> list[Path]:
+def _temporary_files(root: Root) -> list[str]:
     """Temporary files of writers that were killed (in the root and in ``active/``)."""
     found = []
     for directory in (root.path, root.active_dir):
         try:
-            found += [directory / name for name in sorted(os.listdir(directory))
-                      if is_temporary_name(name) and (directory / name).is_file()]
+            found += [os.path.join(directory, name) for name in sorted(os.listdir(directory))
+                      if is_temporary_name(name) and os.path.isfile(os.path.join(directory, name))]
         except FileNotFoundError:
             continue
     return found

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from . import bundle_files as layout
 from .errors import DeployError, UnsafeRootEntry, DeployUsageError
@@ -23,15 +22,17 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Iterator
 
+    from .fsutil import StrPath
+
 
 class InstalledVersion(Value):
     """One installed ``{dist}-{version}`` directory and its manifest."""
 
     __slots__ = ("directory", "manifest")
-    directory: Path
+    directory: str
     manifest: Manifest
 
-    def __init__(self, directory: Path, manifest: Manifest) -> None:
+    def __init__(self, directory: str, manifest: Manifest) -> None:
         self.directory, self.manifest = directory, manifest
 
     @property
@@ -43,8 +44,8 @@ class InstalledVersion(Value):
         return self.manifest.version
 
     @property
-    def python(self) -> Path:
-        return layout.venv_python(self.directory / layout.VENV_DIR)
+    def python(self) -> str:
+        return layout.venv_python(os.path.join(self.directory, layout.VENV_DIR))
 
     def label(self) -> str:
         return f"{self.name} {self.version}"
@@ -55,41 +56,42 @@ class InstalledVersion(Value):
 
 
 class Root:
-    """The paths of one root; ``path`` is absolute (bindings name absolute paths)."""
+    """The paths of one root, as strings (the root tool's calls import no ``pathlib``); ``path`` is absolute
+    (bindings name absolute paths)."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(os.path.abspath(path))
-
-    @property
-    def active_dir(self) -> Path:
-        return self.path / layout.ACTIVE_DIR
+    def __init__(self, path: StrPath) -> None:
+        self.path = os.path.abspath(path)
 
     @property
-    def lock_path(self) -> Path:
-        return self.path / layout.ROOT_LOCK
+    def active_dir(self) -> str:
+        return os.path.join(self.path, layout.ACTIVE_DIR)
 
     @property
-    def tool_path(self) -> Path:
-        return self.path / layout.ROOT_TOOL
+    def lock_path(self) -> str:
+        return os.path.join(self.path, layout.ROOT_LOCK)
 
-    def version_dir(self, name: str, version: str) -> Path:
-        return self.path / layout.version_directory(name, version)
+    @property
+    def tool_path(self) -> str:
+        return os.path.join(self.path, layout.ROOT_TOOL)
 
-    def temporary_dir(self, name: str, version: str) -> Path:
-        return self.path / (layout.version_directory(name, version) + layout.TEMPORARY_SUFFIX)
+    def version_dir(self, name: str, version: str) -> str:
+        return os.path.join(self.path, layout.version_directory(name, version))
 
-    def removing_dir(self, directory: Path) -> Path:
-        return self.path / f".{directory.name}{layout.REMOVING_SUFFIX}"
+    def temporary_dir(self, name: str, version: str) -> str:
+        return os.path.join(self.path, layout.version_directory(name, version) + layout.TEMPORARY_SUFFIX)
+
+    def removing_dir(self, directory: StrPath) -> str:
+        return os.path.join(self.path, f".{os.path.basename(directory)}{layout.REMOVING_SUFFIX}")
 
     def require(self) -> None:
         """DeployUsageError when the root directory does not exist."""
         self.require_directory()
-        if not self.path.is_dir():
+        if not os.path.isdir(self.path):
             raise DeployUsageError(f"{self.path} does not exist; give the root that `install --root` used")
 
     def require_directory(self) -> None:
         """DeployUsageError when the root's path names something that is not a directory (it may be missing)."""
-        if os.path.lexists(self.path) and not self.path.is_dir():
+        if os.path.lexists(self.path) and not os.path.isdir(self.path):
             kind = kind_of(os.lstat(self.path).st_mode)
             raise DeployUsageError(f"the root {self.path} is {kind}, not a directory; give a directory as --root (install "
                              "makes it when it is missing)")
@@ -106,17 +108,17 @@ class Root:
         for entry in entries:
             if entry.name.startswith(".") or entry.name.endswith(layout.TEMPORARY_SUFFIX) or not entry.is_dir():
                 continue  # a link to a directory passes here: read_version refuses it when it poses as a version
-            version = self.read_version(Path(entry.path))
+            version = self.read_version(entry.path)
             if version is not None:
                 yield version
 
     @staticmethod
-    def read_version(directory: Path) -> InstalledVersion | None:
+    def read_version(directory: str) -> InstalledVersion | None:
         """The installed version in ``directory``, or None when it is not one (no record or no manifest).
 
         ``UnsafeRootEntry`` (2008) when it poses as one through a link, or its record or manifest is not a file.
         """
-        record = directory / layout.RECORD
+        record = os.path.join(directory, layout.RECORD)
         if os.path.islink(directory):
             if os.path.isfile(record):
                 raise UnsafeRootEntry(f"{directory} is a symbolic link (to {os.readlink(directory)}), not a version "
@@ -130,7 +132,7 @@ class Root:
         try:
             if not stat.S_ISREG(mode):
                 raise UnsafeRootEntry(f"{record} is {kind_of(mode)}, not a regular file")
-            manifest = parse_manifest(read_regular(directory / layout.MANIFEST), need_target=False)
+            manifest = parse_manifest(read_regular(os.path.join(directory, layout.MANIFEST)), need_target=False)
         except (OSError, ValueError):
             return None
         except UnsafeRootEntry as error:
@@ -152,7 +154,7 @@ class Root:
         raise DeployError(f"{name} {version} is not installed in {self.path} (installed: {there}); "
                           "install its bundle first: python BUNDLE.zip install --root " + str(self.path))
 
-    def remove_directory(self, directory: Path) -> None:
+    def remove_directory(self, directory: str) -> None:
         """Take a version directory out of sight first (one rename), then delete it."""
         removing = self.removing_dir(directory)
         remove_tree(removing)
@@ -162,12 +164,12 @@ class Root:
             raise DeployError(f"{directory} is in use (a process runs from it?); stop it and try again") from None
         remove_tree(removing)
 
-    def leftovers(self) -> list[Path]:
+    def leftovers(self) -> list[str]:
         """Directories that killed installs or removals left behind."""
         try:
             names = sorted(os.listdir(self.path))
         except FileNotFoundError:
             return []
-        return [self.path / name for name in names
+        return [os.path.join(self.path, name) for name in names
                 if (name.endswith(layout.TEMPORARY_SUFFIX) and not name.startswith("."))
                 or (name.startswith(".") and name.endswith(layout.REMOVING_SUFFIX))]

@@ -171,14 +171,14 @@ def installed_info(root: Root, name: str, version: str) -> tuple[InstalledInfo, 
     installed = root.find(name, version)
     fields = _manifest_fields(installed.manifest)
     wheels = _installed_wheels(installed)
-    facts = read_record(installed.directory)
+    facts = read_record(Path(installed.directory))
     bindings = all_bindings(root)
     active = [b["pid"] for b in bindings if uses(b, installed.directory) == "active"]
     previous = [b["pid"] for b in bindings if uses(b, installed.directory) == "previous"]
     bundle = facts.get("bundle")
     record: InstalledInfo = {
-        "command": "info", "source": "root", "root": str(root.path), "directory": str(installed.directory),
-        "python": str(installed.python), **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
+        "command": "info", "source": "root", "root": root.path, "directory": installed.directory,
+        "python": installed.python, **fields, "wheels": wheels, "installed_at": facts.get("installed_at"),
         "interpreter": facts.get("interpreter"), "bundle": bundle, "active_for": active, "previous_for": previous}
     lines = [f"{installed.directory}", *_lines(fields, wheels), f"python: {installed.python}",
              f"installed: {facts.get('installed_at')} from {bundle.get('file') if bundle else None}",
@@ -187,14 +187,15 @@ def installed_info(root: Root, name: str, version: str) -> tuple[InstalledInfo, 
 
 
 def _installed_wheels(installed: InstalledVersion) -> list[dict[str, str]]:
+    directory = Path(installed.directory)
     try:
         pins = {pin.key: pin for pin in parse_requirements(
-            (installed.directory / layout.REQUIREMENTS).read_text(encoding="utf-8"))}
+            (directory / layout.REQUIREMENTS).read_text(encoding="utf-8"))}
     except (OSError, ValueError) as error:
-        raise DeployError(f"{installed.directory / layout.REQUIREMENTS} is unreadable ({error}); run verify",
+        raise DeployError(f"{directory / layout.REQUIREMENTS} is unreadable ({error}); run verify",
                           ErrorCode.INTEGRITY_ERROR) from None
     wheels = []
-    for path in sorted((installed.directory / layout.WHEELS_DIR).glob("*.whl")):
+    for path in sorted((directory / layout.WHEELS_DIR).glob("*.whl")):
         pin = pins.get(wheel_name_version(path.name)[0])
         wheels.append({"file": path.name, "name": pin.name if pin else "?", "version": pin.version if pin else "?",
                        "sha256": pin.sha256 if pin else "?"})

@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import marshal
+import os
 import re
 import zipfile
-from pathlib import Path
 
 from . import __version__
 from . import bundle_files as layout
@@ -19,11 +19,16 @@ from .errors import UnsafeRootEntry
 from .fsutil import read_regular, write_atomic
 from .versions import version_key
 
+# typing is imported by the type checker only (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .fsutil import StrPath
+
 SHEBANG = b"#!/usr/bin/env python3\n"
 _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.MULTILINE)
 
 
-def is_bundle(archive: Path) -> bool:
+def is_bundle(archive: StrPath) -> bool:
     """A bundle holds more than the stub and the package (its version directory); the root tool holds only those."""
     try:
         with zipfile.ZipFile(archive) as opened:
@@ -45,16 +50,16 @@ def tool_files() -> list[tuple[str, bytes]]:
         return [(name, opened.read(name)) for name in sorted(names)]
 
 
-def _bytecode(name: str, source: bytes, where: Path) -> bytes:
+def _bytecode(name: str, source: bytes, where: StrPath) -> bytes:
     """An unchecked hash-based ``.pyc`` (PEP 552) for this interpreter; zipimport falls back to the source on
     others. Unchecked: zipimport would otherwise read and hash every module's source at each call; the tool is
     written whole, so its bytecode never outlives its sources."""
-    code = compile(source, str(where / name), "exec", dont_inherit=True)
+    code = compile(source, os.path.join(where, *name.split("/")), "exec", dont_inherit=True)
     return importlib.util.MAGIC_NUMBER + (0b01).to_bytes(4, "little") + importlib.util.source_hash(source) + \
         marshal.dumps(code)
 
 
-def build_tool(files: list[tuple[str, bytes]], where: Path) -> bytes:
+def build_tool(files: list[tuple[str, bytes]], where: StrPath) -> bytes:
     """The zipapp's bytes: a shebang line, then a zip with fixed timestamps, sources and their bytecode.
 
     Without the bytecode every run would compile the package again (zipimport never caches).
@@ -73,7 +78,7 @@ def build_tool(files: list[tuple[str, bytes]], where: Path) -> bytes:
     return buffer.getvalue()
 
 
-def tool_version(path: Path) -> str | None:
+def tool_version(path: StrPath) -> str | None:
     """The version of the tool at ``path`` (its package's ``__version__``), or None when unreadable."""
     try:
         return version_of(read_regular(path))
@@ -91,7 +96,7 @@ def version_of(data: bytes) -> str | None:
     return match[1] if match else None
 
 
-def current_tool(target: Path) -> bytes | None:
+def current_tool(target: StrPath) -> bytes | None:
     """The bytes of the tool at ``target``, None when there is none; ``UnsafeRootEntry`` when that name holds a
     link, a directory or a FIFO (never followed, never waited on)."""
     try:
@@ -103,7 +108,7 @@ def current_tool(target: Path) -> bytes | None:
                               "command again (install writes the tool)") from None
 
 
-def place_tool(target: Path, built: bytes | None = None) -> tuple[bool, str | None]:
+def place_tool(target: StrPath, built: bytes | None = None) -> tuple[bool, str | None]:
     """Write the tool to ``target`` (``built``: its bytes, made beforehand by :func:`build_tool`) unless a newer one
     is there; (written, the version found there before)."""
     before = current_tool(target)

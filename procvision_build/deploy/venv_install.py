@@ -18,7 +18,7 @@ from .errors import DeployError
 def create_venv(venv_dir: Path) -> Path:
     """A venv without pip in ``venv_dir`` for this interpreter; returns its interpreter."""
     venv.EnvBuilder(symlinks=os.name != "nt", with_pip=False, clear=False).create(str(venv_dir))
-    python = venv_python(venv_dir)
+    python = Path(venv_python(venv_dir))
     if not python.exists():
         raise DeployError(f"the venv {venv_dir} has no {python.name} after creation", ErrorCode.INSTALL_FAILED)
     return python
@@ -31,7 +31,7 @@ def retarget_scripts(venv_dir: Path, built_at: Path, final: Path) -> list[str]:
     Windows' ``.exe`` script launchers embed the path in binary form and keep the old one: use ``python -m``.
     """
     old, new = os.fsencode(str(built_at)), os.fsencode(str(final))
-    scripts = venv_python(venv_dir).parent
+    scripts = Path(venv_python(venv_dir)).parent
     changed = []
     for path in [*sorted(scripts.iterdir()), venv_dir / "pyvenv.cfg"]:
         if path.is_symlink() or not path.is_file() or path.suffix.lower() in (".exe", ".dll", ".pyd"):

@@ -78,13 +78,13 @@ def verify_root(root: Root, name: str | None, version: str | None) -> tuple[Root
     if not targets:
         lines.append(f"no version installed in {root.path}")
     ok = all(result["ok"] for result in results)
-    return {"command": "verify", "root": str(root.path), "ok": ok, "versions": results}, lines, ok
+    return {"command": "verify", "root": root.path, "ok": ok, "versions": results}, lines, ok
 
 
 def verify_version(installed: InstalledVersion) -> VersionVerification:
     """Every file against the install record, each installed distribution against its RECORD, kept wheels
     against requirements.txt, and the venv's base interpreter."""
-    directory = installed.directory
+    directory = Path(installed.directory)
     record = read_record(directory)
     with_bytecode = record.get("record_version", WITHOUT_BYTECODE) != WITHOUT_BYTECODE
     differences = compare(record["files"], scan(directory, bytecode=with_bytecode))
@@ -133,7 +133,7 @@ def _wheel_key(filename: str) -> str | None:
 
 def _interpreter_problems(installed: InstalledVersion) -> list[str]:
     """The venv runs only while the interpreter it was made from (``home`` in pyvenv.cfg) is still there."""
-    config = installed.directory / layout.VENV_DIR / "pyvenv.cfg"
+    config = os.path.join(installed.directory, layout.VENV_DIR, "pyvenv.cfg")
     try:
         lines = read_regular(config).decode("utf-8").splitlines()
     except (OSError, ValueError, UnsafeRootEntry) as error:
