@@ -119,7 +119,8 @@ def all_bindings(root: Root) -> list[BindingEntry]:
         names = sorted(os.listdir(directory))
     except FileNotFoundError:
         return []
-    found = [_load(os.path.join(directory, name)) for name in names if name.endswith(".json") and not is_temporary_name(name)]
+    found = [_load(os.path.join(directory, name)) for name in names
+             if name.endswith(".json") and not is_temporary_name(name)]
     return sorted((binding for binding in found if binding is not None), key=lambda binding: binding["pid"])
 
 
