@@ -98,7 +98,7 @@ def root_lock(path: StrPath, command: str, wait: float, on_wait: Callable[[str],
     announced = False
     made: list[tuple[str, os.stat_result]] = []
     mine: os.stat_result | None = None  # the lock file this call created, while it waits for it
-    root = os.path.dirname(os.fspath(path))
+    root = os.path.dirname(os.path.abspath(path))  # absolute, as the directories it makes
     while True:
         if create_root:
             made += make_directories(root)
