@@ -129,7 +129,7 @@ def write_binding(root: Root, binding: BindingEntry) -> None:
     directory = checked_active_dir(root)
     try:
         os.mkdir(directory)
-    except FileExistsError:
+    except OSError:  # as Path.mkdir(exist_ok=True): any refusal is fine once the directory is there
         if not os.path.isdir(directory):
             raise
     data = json.dumps(binding, indent=2, ensure_ascii=False) + "\n"

@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import subprocess
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -233,40 +234,46 @@ class _Together:
 def _import_together(prefix: list[str], modules: list[str], cwd: str, env: dict[str, str],
                      timeout: float) -> _Together:
     """Import ``modules`` in turn in one child, each within ``timeout``; it stops at the first that raises,
-    exits or does not finish, and a module that printed a traceback ends the clean ones too."""
+    exits or does not finish, and a module that printed a traceback ends the clean ones too. A child that
+    does not exit within ``timeout`` after its last import (a library's exit code that hangs) leaves every
+    module to be checked alone."""
     if not modules:
         return _Together(0, False)
-    process = children.start([*prefix, "-c", _TOGETHER, *modules], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout, stderr = process.stdout, process.stderr
-    assert stdout is not None and stderr is not None
-    reports: queue.Queue[str] = queue.Queue()
-    errors: list[bytes] = []
+    # stderr goes to a file, not a pipe: a process that a module starts at import inherits it, and a pipe
+    # would then stay open, and this call waiting, for as long as that process lives
+    with tempfile.TemporaryFile() as errors:
+        process = children.start([*prefix, "-c", _TOGETHER, *modules], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=errors)
+        stdout = process.stdout
+        assert stdout is not None
+        reports: queue.Queue[str] = queue.Queue()
 
-    def read_reports() -> None:
-        for line in stdout:
-            reports.put(line.rstrip(b"\r\n").decode("utf-8", "replace"))
-        reports.put("")  # the child ended
+        def read_reports() -> None:
+            for line in stdout:
+                reports.put(line.rstrip(b"\r\n").decode("utf-8", "replace"))
+            reports.put("")  # the child ended
 
-    readers = [threading.Thread(target=read_reports, daemon=True),
-               threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True)]
-    for reader in readers:
+        reader = threading.Thread(target=read_reports, daemon=True)
         reader.start()
-    count, timed_out = 0, False
-    try:
-        while count < len(modules) and reports.get(timeout=timeout) == modules[count]:
-            count += 1
-    except queue.Empty:
-        timed_out = True
-    finally:
-        if timed_out or count < len(modules):
+        count, timed_out = 0, False
+        try:
+            while count < len(modules) and reports.get(timeout=timeout) == modules[count]:
+                count += 1
+        except queue.Empty:
+            timed_out = True
+        try:
+            if timed_out or count < len(modules):
+                children.kill_tree(process)
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
             children.kill_tree(process)
-        process.wait()
-        for reader in readers:
-            reader.join()
-        stdout.close()
-        stderr.close()
-    printed = b"".join(errors).decode("utf-8", "replace").split(_MARK)[1:]
+            process.wait()
+            count, timed_out = 0, False  # which module's exit hangs is not known: each is checked alone
+        reader.join(timeout=1.0)  # a process the child forked may hold the pipe: its reader is then left to it
+        if not reader.is_alive():
+            stdout.close()
+        errors.seek(0)
+        printed = errors.read().decode("utf-8", "replace").split(_MARK)[1:]
     clean = next((number for number, text in enumerate(printed[:count]) if _broken(text)), count)
     return _Together(clean, timed_out and clean == count)
 

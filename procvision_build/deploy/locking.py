@@ -158,7 +158,10 @@ def make_directories(path: StrPath) -> list[tuple[str, os.stat_result]]:
     current = os.path.abspath(path)
     while not os.path.lexists(current):
         missing.append(current)
-        current = os.path.dirname(current)
+        parent = os.path.dirname(current)
+        if parent == current:  # a drive or share that is not there: its mkdir below says so
+            break
+        current = parent
     made = []
     for directory in reversed(missing):
         try:
@@ -182,12 +185,15 @@ def _outermost_unused(made: list[tuple[str, os.stat_result]], root: str, lock_na
 
 
 def _holds_nothing_installed(directory: str, root: str, lock_name: str) -> bool:
-    """Whether ``directory`` (``root`` or one of its parents) holds only the way down to ``root``, and ``root`` only
-    its lock file, temporary version directories and directories being removed."""
+    """Whether ``directory`` (``root`` or one of its parents) holds only the way down to ``root`` (and hidden
+    directories being removed), and ``root`` only its lock file and what failed installs leave: temporary
+    version directories and files."""
     current = directory
     while True:
-        names = [name for name in os.listdir(current) if not name.endswith((TEMPORARY_SUFFIX, REMOVING_SUFFIX))]
-        if os.path.normcase(current) == os.path.normcase(root):
+        in_root = os.path.normcase(current) == os.path.normcase(root)
+        names = [name for name in os.listdir(current) if not (
+            name.startswith(".") and name.endswith(REMOVING_SUFFIX) or in_root and name.endswith(TEMPORARY_SUFFIX))]
+        if in_root:
             return all(name == lock_name for name in names)
         below = os.path.relpath(root, current).split(os.sep)[0]
         if names != [below]:

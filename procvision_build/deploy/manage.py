@@ -134,7 +134,7 @@ def rollback(root: Root, pid: str, *, wait: float, out: Output) -> RollbackResul
         if previous is None:
             raise DeployError(f"PID {pid} has no previous binding (it runs {_label(binding)} and never ran "
                               "another version here); activate the version you want instead")
-        if Root.read_version(previous["directory"]) is None:
+        if Root.read_version(os.path.normpath(previous["directory"])) is None:  # a hand-edited trailing slash
             raise DeployError(f"the previous version of PID {pid}, {_label(previous)}, is no longer installed "
                               f"({previous['directory']}); install its bundle again, then activate it")
         write_binding(root, make_binding(previous, binding))

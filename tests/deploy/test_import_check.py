@@ -134,3 +134,14 @@ def test_a_module_that_hangs_in_the_shared_child_is_not_waited_for_twice(tmp_pat
     assert [failure.module for failure in report.failures] == ["hangs"]
     assert "did not finish within 2 s" in report.failures[0].error
     assert report.seconds < 3.5  # 2 s in the shared child; fine_after alone; never 2 s again for hangs
+
+
+@pytest.mark.slow
+def test_a_process_a_module_starts_at_import_does_not_hold_the_check(tmp_path: Path, python_for) -> None:
+    venv, packages = _venv_packages(tmp_path, python_for)
+    # the process inherits the shared child's stderr and outlives it: the check must not wait for it
+    _module(packages, "starts_a_helper", "import subprocess, sys\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(8)'])\n", weight=2)
+    _module(packages, "fine_after", "", weight=1)
+    report = check_imports(venv / "bin" / "python", venv, timeout=5, workers=1)
+    assert report.failures == [] and report.seconds < 4

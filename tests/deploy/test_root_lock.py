@@ -152,3 +152,14 @@ def test_the_creator_of_the_lock_file_removes_it_after_another_held_it_first(tmp
         thread.join(10)
     assert len(failures) == 2 and opened_by_creator[:2] == [True, False]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_someone_put_beside_the_way_to_a_new_root_is_kept(tmp_path: Path) -> None:
+    """Only the root may hold what failed installs leave (``*.tmp``): a parent holding anything else is kept."""
+    root = tmp_path / "hall" / "line" / "root"
+    with pytest.raises(RuntimeError):
+        with locking.root_lock(root / ROOT_LOCK, "install broken", 1, lambda _: None, create_root=True):
+            (tmp_path / "hall" / "operator-notes.tmp").write_text("kept\n")
+            raise RuntimeError("fails")
+    assert (tmp_path / "hall" / "operator-notes.tmp").read_text() == "kept\n"
+    assert list(root.iterdir()) == []  # the lock file went with the install that created it
