@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import children
+from .bytecode import worker_count
 from .codes import ErrorCode
 from .errors import DeployError
 from .system_libraries import missing_library_hint
@@ -176,7 +177,8 @@ def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, time
     directory = str(cwd or venv_dir)
     # the biggest distributions first (SymPy, SciPy): the last child to finish is then a short one
     ordered = sorted(jobs, key=lambda job: -job[0].weight)
-    groups = _groups(ordered, workers or max(1, os.cpu_count() or 1))
+    workers = workers or worker_count()
+    groups = _groups(ordered, workers)
     with ThreadPoolExecutor(max_workers=max(1, len(groups))) as pool:
         shared = list(pool.map(lambda group: _import_together(prefix, [module for _, module in group], directory,
                                                                 env, timeout), groups))
@@ -200,11 +202,13 @@ def check_imports(python: Path, venv_dir: Path, *, cwd: Path | None = None, time
     found: dict[tuple[Distribution, str], ImportFailure] = {}
     alone = []
     for group, together in zip(groups, shared):
+        rest = group[together.imported:]
         if together.timed_out:  # a hang is not waited for twice
-            found[group[together.imported]] = stopped(*group[together.imported])
-        alone += group[together.imported + together.timed_out:]
+            found[rest[0]] = stopped(*rest[0])
+            rest = rest[1:]
+        alone += rest
     alone.sort(key=lambda job: -job[0].weight)
-    with ThreadPoolExecutor(max_workers=workers or max(1, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         found.update((job, failure) for job, failure in zip(alone, pool.map(one, alone)) if failure is not None)
     report.failures = [found[job] for job in jobs if job in found]  # in the order of the names
     report.seconds = time.monotonic() - started

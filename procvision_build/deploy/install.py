@@ -264,7 +264,7 @@ def _place_tool(root: Root, out: Output, built: Callable[[], bytes] | None = Non
     if not written and before is not None and before != __version__:
         out.progress(f"kept {root.tool_path} {before} (newer than this bundle's {__version__})")
     version = before if not written and before else __version__
-    return {"path": str(root.tool_path), "written": written, "version": version}
+    return {"path": root.tool_path, "written": written, "version": version}
 
 
 def _restore_tool(root: Root, data: bytes | None) -> None:

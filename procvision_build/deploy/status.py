@@ -115,7 +115,7 @@ def list_root(root: Root) -> tuple[ListResult, list[str]]:
     for version in root.installed():
         active = [b["pid"] for b in bindings if uses(b, version.directory) == "active"]
         previous = [b["pid"] for b in bindings if uses(b, version.directory) == "previous"]
-        versions.append({"name": version.name, "version": version.version, "directory": str(version.directory),
+        versions.append({"name": version.name, "version": version.version, "directory": version.directory,
                          "active_for": active, "previous_for": previous})
         where = (f"active for {', '.join(active)}" if active else "not active") + \
                 (f"; previous for {', '.join(previous)}" if previous else "")
@@ -127,7 +127,7 @@ def list_root(root: Root) -> tuple[ListResult, list[str]]:
         before = binding["previous"]
         back = f" (rollback: {before['name']} {before['version']})" if before else ""
         lines.append(f"  {binding['pid']}: {binding['name']} {binding['version']}{back}")
-    record: ListResult = {"command": "list", "root": str(root.path), "versions": versions,
+    record: ListResult = {"command": "list", "root": root.path, "versions": versions,
               "bindings": [{"pid": b["pid"], "name": b["name"], "version": b["version"], "directory": b["directory"],
                             "previous": None if b["previous"] is None else
                             {"name": b["previous"]["name"], "version": b["previous"]["version"]}} for b in bindings]}

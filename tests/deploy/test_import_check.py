@@ -54,11 +54,15 @@ def test_hints_name_the_cause() -> None:
     assert cause_hint("pkg", "ValueError: bad", {}) is None
 
 
-@pytest.mark.slow
-def test_real_children_report_a_missing_library_and_a_timeout(tmp_path: Path, python_for) -> None:
+def _venv_packages(tmp_path: Path, python_for) -> tuple[Path, Path]:
     venv = tmp_path / "venv"
     subprocess.run([str(python_for("3.10")), "-m", "venv", "--without-pip", str(venv)], check=True)
-    packages = next(venv.glob("lib/python*/site-packages"))
+    return venv, next(venv.glob("lib/python*/site-packages"))
+
+
+@pytest.mark.slow
+def test_real_children_report_a_missing_library_and_a_timeout(tmp_path: Path, python_for) -> None:
+    venv, packages = _venv_packages(tmp_path, python_for)
     (packages / "needs_lib.py").write_text('import ctypes\nctypes.CDLL("libprocvision_missing.so.1")\n')
     (packages / "slow_start.py").write_text("import time\ntime.sleep(30)\n")
     (packages / "fine.py").write_text("")
@@ -79,12 +83,6 @@ def test_real_children_report_a_missing_library_and_a_timeout(tmp_path: Path, py
     error = import_failure(report, "nothing was installed")
     assert error.message.startswith("import check: 2 module(s) cannot be imported: needs_lib (needs_lib 1.0), "
                                     "slow_start (slow_start 2.0); nothing was installed")
-
-
-def _venv_packages(tmp_path: Path, python_for) -> tuple[Path, Path]:
-    venv = tmp_path / "venv"
-    subprocess.run([str(python_for("3.10")), "-m", "venv", "--without-pip", str(venv)], check=True)
-    return venv, next(venv.glob("lib/python*/site-packages"))
 
 
 def _module(packages: Path, name: str, code: str, weight: int = 1) -> None:
