@@ -52,9 +52,19 @@ def test_a_flood_of_stderr_is_drained_and_forwarded_in_order(algorithm_dir) -> N
         result = runner.call("execute", call_params("flood"), timeout=20)  # ~1 MB: far over a pipe's buffer
         assert result.ok
         assert runner.call("execute", call_params()).ok
+        # The result comes on stdout, the lines on stderr: two pipes, so the stderr reader may still be catching
+        # up when the call returns (under load, by hundreds of lines). Wait for it; the order must hold.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _flood_lines(lines) < 20000:
+            time.sleep(0.05)
         flood = [line.text for line in lines if line.text.startswith("flood line")]
-        assert len(flood) == 20000 and flood == sorted(flood)
+        assert len(flood) == 20000, f"{len(flood)} of 20000 lines forwarded within 30 s"
+        assert flood == sorted(flood)
         assert len(runner.stderr_tail) == 5
+
+
+def _flood_lines(lines: list[LogLine]) -> int:
+    return sum(1 for line in list(lines) if line.text.startswith("flood line"))
 
 
 def test_images_travel_through_shared_memory_and_are_freed(algorithm_dir) -> None:
