@@ -1,7 +1,8 @@
 """The bundle's wheels into a venv with pypa/installer (shipped in the bundle): the tree pip would leave.
 
-Wheels are read in place from the bundle and written side by side by threads (zlib releases the GIL); every
-file is checked against its wheel's RECORD as it is written (and hashed once). Bytecode is compiled by child
+Wheels are read in place from the bundle and written side by side by threads, one per core (zlib releases
+the GIL); each file's data is read and inflated straight from the bundle (``MemberData``), and checked against
+its wheel's RECORD as it is written (and hashed once: sha256, not zipfile's CRC as well). Bytecode is compiled by child
 processes, one per core, each module as soon as it is written; each ``RECORD`` is written last, listing the
 bytecode as pip does. ``INSTALLER`` says procvision.
 """
@@ -13,6 +14,7 @@ import csv
 import io
 import os
 import platform
+import stat
 import struct
 import sys
 import sysconfig
@@ -20,15 +22,16 @@ import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from hashlib import sha256
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, cast
+from typing import IO, Any, BinaryIO, Callable, Iterator, cast
 
 from installer import __version__ as INSTALLER_VERSION
 from installer import install as install_wheel
 from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.records import Hash, RecordEntry
+from installer.records import Hash, RecordEntry, parse_record_file
 from installer.scripts import _build_shebang  # distlib's shebang rules (long paths, spaces), as pip's
 from installer.sources import WheelFile
 from installer.utils import make_file_executable
@@ -38,7 +41,7 @@ from .bundle_files import venv_python
 from .bytecode import BytecodeCompiler
 from .codes import ErrorCode
 from .errors import DeployError
-from .member_file import MemberFile
+from .member_file import MemberData, MemberFile
 from .record import Known
 
 INSTALLER_TEXT = b"procvision\n"
@@ -109,7 +112,7 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
     2008 when a file differs from its RECORD, 2005 for a wheel it cannot install."""
     stop = stop or threading.Event()
     interpreter = str(venv_python(final_venv))
-    workers = max(1, min(len(wheels), os.cpu_count() or 1) * 2)
+    workers = max(1, min(len(wheels), os.cpu_count() or 1))  # more threads than cores only fight for the GIL
     compiler = BytecodeCompiler(venv_dir, final_venv) if compile_bytecode_files else None
     # biggest first: the longest wheel starts at once
     ordered = sorted(wheels, key=lambda wheel: -wheel.size)
@@ -150,7 +153,7 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
             bundle.archive.open(info)  # type: ignore[assignment]
         with stream, zipfile.ZipFile(stream) as archive:
             archive.filename = wheel.filename  # pypa/installer reads the name and version from it
-            source = _CheckedWheel(archive, stop)
+            source = _CheckedWheel(archive, raw, stop)
             destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind(),
                                        compiler)
             install_wheel(source, destination, {"INSTALLER": INSTALLER_TEXT, "REQUESTED": b""})
@@ -184,23 +187,37 @@ def _write_record(item: InstalledDistribution) -> None:
 class _CheckedWheel(WheelFile):
     """A wheel whose every file is hashed as it is read and compared with its RECORD entry at its end."""
 
-    def __init__(self, archive: zipfile.ZipFile, stop: threading.Event) -> None:
+    def __init__(self, archive: zipfile.ZipFile, in_place: MemberFile | None, stop: threading.Event) -> None:
         super().__init__(archive)
+        self._in_place = in_place  # the wheel's own bytes in the bundle: its files are read from there
         self._stop = stop
         self._checked: set[str] = set()
         self._names: set[str] = set()
 
     def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
-        for record, stream, executable in super().get_contents():
+        """As ``WheelFile.get_contents`` (every file with its RECORD row), each hashed file as a checked stream."""
+        rows = {row[0]: row for row in parse_record_file(self.read_dist_info("RECORD").splitlines())}
+        for item in self._zipfile.infolist():
+            if item.filename[-1:] == "/":  # a directory
+                continue
+            record = rows.pop(item.filename, (item.filename, "", ""))
+            mode = item.external_attr >> 16
+            executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
             path, hash_text, size_text = record
             self._names.add(path)
             if path.rsplit("/", 1)[-1] in _SKIP_UNHASHED and path.startswith(self.dist_info_dir + "/"):
-                yield record, stream, executable
+                with self._zipfile.open(item) as stream:
+                    yield record, cast(BinaryIO, stream), executable
                 continue
             if not hash_text:
                 raise RecordMismatch(f"{path} is not hashed in RECORD")
             entry = RecordEntry.from_elements(path, hash_text, size_text)
-            yield record, cast(BinaryIO, _CheckedStream(stream, entry, self._checked, self._stop)), executable
+            data = MemberData.locate(self._in_place, item) if self._in_place is not None else None
+            checked = _CheckedStream(partial(self._zipfile.open, item), data, entry, self._checked, self._stop)
+            try:
+                yield record, cast(BinaryIO, checked), executable
+            finally:
+                checked.close()
 
     def require_all_checked(self) -> None:
         """Every file written was read to its end (and so compared); none was skipped unread."""
@@ -212,10 +229,15 @@ class _CheckedWheel(WheelFile):
 
 
 class _CheckedStream:
-    """A file of the wheel: hashes what is read; at its end the sha256 and size must match RECORD."""
+    """A file of the wheel: hashes what is read; at its end the sha256 and size must match RECORD.
 
-    def __init__(self, stream: BinaryIO, entry: RecordEntry, checked: set[str], stop: threading.Event) -> None:
-        self._stream, self._entry, self._checked, self._stop = stream, entry, checked, stop
+    ``chunks()`` reads it through ``data`` when there is one (the destination's road); ``read`` and the rest
+    open it through zipfile, only when something asks (a script's shebang is read line by line)."""
+
+    def __init__(self, opener: Callable[[], IO[bytes]], data: MemberData | None, entry: RecordEntry,
+                 checked: set[str], stop: threading.Event) -> None:
+        self._opener, self._data, self._entry, self._checked, self._stop = opener, data, entry, checked, stop
+        self._opened: IO[bytes] | None = None
         self._hash = self._new_hash()
         self._size = 0
         self.verified: Any = None  # the sha256 once the whole file matched RECORD
@@ -226,12 +248,21 @@ class _CheckedStream:
             raise RecordMismatch(f"{self._entry.path}: RECORD uses {self._entry.hash_.name}, not sha256")
         return sha256()
 
+    @property
+    def _stream(self) -> IO[bytes]:
+        if self._opened is None:
+            self._opened = self._opener()
+        return self._opened
+
     def _account(self, data: bytes) -> bytes:
         if self._stop.is_set():
             raise InterruptedError("stopped")
         if data:
             self._hash.update(data)
             self._size += len(data)
+            if self._entry.size is not None and self._size > self._entry.size:  # a bomb stops here
+                raise RecordMismatch(f"{self._entry.path}: sha256 differs from RECORD (longer than its "
+                                     f"{self._entry.size} bytes)")
         else:
             self._finish()
         return data
@@ -247,6 +278,16 @@ class _CheckedStream:
             raise RecordMismatch(f"{entry.path}: {self._size} bytes, RECORD says {entry.size}")
         self._checked.add(entry.path)
         self.verified = self._hash
+
+    def chunks(self) -> Iterator[bytes]:
+        """The whole file from its start, each chunk hashed; compared with RECORD after the last."""
+        if self._data is None or self._opened is not None or self._size:
+            yield from iter(lambda: self.read(_READ_BUFFER), b"")
+            return
+        account = self._account
+        for chunk in self._data.chunks():
+            yield account(chunk)
+        account(b"")
 
     def read(self, size: int = -1) -> bytes:
         return self._account(self._stream.read(size))
@@ -264,7 +305,8 @@ class _CheckedStream:
         return position
 
     def close(self) -> None:
-        self._stream.close()
+        if self._opened is not None:
+            self._opened.close()
 
     def __enter__(self) -> "_CheckedStream":
         return self
@@ -282,14 +324,15 @@ class _Destination(SchemeDictionaryDestination):
         self.compiler = compiler
         self.sources: list[Path] = []
         self.written: Known = {}
-        self._directories: set[Path] = set()  # made already: one mkdir per directory, not one per file
+        self._directories: set[str] = set()  # made already: one mkdir per directory, not one per file
         self.finished: tuple[Path, list[tuple[str, str, str]]] | None = None
 
     def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
-        target = Path(self.scheme_dict[scheme], path)
-        if target.parent not in self._directories:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._directories.add(target.parent)
+        target = os.path.normpath(os.path.join(self.scheme_dict[scheme], path))
+        parent = os.path.dirname(target)
+        if parent not in self._directories:
+            os.makedirs(parent, exist_ok=True)
+            self._directories.add(parent)
         checked = stream if isinstance(stream, _CheckedStream) else None
         digest, size = sha256(), 0
         try:
@@ -297,22 +340,27 @@ class _Destination(SchemeDictionaryDestination):
         except FileExistsError:  # two wheels ship one file (namespace __init__.py): the later wins, as with pip
             handle = open(target, "wb")
         with handle:
-            for chunk in iter(lambda: stream.read(_READ_BUFFER), b""):
-                if checked is None:  # a file the wheel's RECORD checks is hashed once, by _CheckedStream
+            write = handle.write
+            if checked is not None:  # a file the wheel's RECORD checks is hashed once, by _CheckedStream
+                for chunk in checked.chunks():
+                    size += len(chunk)
+                    write(chunk)
+                assert checked.verified is not None  # read to its end: compared with RECORD
+                digest = checked.verified
+            else:
+                for chunk in iter(lambda: stream.read(_READ_BUFFER), b""):
                     digest.update(chunk)
-                size += len(chunk)
-                handle.write(chunk)
-        if checked is not None:
-            assert checked.verified is not None  # read to its end: compared with RECORD
-            digest = checked.verified
+                    size += len(chunk)
+                    write(chunk)
         if is_executable:
             make_file_executable(target)
-        self.written[os.path.normpath(target)] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)
+        self.written[target] = (digest.hexdigest(), size, os.stat(target).st_mtime_ns)
         value = base64.urlsafe_b64encode(digest.digest()).decode("ascii").rstrip("=")
         if scheme in ("purelib", "platlib") and path.endswith(".py"):
-            self.sources.append(target)
+            source = Path(target)
+            self.sources.append(source)
             if self.compiler is not None:  # checked against RECORD: the workers compile it while the rest is written
-                self.compiler.submit_file(target, size)
+                self.compiler.submit_file(source, size)
         return RecordEntry(path, Hash("sha256", value), size)
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:
