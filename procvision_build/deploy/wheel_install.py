@@ -322,6 +322,8 @@ class _Destination(SchemeDictionaryDestination):
                  compiler: BytecodeCompiler | None = None) -> None:
         super().__init__(scheme, interpreter, kind)  # type: ignore[arg-type]
         self.compiler = compiler
+        # each scheme's folder with a separator at its end: every file must land below one
+        self._inside = {name: os.path.join(os.path.normpath(folder), "") for name, folder in scheme.items()}
         self.sources: list[Path] = []
         self.written: Known = {}
         self._directories: set[str] = set()  # made already: one mkdir per directory, not one per file
@@ -329,6 +331,8 @@ class _Destination(SchemeDictionaryDestination):
 
     def write_to_fs(self, scheme: Any, path: str, stream: BinaryIO, is_executable: bool) -> RecordEntry:
         target = os.path.normpath(os.path.join(self.scheme_dict[scheme], path))
+        if not target.startswith(self._inside[scheme]):  # "../", an absolute path, a drive: pypa/installer lets them by
+            raise ValueError(f"{path} would be written outside the environment ({scheme})")
         parent = os.path.dirname(target)
         if parent not in self._directories:
             os.makedirs(parent, exist_ok=True)

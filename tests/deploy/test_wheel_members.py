@@ -150,3 +150,23 @@ def test_a_damaged_wheel_is_refused_with_its_code(tmp_path: Path, case: str) -> 
     assert "\n" not in str(error)
     bomb = list((tmp_path / "venv").rglob("bomb.bin"))
     assert not bomb or bomb[0].stat().st_size < 8 * 2**20  # stopped within an inflate step or two
+
+
+@pytest.mark.parametrize("escape", ["../../../../escaped.txt", "demo-1.0.data/data/../../../../../escaped.txt",
+                                    "ABSOLUTE"])
+def test_a_file_named_outside_the_environment_is_refused_and_not_written(tmp_path: Path, escape: str) -> None:
+    target = tmp_path / "escaped.txt"
+    name = str(target) if escape == "ABSOLUTE" else escape
+    error = refusal(tmp_path, make_wheel({"demo/__init__.py": b"", name: b"outside\n"}))
+    assert error.code == ErrorCode.INSTALL_FAILED, error
+    assert "outside the environment" in str(error) and NAME in str(error)
+    assert not target.exists()
+    assert not list(tmp_path.rglob("escaped.txt"))
+
+
+def test_a_console_script_named_outside_the_environment_is_refused(tmp_path: Path) -> None:
+    entry_points = b"[console_scripts]\n../../../escaped = demo:main\n"
+    wheel = make_wheel({"demo/__init__.py": b"def main(): pass\n", "demo-1.0.dist-info/entry_points.txt": entry_points})
+    error = refusal(tmp_path, wheel)
+    assert error.code == ErrorCode.INSTALL_FAILED and "outside the environment" in str(error), error
+    assert not list(tmp_path.rglob("escaped"))
