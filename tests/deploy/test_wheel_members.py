@@ -28,9 +28,9 @@ def _digest(data: bytes) -> str:
 
 
 def make_wheel(files: dict[str, bytes], compression: dict[str, int] | None = None,
-               record_sizes: dict[str, int] | None = None, unhashed: tuple[str, ...] = ()) -> bytes:
+               record_sizes: dict[str, int] | None = None, unhashed: tuple[str, ...] = (), zip64: bool = False) -> bytes:
     """A wheel of ``files`` with a true RECORD (sizes may be overridden, rows left unhashed), each member deflated
-    unless named."""
+    unless named; ``zip64``: every local header with a zip64 extra field, as a writer of big wheels makes."""
     compression, record_sizes = compression or {}, record_sizes or {}
     dist_info = "demo-1.0.dist-info"
     files = {**files, f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
@@ -40,7 +40,10 @@ def make_wheel(files: dict[str, bytes], compression: dict[str, int] | None = Non
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         for name, data in files.items():
-            archive.writestr(name, data, compress_type=compression.get(name, zipfile.ZIP_DEFLATED))
+            info = zipfile.ZipInfo(name, (2024, 1, 1, 0, 0, 0))
+            info.compress_type = compression.get(name, zipfile.ZIP_DEFLATED)
+            with archive.open(info, "w", force_zip64=zip64) as member:
+                member.write(data)
         archive.writestr(f"{dist_info}/RECORD", "\n".join(rows + [f"{dist_info}/RECORD,,"]) + "\n",
                          compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()
@@ -90,6 +93,16 @@ def installed(venv: Path, name: str) -> bytes:
 def test_every_compression_zipfile_reads_installs_byte_for_byte(tmp_path: Path, method: int) -> None:
     files = {"demo/__init__.py": b"VALUE = 1\n", "demo/big.bin": BIG, "demo/empty.txt": b""}
     venv = install(tmp_path, make_wheel(files, {name: method for name in files}))
+    for name, data in files.items():
+        assert installed(venv, name.split("/")[-1]) == data
+
+
+def test_local_headers_with_a_zip64_extra_field_install_byte_for_byte(tmp_path: Path) -> None:
+    files = {"demo/__init__.py": b"VALUE = 1\n", "demo/big.bin": BIG}
+    wheel = make_wheel(files, zip64=True)
+    local, _ = headers(wheel, "demo/big.bin")
+    assert struct.unpack_from("<H", wheel, local + 28)[0] > 0  # an extra field the data starts after
+    venv = install(tmp_path, wheel)
     for name, data in files.items():
         assert installed(venv, name.split("/")[-1]) == data
 
