@@ -123,9 +123,11 @@ class MemberData:
         return cls(archive, info, start)
 
     def chunks(self) -> Iterator[bytes]:
-        """The member's bytes, in order; ``EOFError`` when its compressed data ends early."""
+        """The member's bytes, in order; ``EOFError`` when its compressed data ends early, ``BadZipFile`` when it
+        inflates past the size the directory gives (zipfile stops there too)."""
         info, read_at = self._info, self._archive.read_at
         position, end = self._start, self._start + info.compress_size
+        room = info.file_size
         inflater = zlib.decompressobj(-zlib.MAX_WBITS) if info.compress_type == zipfile.ZIP_DEFLATED else None
         while position < end:
             data = read_at(position, min(_READ, end - position))
@@ -138,10 +140,15 @@ class MemberData:
             while data:
                 chunk = inflater.decompress(data, _INFLATED)
                 data = inflater.unconsumed_tail
+                room -= len(chunk)
+                if room < 0:
+                    raise zipfile.BadZipFile(f"{info.filename} inflates past its {info.file_size} bytes")
                 if chunk:
                     yield chunk
         if inflater is not None:
             tail = inflater.flush()
+            if len(tail) > room:
+                raise zipfile.BadZipFile(f"{info.filename} inflates past its {info.file_size} bytes")
             if tail:
                 yield tail
             if not inflater.eof:

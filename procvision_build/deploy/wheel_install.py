@@ -2,9 +2,9 @@
 
 Wheels are read in place from the bundle and written side by side by threads, one per core (zlib releases
 the GIL); each file's data is read and inflated straight from the bundle (``MemberData``), and checked against
-its wheel's RECORD as it is written (and hashed once: sha256, not zipfile's CRC as well). Bytecode is compiled by child
-processes, one per core, each module as soon as it is written; each ``RECORD`` is written last, listing the
-bytecode as pip does. ``INSTALLER`` says procvision.
+its wheel's RECORD as it is written (hashed once: sha256, and not zipfile's CRC as well). Bytecode is compiled
+by child processes, one per core, each module as soon as it is written; each ``RECORD`` is written last,
+listing the bytecode as pip does. ``INSTALLER`` says procvision.
 """
 
 from __future__ import annotations

@@ -28,9 +28,10 @@ def _digest(data: bytes) -> str:
 
 
 def make_wheel(files: dict[str, bytes], compression: dict[str, int] | None = None,
-               record_sizes: dict[str, int] | None = None, unhashed: tuple[str, ...] = (), zip64: bool = False) -> bytes:
-    """A wheel of ``files`` with a true RECORD (sizes may be overridden, rows left unhashed), each member deflated
-    unless named; ``zip64``: every local header with a zip64 extra field, as a writer of big wheels makes."""
+               record_sizes: dict[str, int | str] | None = None, unhashed: tuple[str, ...] = (),
+               zip64: bool = False) -> bytes:
+    """A wheel of ``files`` with a true RECORD (sizes may be overridden or left out, rows left unhashed), each
+    member deflated unless named; ``zip64``: every local header with a zip64 extra field, as big wheels have."""
     compression, record_sizes = compression or {}, record_sizes or {}
     dist_info = "demo-1.0.dist-info"
     files = {**files, f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
@@ -145,9 +146,13 @@ CORPUS = {
     "an unknown compression": (
         patched(GOOD, "demo/big.bin", local={8: b"\x63\x00"}, central={10: b"\x63\x00"}), ErrorCode.INSTALL_FAILED,
         ""),
-    "a bomb: 200 MB of zeros that RECORD calls 10 bytes": (
-        make_wheel({"demo/bomb.bin": bytes(200 * 2**20)}, record_sizes={"demo/bomb.bin": 10}),
+    "a bomb: 64 MiB of zeros that RECORD calls 10 bytes": (
+        make_wheel({"demo/bomb.bin": bytes(64 * 2**20)}, record_sizes={"demo/bomb.bin": 10}),
         ErrorCode.INTEGRITY_ERROR, "longer than its 10 bytes"),
+    "a bomb whose RECORD gives no size: the directory's 10 bytes bound it": (
+        patched(make_wheel({"demo/bomb.bin": bytes(64 * 2**20)}, record_sizes={"demo/bomb.bin": ""}),
+                "demo/bomb.bin", central={24: struct.pack("<L", 10)}),
+        ErrorCode.INSTALL_FAILED, "inflates past its 10 bytes"),
     "a file RECORD does not hash": (
         make_wheel({"demo/x.py": b"x = 1\n"}, unhashed=("demo/x.py",)),
         ErrorCode.INTEGRITY_ERROR, "not hashed in RECORD"),
