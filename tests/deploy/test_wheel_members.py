@@ -29,14 +29,16 @@ def _digest(data: bytes) -> str:
 
 def make_wheel(files: dict[str, bytes], compression: dict[str, int] | None = None,
                record_sizes: dict[str, int | str] | None = None, unhashed: tuple[str, ...] = (),
-               zip64: bool = False) -> bytes:
-    """A wheel of ``files`` with a true RECORD (sizes may be overridden or left out, rows left unhashed), each
-    member deflated unless named; ``zip64``: every local header with a zip64 extra field, as big wheels have."""
-    compression, record_sizes = compression or {}, record_sizes or {}
+               zip64: bool = False, recorded: dict[str, bytes] | None = None) -> bytes:
+    """A wheel of ``files`` with a true RECORD (sizes may be overridden or left out, rows left unhashed, or a row
+    describe the bytes ``recorded`` gives instead), each member deflated unless named; ``zip64``: every local
+    header with a zip64 extra field, as big wheels have."""
+    compression, record_sizes, recorded = compression or {}, record_sizes or {}, recorded or {}
     dist_info = "demo-1.0.dist-info"
     files = {**files, f"{dist_info}/METADATA": b"Metadata-Version: 2.1\nName: demo\nVersion: 1.0\n",
              f"{dist_info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
-    rows = [f"{name},," if name in unhashed else f"{name},{_digest(data)},{record_sizes.get(name, len(data))}"
+    rows = [f"{name},," if name in unhashed else
+            f"{name},{_digest(recorded.get(name, data))},{record_sizes.get(name, len(data))}"
             for name, data in files.items()]
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -188,3 +190,17 @@ def test_a_console_script_named_outside_the_environment_is_refused(tmp_path: Pat
     error = refusal(tmp_path, wheel)
     assert error.code == ErrorCode.INSTALL_FAILED and "outside the environment" in str(error), error
     assert not list(tmp_path.rglob("escaped"))
+
+
+def test_a_script_with_a_python_shebang_is_read_through_zipfile_and_checked(tmp_path: Path) -> None:
+    """pypa/installer reads a ``.data/scripts`` file line by line to rewrite ``#!python``: the lazy zipfile road."""
+    script = b"#!python\nprint('hello')\n" + b"# padding\n" * 50_000
+    venv = install(tmp_path, make_wheel({"demo/__init__.py": b"", "demo-1.0.data/scripts/demo-tool": script}))
+    written = installed(venv, "demo-tool")
+    assert written.startswith(b"#!" + str(venv / "bin" / "python").encode() + b"\n")
+    assert written.endswith(script[len(b"#!python\n"):])
+    name = "demo-1.0.data/scripts/demo-tool"
+    damaged = make_wheel({"demo/__init__.py": b"", name: script.replace(b"hello", b"HELLO")}, recorded={name: script})
+    (tmp_path / "damaged").mkdir()
+    error = refusal(tmp_path / "damaged", damaged)
+    assert error.code == ErrorCode.INTEGRITY_ERROR and "demo-tool: sha256 differs from RECORD" in str(error), error
