@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from .fsutil import StrPath
 
 #: ``python BUNDLE.zip`` runs this; the root tool ``procvision-deploy.pyz`` has the same one.
-#: Its first two lines refuse an old Python (2003) in syntax that Python 2.7 and 3.x parse.
+#: Its first two lines refuse an old Python (2003) in syntax that Python 2.7 and 3.x parse; then the rest of
+#: the package is loaded from the zip once per module, not twice (zip_imports.py).
 MAIN_STUB = (
     "# procvision bundle installer: python THIS.zip --help\n"
     "from _procvision_deploy.python_check import require\n"
     "require()\n"
+    "from _procvision_deploy.zip_imports import load_once\n"
+    "load_once()\n"
     "from _procvision_deploy.cli import run\n"
     "run()\n"
 )

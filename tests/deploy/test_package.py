@@ -50,6 +50,7 @@ def test_importing_the_package_loads_nothing_else() -> None:
 
 def test_the_layout_the_writer_reuses() -> None:
     assert MAIN_STUB.splitlines()[1:] == ["from _procvision_deploy.python_check import require", "require()",
+                                          "from _procvision_deploy.zip_imports import load_once", "load_once()",
                                           "from _procvision_deploy.cli import run", "run()"]
     names = [name for name, _ in package_sources()]
     assert names == sorted(names) and f"{PACKAGE_PREFIX}cli.py" in names and f"{PACKAGE_PREFIX}__init__.py" in names
