@@ -44,7 +44,9 @@ class SeekableBytes(io.RawIOBase):
 
 
 class MemberFile(SeekableBytes):
-    """The bytes of one stored member, ``size`` long, starting at ``start`` in the file at ``path``."""
+    """The bytes of one stored member, ``size`` long, starting at ``start`` in the file at ``path``.
+
+    ``readinto`` and ``read_at`` each seek the one handle before they read: one thread per ``MemberFile``."""
 
     def __init__(self, path: Path, start: int, size: int, expected: os.stat_result) -> None:
         super().__init__()
@@ -101,14 +103,18 @@ class MemberData:
         self._archive, self._info, self._start = archive, info, start
 
     @classmethod
-    def locate(cls, archive: MemberFile, info: zipfile.ZipInfo) -> "MemberData | None":
-        """The member's data, or None when only zipfile can read it (bzip2, lzma; an unknown compression, which
-        it refuses). ``BadZipFile`` when the member is encrypted or its local header disagrees with the
-        directory."""
+    def locate(cls, archive: MemberFile, info: zipfile.ZipInfo, limit: int) -> "MemberData | None":
+        """The member's data, which must end by ``limit`` (where the next member's header, or the directory,
+        starts: members never overlap), or None when only zipfile can read it (bzip2, lzma; an unknown
+        compression, which it refuses). ``BadZipFile`` when the member is encrypted, a stored one's two sizes
+        differ, or its local header disagrees with the directory."""
         if info.flag_bits & _ENCRYPTED:
             raise zipfile.BadZipFile(f"{info.filename} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
+        if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
+            raise zipfile.BadZipFile(f"{info.filename} is stored with {info.compress_size} bytes, not the "
+                                     f"{info.file_size} the directory gives")
         header = archive.read_at(info.header_offset, _LOCAL_HEADER.size)
         if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
             raise zipfile.BadZipFile(f"bad local header of {info.filename}")
@@ -118,8 +124,8 @@ class MemberData:
         if name.decode(encoding) != info.orig_filename:  # as zipfile refuses it: one name, two contents
             raise zipfile.BadZipFile(f"the local header of {info.filename} names {name.decode(encoding)!r}")
         start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
-        if start + info.compress_size > archive.size:
-            raise zipfile.BadZipFile(f"{info.filename} runs past the end of the archive")
+        if start + info.compress_size > min(limit, archive.size):
+            raise zipfile.BadZipFile(f"{info.filename} runs past the end of the archive or into another member")
         return cls(archive, info, start)
 
     def chunks(self) -> Iterator[bytes]:
@@ -151,5 +157,5 @@ class MemberData:
                 raise zipfile.BadZipFile(f"{info.filename} inflates past its {info.file_size} bytes")
             if tail:
                 yield tail
-            if not inflater.eof:
+            if not inflater.eof and (info.compress_size or info.file_size):  # nothing at all is an empty file
                 raise EOFError(f"{info.filename}: its compressed data ends early")

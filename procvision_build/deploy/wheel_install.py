@@ -153,6 +153,9 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
             bundle.archive.open(info)  # type: ignore[assignment]
         with stream, zipfile.ZipFile(stream) as archive:
             archive.filename = wheel.filename  # pypa/installer reads the name and version from it
+            encrypted = next((item.filename for item in archive.infolist() if item.flag_bits & 0x1), None)
+            if encrypted is not None:  # zipfile would raise RuntimeError on it
+                raise zipfile.BadZipFile(f"{encrypted} is encrypted")
             source = _CheckedWheel(archive, raw, stop)
             destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind(),
                                        compiler)
@@ -162,7 +165,7 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
         raise DeployError(f"the files of {wheel.filename} differ from its RECORD ({error}); nothing was installed. "
                           "Copy the bundle again from the build; if it repeats, the wheel is broken",
                           ErrorCode.INTEGRITY_ERROR) from None
-    except (InstallerError, *DAMAGE) as error:
+    except (InstallerError, KeyError, csv.Error, *DAMAGE) as error:  # KeyError: zipfile's "no item named"
         raise DeployError(f"cannot install {wheel.filename} from {bundle.path.name}: {error}; nothing was "
                           "installed. Rebuild the bundle", ErrorCode.INSTALL_FAILED) from None
     assert destination.finished is not None
@@ -193,6 +196,9 @@ class _CheckedWheel(WheelFile):
         self._stop = stop
         self._checked: set[str] = set()
         self._names: set[str] = set()
+        # where each member's data must end: the next member's header, or the directory (no overlaps)
+        starts = sorted({item.header_offset for item in archive.infolist()} | {archive.start_dir})
+        self._limits = dict(zip(starts, starts[1:] + [archive.start_dir]))
 
     def get_contents(self) -> Iterator[tuple[tuple[str, str, str], BinaryIO, bool]]:
         """As ``WheelFile.get_contents`` (every file with its RECORD row), each hashed file as a checked stream."""
@@ -212,7 +218,8 @@ class _CheckedWheel(WheelFile):
             if not hash_text:
                 raise RecordMismatch(f"{path} is not hashed in RECORD")
             entry = RecordEntry.from_elements(path, hash_text, size_text)
-            data = MemberData.locate(self._in_place, item) if self._in_place is not None else None
+            data = None if self._in_place is None else \
+                MemberData.locate(self._in_place, item, self._limits.get(item.header_offset, 0))
             checked = _CheckedStream(partial(self._zipfile.open, item), data, entry, self._checked, self._stop)
             try:
                 yield record, cast(BinaryIO, checked), executable
@@ -342,7 +349,11 @@ class _Destination(SchemeDictionaryDestination):
         try:
             handle = open(target, "xb")
         except FileExistsError:  # two wheels ship one file (namespace __init__.py): the later wins, as with pip
-            handle = open(target, "wb")
+            if os.path.islink(target):  # the venv's bin/python: replaced, never written through (as pip does)
+                os.unlink(target)
+                handle = open(target, "xb")
+            else:
+                handle = open(target, "wb")
         with handle:
             write = handle.write
             if checked is not None:  # a file the wheel's RECORD checks is hashed once, by _CheckedStream

@@ -1,6 +1,6 @@
 """Each module of the zip this tool runs from loaded once, not twice.
 
-CPython's zipimport (3.8 to at least 3.13, gh-141276) compiles a module from source, or reads and unmarshals its
+CPython's zipimport (3.10 to 3.13 at least, gh-141276) compiles a module from source, or reads and unmarshals its
 bytecode, once to name its file (``find_spec`` asks ``get_filename``) and again to run it (``get_code``). A
 bundle's modules are sources, so every install compiled its own code twice; the root tool's calls read their
 bytecode twice. ``load_once`` keeps the first result for the run.
@@ -26,10 +26,14 @@ class OnceZipImporter(zipimport.zipimporter):
         return code if code is not None else super().get_code(fullname)
 
 
+#: The Pythons whose zipimport this was tested with: on another, its private ``_get_module_code`` may differ.
+TESTED = ((3, 10), (3, 13))
+
+
 def load_once() -> None:
-    """From now on, zip imports in this process go through ``OnceZipImporter``; a Python whose zipimport has
-    no ``_get_module_code`` is left as it is."""
-    if not hasattr(zipimport, "_get_module_code"):
+    """From now on, zip imports in this process go through ``OnceZipImporter``; a Python outside ``TESTED``
+    is left as it is."""
+    if not TESTED[0] <= sys.version_info[:2] <= TESTED[1] or not hasattr(zipimport, "_get_module_code"):
         return
     sys.path_hooks[:] = [OnceZipImporter if hook is zipimport.zipimporter else hook for hook in sys.path_hooks]
     for path, finder in list(sys.path_importer_cache.items()):

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import struct
+import sys
 import threading
 import zipfile
 from pathlib import Path
@@ -128,6 +129,15 @@ def _set_data_byte(wheel: bytes, member: str, at: int, value: int | None = None)
     return wheel[:where] + bytes([wheel[where] ^ 0xFF if value is None else value]) + wheel[where + 1:]
 
 
+def _without(wheel: bytes, member: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(wheel)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if info.filename != member:
+                target.writestr(info, source.read(info))
+    return out.getvalue()
+
+
 CORPUS = {
     # what is wrong: (the wheel, the code, words of the message)
     "a changed byte in data deflate stored as it was": (
@@ -155,6 +165,16 @@ CORPUS = {
         patched(make_wheel({"demo/bomb.bin": bytes(64 * 2**20)}, record_sizes={"demo/bomb.bin": ""}),
                 "demo/bomb.bin", central={24: struct.pack("<L", 10)}),
         ErrorCode.INSTALL_FAILED, "inflates past its 10 bytes"),
+    "a stored file longer than the directory says": (
+        patched(make_wheel({"demo/big.bin": BIG}, {"demo/big.bin": zipfile.ZIP_STORED}), "demo/big.bin",
+                central={24: struct.pack("<L", 10)}), ErrorCode.INSTALL_FAILED, "is stored with"),
+    "data that runs into the next member": (
+        patched(GOOD, "demo/__init__.py", central={20: struct.pack("<L", 5000)}), ErrorCode.INSTALL_FAILED,
+        "into another member"),
+    "an encrypted WHEEL file (read through zipfile)": (
+        patched(GOOD, "demo-1.0.dist-info/WHEEL", local={6: b"\x01\x00"}, central={8: b"\x01\x00"}),
+        ErrorCode.INSTALL_FAILED, "WHEEL is encrypted"),
+    "no RECORD": (_without(GOOD, "demo-1.0.dist-info/RECORD"), ErrorCode.INSTALL_FAILED, "RECORD"),
     "a file RECORD does not hash": (
         make_wheel({"demo/x.py": b"x = 1\n"}, unhashed=("demo/x.py",)),
         ErrorCode.INTEGRITY_ERROR, "not hashed in RECORD"),
@@ -204,3 +224,25 @@ def test_a_script_with_a_python_shebang_is_read_through_zipfile_and_checked(tmp_
     (tmp_path / "damaged").mkdir()
     error = refusal(tmp_path / "damaged", damaged)
     assert error.code == ErrorCode.INTEGRITY_ERROR and "demo-tool: sha256 differs from RECORD" in str(error), error
+
+
+def test_an_empty_file_deflated_to_nothing_installs_as_zipfile_reads_it(tmp_path: Path) -> None:
+    wheel = make_wheel({"demo/__init__.py": b"", "demo/empty.txt": b""})
+    wheel = patched(wheel, "demo/empty.txt", local={18: struct.pack("<L", 0)}, central={20: struct.pack("<L", 0)})
+    with zipfile.ZipFile(io.BytesIO(wheel)) as archive:
+        assert archive.getinfo("demo/empty.txt").compress_size == 0 and archive.read("demo/empty.txt") == b""
+    assert installed(install(tmp_path, wheel), "empty.txt") == b""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a venv's bin/python is a symbolic link on POSIX")
+def test_a_script_named_as_a_link_in_the_venv_replaces_the_link_and_not_what_it_points_to(tmp_path: Path) -> None:
+    outside = tmp_path / "base-python"
+    outside.write_bytes(b"the base interpreter\n")
+    (tmp_path / "venv" / "bin").mkdir(parents=True)
+    (tmp_path / "venv" / "bin" / "python3").symlink_to(outside)
+    entry_points = b"[console_scripts]\npython3 = demo:main\n"
+    venv = install(tmp_path, make_wheel({"demo/__init__.py": b"def main(): pass\n",
+                                         "demo-1.0.dist-info/entry_points.txt": entry_points}))
+    assert outside.read_bytes() == b"the base interpreter\n"
+    script = venv / "bin" / "python3"
+    assert not script.is_symlink() and b"from demo import main" in script.read_bytes()
