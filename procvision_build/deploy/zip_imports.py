@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import sys
 import zipimport
-from typing import Any
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class OnceZipImporter(zipimport.zipimporter):

@@ -4,6 +4,7 @@ compiles it twice, gh-141276: its warnings then show twice, which is how this te
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 import warnings
 import zipfile
@@ -50,3 +51,19 @@ def test_a_module_of_the_zip_is_compiled_once(probe_zip: Path) -> None:
     assert module.PATTERN == "\\d+" and module.__file__ == str(probe_zip / "pv_once_probe" / "warned.py")
     assert isinstance(module.__loader__, OnceZipImporter)
 
+
+
+@pytest.mark.slow
+def test_a_root_tool_command_loads_no_typing_or_pathlib(tmp_path: Path) -> None:
+    """load_once runs on every call of the root tool, whose commands skip typing and pathlib (values.py)."""
+    from procvision_build.deploy.tool import build_tool, tool_files
+
+    tool = tmp_path / "procvision-deploy.pyz"
+    tool.write_bytes(build_tool(tool_files(), str(tmp_path)))
+    (tmp_path / "root").mkdir()
+    done = subprocess.run([sys.executable, "-X", "importtime", str(tool), "rollback", "--pid", "p001", "--root",
+                           str(tmp_path / "root")], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "p001" in done.stderr  # nothing to roll back: one line, after the imports
+    loaded = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "_procvision_deploy.zip_imports" in loaded and "_procvision_deploy.bindings" in loaded
+    assert not loaded & {"typing", "pathlib"}, sorted(loaded & {"typing", "pathlib"})
