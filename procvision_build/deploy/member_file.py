@@ -13,13 +13,27 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _LOCAL_SIGNATURE = b"PK\x03\x04"
-_ENCRYPTED, _UTF8_NAME = 0x1, 0x800
+ENCRYPTED, _UTF8_NAME = 0x1, 0x800  # general purpose flag bits
 #: compressed bytes read at a time, and the most one inflate step may make of them (a bomb never fills memory)
 _READ, _INFLATED = 1 << 18, 1 << 21
+
+
+def _data_start(info: zipfile.ZipInfo, read: Callable[[int, int], bytes]) -> int:
+    """Where ``info``'s data starts, from its local header as ``read(offset, size)`` gives it; ``BadZipFile``
+    when that is no local header or names another file (as zipfile refuses it: one name, two contents)."""
+    header = read(info.header_offset, _LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
+        raise zipfile.BadZipFile(f"bad local header of {info.filename}")
+    fields = _LOCAL_HEADER.unpack(header)
+    name = read(info.header_offset + _LOCAL_HEADER.size, fields[-2]).decode("utf-8" if fields[3] & _UTF8_NAME
+                                                                          else "cp437")
+    if name != info.orig_filename:
+        raise zipfile.BadZipFile(f"the local header of {info.filename} names {name!r}")
+    return info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
 
 
 class SeekableBytes(io.RawIOBase):
@@ -63,12 +77,12 @@ class MemberFile(SeekableBytes):
             return None
         expected = os.fstat(archive.fp.fileno())
         with open(archive.filename, "rb") as handle:
-            handle.seek(info.header_offset)
-            header = handle.read(_LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
-            raise zipfile.BadZipFile(f"bad local header of {info.filename}")
-        fields = _LOCAL_HEADER.unpack(header)
-        start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+
+            def read(offset: int, size: int) -> bytes:
+                handle.seek(offset)
+                return handle.read(size)
+
+            start = _data_start(info, read)
         return cls(Path(archive.filename), start, info.file_size, expected)
 
     def read_at(self, offset: int, size: int) -> bytes:
@@ -106,24 +120,14 @@ class MemberData:
     def locate(cls, archive: MemberFile, info: zipfile.ZipInfo, limit: int) -> "MemberData | None":
         """The member's data, which must end by ``limit`` (where the next member's header, or the directory,
         starts: members never overlap), or None when only zipfile can read it (bzip2, lzma; an unknown
-        compression, which it refuses). ``BadZipFile`` when the member is encrypted, a stored one's two sizes
-        differ, or its local header disagrees with the directory."""
-        if info.flag_bits & _ENCRYPTED:
-            raise zipfile.BadZipFile(f"{info.filename} is encrypted")
+        compression, which it refuses). ``BadZipFile`` when a stored one's two sizes differ, or its local
+        header disagrees with the directory. The caller refuses an encrypted member first."""
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
             return None
         if info.compress_type == zipfile.ZIP_STORED and info.compress_size != info.file_size:
             raise zipfile.BadZipFile(f"{info.filename} is stored with {info.compress_size} bytes, not the "
                                      f"{info.file_size} the directory gives")
-        header = archive.read_at(info.header_offset, _LOCAL_HEADER.size)
-        if len(header) != _LOCAL_HEADER.size or header[:4] != _LOCAL_SIGNATURE:
-            raise zipfile.BadZipFile(f"bad local header of {info.filename}")
-        fields = _LOCAL_HEADER.unpack(header)
-        name = archive.read_at(info.header_offset + _LOCAL_HEADER.size, fields[-2])
-        encoding = "utf-8" if fields[3] & _UTF8_NAME else "cp437"
-        if name.decode(encoding) != info.orig_filename:  # as zipfile refuses it: one name, two contents
-            raise zipfile.BadZipFile(f"the local header of {info.filename} names {name.decode(encoding)!r}")
-        start = info.header_offset + _LOCAL_HEADER.size + fields[-2] + fields[-1]
+        start = _data_start(info, archive.read_at)
         if start + info.compress_size > min(limit, archive.size):
             raise zipfile.BadZipFile(f"{info.filename} runs past the end of the archive or into another member")
         return cls(archive, info, start)

@@ -41,7 +41,7 @@ from .bundle_files import venv_python
 from .bytecode import BytecodeCompiler
 from .codes import ErrorCode
 from .errors import DeployError
-from .member_file import MemberData, MemberFile
+from .member_file import ENCRYPTED, MemberData, MemberFile
 from .record import Known
 
 INSTALLER_TEXT = b"procvision\n"
@@ -153,9 +153,6 @@ def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter
             bundle.archive.open(info)  # type: ignore[assignment]
         with stream, zipfile.ZipFile(stream) as archive:
             archive.filename = wheel.filename  # pypa/installer reads the name and version from it
-            encrypted = next((item.filename for item in archive.infolist() if item.flag_bits & 0x1), None)
-            if encrypted is not None:  # zipfile would raise RuntimeError on it
-                raise zipfile.BadZipFile(f"{encrypted} is encrypted")
             source = _CheckedWheel(archive, raw, stop)
             destination = _Destination(venv_scheme(venv_dir, source.distribution), interpreter, script_kind(),
                                        compiler)
@@ -196,6 +193,9 @@ class _CheckedWheel(WheelFile):
         self._stop = stop
         self._checked: set[str] = set()
         self._names: set[str] = set()
+        encrypted = next((item.filename for item in archive.infolist() if item.flag_bits & ENCRYPTED), None)
+        if encrypted is not None:  # zipfile would raise RuntimeError on it
+            raise zipfile.BadZipFile(f"{encrypted} is encrypted")
         # where each member's data must end: the next member's header, or the directory (no overlaps)
         starts = sorted({item.header_offset for item in archive.infolist()} | {archive.start_dir})
         self._limits = dict(zip(starts, starts[1:] + [archive.start_dir]))
