@@ -10,9 +10,10 @@ Bundles (made by the real bundle writer from an index on 127.0.0.1, manylinux_2_
   --abi cp310``.
 
 Contenders, each from nothing to an installed venv:
-- ours: ``python3.10 BUNDLE.zip install --root R`` (checks, extraction, venv, wheels with bytecode, the import
-  check beside the handshake, install record, rename), and with ``--no-compile``; both again with
-  ``--no-import-check``, the like-for-like figure (uv and pip import nothing);
+- ours: ``python3.10 BUNDLE.zip install --root R`` (checks, extraction, venv, wheels with the bytecode the bundle
+  ships, the import check beside the handshake, install record, rename), and with ``--no-compile``; both again
+  with ``--no-import-check``, the like-for-like figure (uv and pip import nothing); and ours from the same bundle
+  without its bytecode (as a build without the target's Python writes it), compiling it here;
 - uv: ``uv venv`` + ``uv pip install --offline --no-cache --require-hashes --no-deps --find-links`` with
   ``--compile-bytecode``, and without (uv's default);
 - pip: ``python -m venv --without-pip`` + this Python's ``pip --python`` install ``--no-index --require-hashes``.
@@ -118,10 +119,19 @@ def unpack(bundle: Path, work: Path) -> Path:
     return work / names[0].split("/")[0]
 
 
-def contenders(python: Path, bundle: Path, version: Path, uv: str | None) -> dict[str, object]:
+def without_bytecode(bundle: Path, out: Path) -> Path:
+    """The bundle as a build without the target's Python writes it: no ``bytecode/``, so the installer compiles."""
+    with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            if "/bytecode/" not in info.filename:
+                target.writestr(info, source.read(info))  # the same compression: wheels stay stored
+    return out
+
+
+def contenders(python: Path, bundle: Path, version: Path, uv: str | None, compiling: Path) -> dict[str, object]:
     requirements, wheels = str(version / "requirements.txt"), str(version / "wheels")
 
-    def ours(target: Path, *flags: str) -> float:
+    def ours(target: Path, *flags: str, bundle: Path = bundle) -> float:
         return timed([str(python), str(bundle), "install", "--root", str(target), "-q", *flags])
 
     def uv_install(target: Path, *flags: str) -> float:
@@ -140,6 +150,9 @@ def contenders(python: Path, bundle: Path, version: Path, uv: str | None) -> dic
                                "ours, no import check": lambda t: ours(t, "--no-import-check"),
                                "ours --no-compile, no import check": lambda t: ours(t, "--no-compile",
                                                                                       "--no-import-check"),
+                               "ours, compiled here": lambda t: ours(t, bundle=compiling),
+                               "ours, compiled here, no import check": lambda t: ours(t, "--no-import-check",
+                                                                                        bundle=compiling),
                                "pip": pip}
     if uv:
         runs["uv --compile-bytecode"] = lambda t: uv_install(t, "--compile-bytecode")
@@ -151,7 +164,7 @@ def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv:
     version = unpack(bundle, work / "unpacked")
     wheels = list((version / "wheels").glob("*.whl"))
     print(f"\n{label}: {bundle.name}, {bundle.stat().st_size / 2**20:.0f} MiB, {len(wheels)} wheels", flush=True)
-    runs = contenders(python, bundle, version, uv)
+    runs = contenders(python, bundle, version, uv, without_bytecode(bundle, work / f"compiling-{bundle.name}"))
     samples: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for number in range(rounds):
@@ -173,7 +186,8 @@ def measure(label: str, python: Path, bundle: Path, work: Path, rounds: int, uv:
 #: The ratios printed, as (ours, the peer): the columns of both ratio tables.
 RATIOS = (("ours", "uv --compile-bytecode"), ("ours --no-compile", "uv"),
           ("ours, no import check", "uv --compile-bytecode"), ("ours --no-compile, no import check", "uv"),
-          ("ours", "pip"))
+          ("ours, compiled here", "uv --compile-bytecode"),
+          ("ours, compiled here, no import check", "uv --compile-bytecode"), ("ours", "pip"))
 
 
 def _ratio_table(rows: dict[str, list[float]]) -> None:
@@ -239,7 +253,10 @@ def main() -> None:
         newer = make_bundle(work / "build-example-1.1.0", (), "1.1.0", python=args.python)
         command_ms = switches(Path(python), work / "example" / "ours-0", newer, args.switches)
         if not args.skip_vision:
+            started = time.perf_counter()
             vision = make_bundle(work / "build-vision", VISION, python=args.python)
+            print(f"\nvision bundle built in {time.perf_counter() - started:.1f} s (its bytecode compiled, with a "
+                  "fresh cache)", flush=True)
             samples["vision"] = measure("vision", Path(python), vision, work / "vision", args.rounds, uv)
     for label, runs in samples.items():
         results[label] = {name: statistics.median(values) for name, values in runs.items()}

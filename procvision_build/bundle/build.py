@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from procvision_build.artifacts.archive import source_date_epoch
+from procvision_build.bundle.bytecode import bytecode_members, find_compiler
 from procvision_build.bundle.contents import Member, bundle_members
 from procvision_build.bundle.import_check import (NotInstallable, check_bundle_imports, find_interpreter,
                                                   unchecked_reason)
@@ -77,7 +79,8 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     def write(target: Target, wheels: list[ResolvedWheel]) -> BuiltBundle:
         path = out_dir / bundle_filename(config, target.spec)
         ui.info(f"writing {path.name}")
-        members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata)
+        members = bundle_members(config, target, [own, *wheels], epoch, cache.metadata,
+                                 _bytecode(bundle_folder(config), target.spec, [own, *wheels], cache, ui))
         if target.spec.platform.startswith("win"):
             _warn_long_paths(path.name, config, target, members, ui)
         old = before_313(target.spec.python)
@@ -102,11 +105,25 @@ def build_bundles(config: ProjectConfig, own_wheel: Path, out_dir: Path, *, targ
     return built
 
 
+def _bytecode(folder: str, spec: TargetSpec, wheels: list[ResolvedWheel], cache: Cache, ui: UI) -> list[Member]:
+    """The bytecode the bundle ships, compiled here by a CPython of the target's version; none (said so, and the
+    installer compiles on the target) when this machine has no such interpreter or it fails."""
+    compiler = find_compiler(spec)
+    if isinstance(compiler, str):
+        ui.info(f"no bytecode shipped for {spec.key}: {compiler}; the target compiles it at install")
+        return []
+    try:
+        return bytecode_members(folder, wheels, compiler, cache, ui)
+    except (OSError, subprocess.SubprocessError) as error:
+        ui.warning(f"no bytecode shipped for {spec.key}: {error}; the target compiles it at install")
+        return []
+
+
 def _warn_long_paths(bundle: str, config: ProjectConfig, target: Target, members: Sequence[Member], ui: UI) -> None:
     """A Windows bundle whose install would write a path of 260 characters or more under the documented root."""
     folder = bundle_folder(config)
     files = [member.name[len(folder) + 1:] for member in members if member.name.startswith(folder + "/")]
-    wheels = [member.content for member in members if member.stored and isinstance(member.content, Path)]
+    wheels = [member.content for member in members if member.name.endswith(".whl") and isinstance(member.content, Path)]
     found = too_long(installed_paths(folder, files, wheels, target.spec.python))
     if found:
         ui.warning(warning_line(bundle, found), path=found[0].path, length=found[0].length)

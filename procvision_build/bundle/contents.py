@@ -31,16 +31,18 @@ class Member:
     name: str
     content: bytes | Path
     sha256: str | None = None  # a wheel's, checked when it was fetched or built: keys its cached CRC-32
+    zipped: bool = False  # a zip already (shipped bytecode), as a wheel is
 
     @property
     def stored(self) -> bool:
-        """Wheels are zips already: stored as they are; the rest is deflated."""
-        return self.name.endswith(".whl")
+        """Wheels and other zips are stored as they are; the rest is deflated."""
+        return self.zipped or self.name.endswith(".whl")
 
 
 def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[ResolvedWheel], epoch: int,
-                   metadata: MetadataStore) -> list[Member]:
-    """Every member of ``target``'s bundle; ``wheels`` are all of them, the algorithm's own included.
+                   metadata: MetadataStore, bytecode: Sequence[Member] = ()) -> list[Member]:
+    """Every member of ``target``'s bundle; ``wheels`` are all of them, the algorithm's own included, and
+    ``bytecode`` their shipped bytecode (``bundle/bytecode.py``), if any.
 
     ``metadata`` holds the METADATA that resolution read, by wheel sha256 (the SBOM's licenses and dependency
     graph come from it).
@@ -58,6 +60,7 @@ def bundle_members(config: ProjectConfig, target: Target, wheels: Sequence[Resol
         Member(f"{folder}/{SBOM}", render_sbom(config, target, wheels, epoch, metadata)),
     ]
     members += [Member(f"{folder}/{WHEELS_DIR}/{wheel.filename}", wheel.path, wheel.sha256) for wheel in wheels]
+    members += bytecode
     assert config.algorithm is not None  # only algorithm projects have bundles (checked by the caller)
     members += [Member(f"{folder}/{relative}", path)
                 for relative, path in expand_paths(config, config.algorithm.asset_paths())]

@@ -12,7 +12,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from procvision_build.deploy.bundle import Bundle
-from procvision_build.deploy.bundle_files import REQUIRED_FILES, SBOM, WHEELS_DIR
+from procvision_build.deploy.bundle_files import BYTECODE_DIR, REQUIRED_FILES, SBOM, WHEELS_DIR
 from procvision_build.deploy.codes import ErrorCode
 from procvision_build.deploy.errors import DeployError
 from procvision_build.distributions import parse_wheel, project_of
@@ -60,12 +60,13 @@ def inspect_bundle(path: Path) -> dict[str, Any]:
 
 
 def _assets(bundle: Bundle) -> dict[str, int]:
-    """Project-relative asset path -> size: everything in the folder but the fixed files and the wheels."""
+    """Project-relative asset path -> size: everything in the folder but the fixed files, the wheels and their
+    shipped bytecode."""
     prefix = f"{bundle.directory}/"
     return {info.filename[len(prefix):]: info.file_size for info in bundle.infos()
             if info.filename.startswith(prefix) and not info.is_dir()
             and info.filename[len(prefix):] not in REQUIRED_FILES
-            and not info.filename[len(prefix):].startswith(f"{WHEELS_DIR}/")}
+            and not info.filename[len(prefix):].startswith((f"{WHEELS_DIR}/", f"{BYTECODE_DIR}/"))}
 
 
 def _licenses(bundle: Bundle) -> dict[str, str]:

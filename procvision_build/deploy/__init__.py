@@ -6,4 +6,4 @@ Importing the package loads nothing else (the build hooks import ``codes``).
 """
 
 #: The deploy tool's own version: a root keeps the newest ``procvision-deploy.pyz`` it was given.
-__version__ = "1.6.0"
+__version__ = "1.7.0"

@@ -2,28 +2,25 @@
 structure, manifest, locked wheels, hashes, assets, damaged members), each with its contract code.
 
 The installer stops at the first finding (``Bundle.open``, then ``check``); ``procvision validate`` lists
-them all and adds the build-side checks. Nothing is written until ``extract``, which hashes the wheels again.
+them all and adds the build-side checks. Nothing is written here (bundle_extract.py writes the version out).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
-
 from . import bundle_files as layout
 from .codes import ErrorCode
 from .errors import DeployError, DeployUsageError
 from .manifest import Manifest, parse_manifest
 from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
-from .member_file import MemberFile
+from .shipped_bytecode import INDEX, ShippedIndex, parse_index
 
 _MANIFEST_MEMBER = re.compile(r"^([^/]+)/" + re.escape(layout.MANIFEST) + "$")
 
@@ -35,7 +32,7 @@ DAMAGE = (zipfile.BadZipFile, EOFError, zlib.error, ValueError, struct.error, No
 # The checks a finding belongs to (``procvision validate`` prints one line per check).
 ZIP, PATHS, STRUCTURE, MANIFEST, LOCKED_WHEELS, HASHES, ASSETS = (
     "zip", "paths", "structure", "manifest", "locked wheels", "hashes", "assets")
-_CHUNK = 1 << 20
+CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -71,6 +68,7 @@ class Bundle:
         self.directory = ""  # "{dist}-{version}"; "" when the bundle has no single one
         self.manifest: Manifest | None = None  # None: missing or unusable (a finding says which)
         self.pins: list[PinnedWheel] | None = None  # None: requirements.txt missing or unusable
+        self.bytecode: ShippedIndex | None = None  # the bytecode compiled at build, each archive checked; or none
         self.findings: list[Finding] = []
         self.digests: dict[str, str] = {}  # member -> sha256, for every member read intact
         self._wheels: list[BundleWheel] = []
@@ -180,6 +178,7 @@ class Bundle:
         if self.directory:
             self._check_files({info.filename for info in infos})
             self._check_wheels(infos)
+            self._check_bytecode(infos)
         self._check_intact(infos)
 
     def _read_manifest(self, infos: list[zipfile.ZipInfo]) -> None:
@@ -277,8 +276,48 @@ class Bundle:
         for wheel in self._wheels:
             digest = self._digest(wheel.member, HASHES, ErrorCode.INTEGRITY_ERROR)
             if digest is not None and digest != wheel.pin.sha256:
-                self._add(HASHES, ErrorCode.INTEGRITY_ERROR, self._mismatch(wheel, digest),
+                self._add(HASHES, ErrorCode.INTEGRITY_ERROR, mismatch_line(self.path, wheel, digest),
                           f"{wheel.filename}: sha256 {digest}, {layout.REQUIREMENTS} says {wheel.pin.sha256}")
+
+    def _check_bytecode(self, infos: list[zipfile.ZipInfo]) -> None:
+        """The bytecode shipped with the wheels, when there is some: 2001 an unusable index or an archive it does
+        not list (or lists without its wheel), 2008 an archive whose sha256 differs from the index."""
+        prefix = self.member(layout.BYTECODE_DIR) + "/"
+        found = {info.filename for info in infos if info.filename.startswith(prefix) and info.filename != prefix}
+        if not found:
+            return
+        index_member = self.member(INDEX)
+        if index_member not in found:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name} has {prefix} without its {INDEX}; "
+                      "rebuild the bundle", f"{prefix} without {INDEX}")
+            return
+        raw = self._read_member(index_member, STRUCTURE, ErrorCode.INVALID_BUNDLE)
+        if raw is None:
+            return
+        try:
+            index = parse_index(raw)
+        except ValueError as error:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {index_member} is unusable: {error}; "
+                      "rebuild the bundle", f"{INDEX}: {error}")
+            return
+        wheels = {wheel.filename for wheel in self._wheels}
+        listed = {self.member(member): (wheel, digest) for wheel, (member, digest) in index.archives.items()}
+        problems = [f"{name} is not listed in {INDEX}" for name in sorted(found - set(listed) - {index_member})]
+        problems += [f"{INDEX} lists {name}, which is absent" for name in sorted(set(listed) - found)]
+        problems += [f"{INDEX} lists bytecode of {wheel}, which is not one of the bundle's wheels"
+                     for wheel in sorted(set(index.archives) - wheels)]
+        for problem in problems:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {problem}; rebuild the bundle", problem)
+        if problems:
+            return
+        for member, (wheel, expected) in sorted(listed.items()):
+            digest = self._digest(member, HASHES, ErrorCode.INTEGRITY_ERROR)
+            if digest is not None and digest != expected:
+                self._add(HASHES, ErrorCode.INTEGRITY_ERROR, f"{self.path.name}: {member} has sha256 {digest}, but "
+                          f"{INDEX} says {expected}; the bundle is damaged or was altered: copy it again from the "
+                          "build", f"{member}: sha256 {digest}, {INDEX} says {expected}")
+                return
+        self.bytecode = index
 
     def _check_intact(self, infos: list[zipfile.ZipInfo]) -> None:
         """Every member not read yet must read back intact (CRC-32, deflate stream): 2008 a wheel, else 2001."""
@@ -311,7 +350,7 @@ class Bundle:
         digest = hashlib.sha256()
         try:
             with self.archive.open(member) as stream:
-                for chunk in iter(lambda: stream.read(_CHUNK), b""):
+                for chunk in iter(lambda: stream.read(CHUNK), b""):
                     digest.update(chunk)
         except DAMAGE as error:
             self._damaged(name, check, code, error)
@@ -320,72 +359,12 @@ class Bundle:
         return self.digests[name]
 
     def _damaged(self, member: str, check: str, code: ErrorCode, error: BaseException) -> None:
-        self._add(check, code, _damage_line(self.path, member, error), f"{member}: damaged ({error})")
+        self._add(check, code, damage_line(self.path, member, error), f"{member}: damaged ({error})")
 
-    def _mismatch(self, wheel: BundleWheel, digest: str) -> str:
-        return (f"{self.path.name}: {wheel.member} has sha256 {digest}, but {layout.REQUIREMENTS} pins "
-                f"{wheel.pin.sha256}; the bundle is damaged or was altered: copy it again from the build")
-
-    # -- writing ----------------------------------------------------------------------
-
-    def required_bytes(self, wheels: list[BundleWheel], keep_wheels: bool = False) -> int:
-        """A lower bound of the disk an install takes: the version directory (its wheels only when they are kept)
-        plus the wheels unpacked."""
-        assert self.archive is not None
-        kept = {wheel.member for wheel in wheels} if not keep_wheels else set()
-        total = sum(info.file_size for info in self.archive.infolist()
-                    if info.filename.startswith(self.directory + "/") and info.filename not in kept)
-        for wheel in wheels:
-            try:
-                with self._stored_view(self.archive.getinfo(wheel.member)) as stream, zipfile.ZipFile(stream) as inner:
-                    total += sum(info.file_size for info in inner.infolist())
-            except (*DAMAGE, OSError):
-                total += 2 * wheel.size
-        return total
-
-    def _stored_view(self, info: zipfile.ZipInfo) -> IO[bytes]:
-        """A stored member (a wheel) as a seekable file of its own: zipfile reads a wheel's directory from it at
-        its end, where a stream of the member would read the whole wheel to get there (and again to go back)."""
-        assert self.archive is not None
-        in_place = MemberFile.open(self.archive, info)
-        return self.archive.open(info) if in_place is None else io.BufferedReader(in_place)
-
-    def extract(self, destination: Path, wheels: bool = True) -> None:
-        """Write the version directory into ``destination`` (created), hashing every wheel again; without
-        ``wheels`` the wheels stay in the bundle (the installer reads them there)."""
-        assert self.archive is not None
-        locked = {wheel.member: wheel for wheel in self._wheels}
-        prefix = self.directory + "/"
-        destination.mkdir()
-        for info in self.archive.infolist():
-            if not info.filename.startswith(prefix) or info.filename == prefix:
-                continue
-            if not wheels and info.filename in locked:
-                continue
-            target = destination / info.filename[len(prefix):]
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            wheel = locked.get(info.filename)
-            code = ErrorCode.INVALID_BUNDLE if wheel is None else ErrorCode.INTEGRITY_ERROR
-            digest = hashlib.sha256()
-            with open(target, "xb") as sink:
-                for chunk in self._chunks(info, code):
-                    digest.update(chunk)
-                    sink.write(chunk)
-            if wheel is not None and digest.hexdigest() != wheel.pin.sha256:
-                raise DeployError(self._mismatch(wheel, digest.hexdigest()), ErrorCode.INTEGRITY_ERROR)
-
-    def _chunks(self, info: zipfile.ZipInfo, code: ErrorCode) -> Iterator[bytes]:
-        """A member's bytes; a damaged member (changed since ``read``) becomes a DeployError with ``code``."""
-        assert self.archive is not None
-        try:
-            with self.archive.open(info) as stream:
-                yield from iter(lambda: stream.read(_CHUNK), b"")
-        except DAMAGE as error:
-            raise DeployError(_damage_line(self.path, info.filename, error), code) from None
-
-
-def _damage_line(path: Path, member: str, error: BaseException) -> str:
+def damage_line(path: Path, member: str, error: BaseException) -> str:
     return f"{path.name}: {member} is damaged ({error}); copy the bundle again from the build"
+
+
+def mismatch_line(path: Path, wheel: BundleWheel, digest: str) -> str:
+    return (f"{path.name}: {wheel.member} has sha256 {digest}, but {layout.REQUIREMENTS} pins "
+            f"{wheel.pin.sha256}; the bundle is damaged or was altered: copy it again from the build")

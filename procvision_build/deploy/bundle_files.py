@@ -44,6 +44,8 @@ PYLOCK = "pylock.toml"
 REQUIREMENTS = "requirements.txt"
 SBOM = "sbom.cdx.json"
 WHEELS_DIR = "wheels"
+#: The wheels' bytecode compiled at build, when the build had the target's Python (shipped_bytecode.py).
+BYTECODE_DIR = "bytecode"
 REQUIRED_FILES = (MANIFEST, PYLOCK, REQUIREMENTS, SBOM)
 
 # What an install adds to the version directory, and the root's own files.

@@ -8,6 +8,7 @@ import errno
 import os
 import platform
 import shutil
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from . import __version__
 from . import bundle_files as layout
 from .bindings import all_bindings, uses
 from .bundle import Bundle, BundleWheel
+from .bundle_extract import extract_version, required_bytes
 from .children import run as run_child
 from .codes import ErrorCode
 from .errors import DeployError, UnsafeRootEntry
@@ -29,6 +31,7 @@ from .locking import root_lock
 from .output import Output
 from .record import RecordFacts, write_record
 from .root import Root
+from .shipped_bytecode import ShippedIndex
 from .tool import build_tool, current_tool, place_tool, tool_files
 from .venv_install import create_venv, retarget_scripts
 from .wheel_install import install_wheels
@@ -120,16 +123,17 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
             _place_tool(root, out)
             out.progress(f"restored {root.tool_path}: it was missing beside installed versions")
         _check_replaceable(root, final, manifest.name, manifest.version, force)
-    _check_free_space(root, bundle.required_bytes(wheels, keep_wheels=options.keep_wheels))
+    _check_free_space(root, required_bytes(bundle, wheels, keep_wheels=options.keep_wheels))
     try:
         out.progress(f"extracting to {temporary}")
-        bundle.extract(temporary, wheels=options.keep_wheels)
+        extract_version(bundle, temporary, wheels=options.keep_wheels)
         out.progress("creating the venv")
         python = create_venv(temporary / layout.VENV_DIR)
+        shipped = _shipped_bytecode(bundle, options, out)
         out.progress(f"installing {len(wheels)} wheel(s) from the bundle (each file checked against its RECORD"
-                     f"{', bytecode compiled' if options.compile_bytecode else ''})")
+                     f"{_bytecode_words(options, shipped)})")
         installed = install_wheels(bundle, wheels, temporary / layout.VENV_DIR, final / layout.VENV_DIR,
-                                   compile_bytecode_files=options.compile_bytecode)
+                                   compile_bytecode_files=options.compile_bytecode, shipped=shipped)
         # while the checks run: the bundle's digest, and the root tool's bytecode
         background = ThreadPoolExecutor(1, thread_name_prefix="install-background")
         try:
@@ -165,6 +169,24 @@ def _install_locked(bundle: Bundle, wheels: list[BundleWheel], root: Root, force
     return {"command": "install", "name": manifest.name, "version": manifest.version, "root": root.path,
             "directory": str(final), "python": layout.venv_python(final / layout.VENV_DIR), "replaced": replacing,
             "supported_pids": list(manifest.supported_pids), "tool": tool}
+
+
+def _bytecode_words(options: InstallOptions, shipped: ShippedIndex | None) -> str:
+    if not options.compile_bytecode:
+        return ""
+    return f", bytecode from the bundle (CPython {shipped.python})" if shipped else ", bytecode compiled"
+
+
+def _shipped_bytecode(bundle: Bundle, options: InstallOptions, out: Output) -> ShippedIndex | None:
+    """The bytecode compiled at build, when this interpreter can use it (else it is compiled here, and said why)."""
+    if not options.compile_bytecode or bundle.bytecode is None:
+        return None
+    from importlib.util import MAGIC_NUMBER
+    reason = bundle.bytecode.unusable_reason(MAGIC_NUMBER.hex(), sys.implementation.cache_tag)
+    if reason is not None:
+        out.progress(f"compiling bytecode here: the bundle's is not for this Python ({reason})")
+        return None
+    return bundle.bytecode
 
 
 def _check_version(python: Path, temporary: Path, options: InstallOptions, out: Output) -> Hello:

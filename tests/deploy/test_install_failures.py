@@ -16,6 +16,7 @@ from typing import Callable
 import pytest
 
 from procvision_build.deploy.bundle import Bundle
+from procvision_build.deploy.bundle_extract import required_bytes
 from procvision_build.deploy.errors import DeployError
 from tests.deploy.helpers import adapter_processes, error_record, run_tool, snapshot, start_install, wait_for
 
@@ -280,7 +281,7 @@ def test_a_disk_that_fills_up_during_the_install_leaves_the_root_as_it_was(small
                                                                            python_for) -> None:
     bundle = bundle_for("3.10").path
     with Bundle.open(bundle) as opened:
-        needed = opened.required_bytes(opened.wheels())
+        needed = required_bytes(opened, opened.wheels())
     root = _filled_root(small_disk(needed + (2 << 20)))  # passes the estimate, not the real install
     before = snapshot(root)
     error = install_json(python_for("3.10"), bundle, root)

@@ -1,0 +1,163 @@
+"""Bytecode compiled at build and shipped in the bundle: the format's one owner, writer and reader side by side.
+
+``{dist}-{version}/bytecode/index.json`` names the CPython that compiled it (version, magic number, cache tag)
+and, for each wheel, its archive ``bytecode/{wheel name without .whl}.zip`` with the archive's sha256. An archive
+holds one pyc per module the installer would compile, named by the module's path below site-packages, with the
+source mtime and size of its header zero: the installer writes it beside the module with the module's own (a
+timestamp pyc, as pip's). A module that does not compile has none, as pip writes none.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+
+from .bundle_files import BYTECODE_DIR
+from .member_file import MemberFile
+
+# typing is imported by the type checker only: the root tool's calls skip it (values.py)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+INDEX = BYTECODE_DIR + "/index.json"
+INDEX_FORMAT = 1
+#: Bytes 8-16 of a timestamp pyc: the source's mtime and size (PEP 552's flags, bytes 4-8, stay zero).
+_HEADER_END = 16
+
+#: Run by the target's CPython at build (``-s -S -B`` and PYTHONHASHSEED=0: the same bytes every time).
+#: ``probe`` prints the interpreter's facts; ``compile WHEEL OUT`` writes OUT, one pyc per module of WHEEL
+#: that installs below site-packages, and prints how many compiled and how many did not.
+COMPILE_SCRIPT = r"""
+import importlib.util, json, marshal, os, sys, warnings, zipfile
+if sys.argv[1] == "probe":
+    print(json.dumps({"version": ".".join(map(str, sys.version_info[:3])), "final": sys.version_info[3] == "final",
+                      "implementation": sys.implementation.name, "magic": importlib.util.MAGIC_NUMBER.hex(),
+                      "cache_tag": sys.implementation.cache_tag, "hash_seed": os.environ.get("PYTHONHASHSEED")}))
+    sys.exit(0)
+wheel, out = sys.argv[2], sys.argv[3]
+warnings.simplefilter("ignore")
+header = importlib.util.MAGIC_NUMBER + bytes(12)
+compiled, failed = [], 0
+with zipfile.ZipFile(wheel) as source:
+    names = sorted(source.namelist())
+    dist_info = [name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")]
+    data_dir = (dist_info[0][:-len(".dist-info")] if dist_info else "-") + ".data/"
+    for name in names:
+        if not name.endswith(".py"):
+            continue
+        name_below = name
+        if name.startswith(data_dir):  # NAME.data/purelib/... and platlib/... install below site-packages
+            scheme, _, name_below = name[len(data_dir):].partition("/")
+            if scheme not in ("purelib", "platlib"):
+                continue
+        try:
+            code = compile(source.read(name), name_below, "exec", dont_inherit=True)
+        except Exception:  # pip skips a module that does not compile
+            failed += 1
+            continue
+        compiled.append((name_below, header + marshal.dumps(code)))
+with zipfile.ZipFile(out + ".tmp", "w") as archive:
+    for name_below, data in compiled:
+        info = zipfile.ZipInfo(name_below, (1980, 1, 1, 0, 0, 0))
+        info.compress_type, info.create_system, info.external_attr = zipfile.ZIP_DEFLATED, 3, 0o644 << 16
+        archive.writestr(info, data, compresslevel=6)
+os.replace(out + ".tmp", out)
+print(json.dumps({"modules": len(compiled), "failed": failed}))
+"""
+
+
+def archive_member(wheel_filename: str) -> str:
+    """The archive of a wheel's bytecode, inside the version directory."""
+    return f"{BYTECODE_DIR}/{wheel_filename[:-4] if wheel_filename.endswith('.whl') else wheel_filename}.zip"
+
+
+class ShippedIndex:
+    """``index.json``: who compiled the bytecode, and each wheel's archive (member name and sha256)."""
+
+    __slots__ = ("python", "magic", "cache_tag", "archives")
+
+    def __init__(self, python: str, magic: str, cache_tag: str, archives: dict[str, tuple[str, str]]) -> None:
+        self.python, self.magic, self.cache_tag, self.archives = python, magic, cache_tag, archives
+
+    def unusable_reason(self, magic: str, cache_tag: str) -> str | None:
+        """Why this interpreter (``magic``, ``cache_tag``) cannot use the shipped bytecode, or None."""
+        if (magic, cache_tag) != (self.magic, self.cache_tag):
+            return f"it was compiled by CPython {self.python} ({self.cache_tag}), this is {cache_tag}"
+        if os.environ.get("SOURCE_DATE_EPOCH"):
+            return "SOURCE_DATE_EPOCH is set, which asks for hash-checked bytecode"
+        return None
+
+
+def render_index(python: str, magic: str, cache_tag: str, archives: dict[str, tuple[str, str]]) -> bytes:
+    """Canonical bytes of the index; ``archives`` maps a wheel's file name to (member, sha256)."""
+    data = {"format": INDEX_FORMAT, "python": python, "magic": magic, "cache_tag": cache_tag,
+            "archives": {wheel: {"member": member, "sha256": digest}
+                         for wheel, (member, digest) in sorted(archives.items())}}
+    return (json.dumps(data, indent=2) + "\n").encode("utf-8")
+
+
+def parse_index(raw: bytes) -> ShippedIndex:
+    """The checked index; ValueError names what is wrong."""
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(f"it is not UTF-8 JSON ({error})") from None
+    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+        raise ValueError(f"it is not a bytecode index of format {INDEX_FORMAT}")
+    for key in ("python", "magic", "cache_tag"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise ValueError(f"{key!r} must be a non-empty string")
+    archives, found = {}, data.get("archives")
+    if not isinstance(found, dict):
+        raise ValueError("'archives' must be an object of wheel file names")
+    for wheel, entry in found.items():
+        member = entry.get("member") if isinstance(entry, dict) else None
+        digest = entry.get("sha256") if isinstance(entry, dict) else None
+        if member != archive_member(wheel) or not isinstance(digest, str) or len(digest) != 64:
+            raise ValueError(f"the entry of {wheel!r} must be {{\"member\": {archive_member(wheel)!r}, "
+                             "\"sha256\": 64 hex digits}")
+        archives[wheel] = (member, digest.lower())
+    return ShippedIndex(data["python"], data["magic"], data["cache_tag"], archives)
+
+
+def with_header(pyc: bytes, mtime: float, size: int) -> bytes | None:
+    """A shipped pyc with the written module's mtime and size in its header; None when it is too short."""
+    if len(pyc) <= _HEADER_END or pyc[4:_HEADER_END] != bytes(12):
+        return None
+    return b"".join((pyc[:8], (int(mtime) & 0xFFFFFFFF).to_bytes(4, "little"),
+                     (size & 0xFFFFFFFF).to_bytes(4, "little"), pyc[_HEADER_END:]))
+
+
+class ShippedArchive:
+    """One wheel's archive, read in place from the bundle zip: the pyc of a module below site-packages."""
+
+    def __init__(self, bundle_zip: zipfile.ZipFile, member: str) -> None:
+        info = bundle_zip.getinfo(member)
+        raw = MemberFile.open(bundle_zip, info)
+        self._member = member
+        # read in place when stored (as the writer stores it), else whole: a zip read through inflation seeks slowly
+        self._stream: IO[bytes] = io.BufferedReader(raw) if raw is not None else io.BytesIO(bundle_zip.read(info))
+        try:
+            self._zip = zipfile.ZipFile(self._stream)
+            self._infos = {each.filename: each for each in self._zip.infolist()}
+        except BaseException:
+            self._stream.close()
+            raise
+
+    def pyc(self, name: str, mtime: float, size: int) -> bytes | None:
+        """The pyc of the module ``name`` written with ``mtime`` and ``size``; None when it did not compile at
+        build. zipfile's BadZipFile when the archive holds no pyc there."""
+        info = self._infos.get(name)
+        if info is None:
+            return None
+        data = with_header(self._zip.read(info), mtime, size)
+        if data is None:
+            raise zipfile.BadZipFile(f"{self._member}: {name} is not a pyc of this format")
+        return data
+
+    def close(self) -> None:
+        self._zip.close()
+        self._stream.close()
