@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -27,10 +28,12 @@ from procvision_build.store.cache import Cache
 from procvision_build.ui import UI
 
 COMPILE_TIMEOUT_S = 30 * 60
+#: One compilation at a time in this process: each uses every core already.
+_COMPILING = threading.Lock()
 
 
 @dataclass(frozen=True)
-class BytecodeCompiler:
+class BytecodePython:
     """A CPython of the target's version: where, and what its bytecode is (version, magic number, cache tag)."""
 
     python: Path
@@ -50,7 +53,7 @@ def _command(python: Path, *arguments: str) -> list[str]:
     return [str(python), "-s", "-S", "-B", "-c", COMPILE_SCRIPT, *arguments]
 
 
-def find_compiler(spec: TargetSpec) -> BytecodeCompiler | str:
+def find_compiler(spec: TargetSpec) -> BytecodePython | str:
     """The compiler of ``spec``'s bytecode on this machine, or why there is none."""
     if spec.implementation != "cp":
         return f"no {spec.implementation} interpreter is looked for"
@@ -58,7 +61,7 @@ def find_compiler(spec: TargetSpec) -> BytecodeCompiler | str:
 
 
 @cache
-def _compiler(version: str) -> BytecodeCompiler | str:
+def _compiler(version: str) -> BytecodePython | str:
     python = find_interpreter(version)
     if python is None:
         return f"no Python {version} found (pyenv's versions, python{version} on PATH)"
@@ -69,23 +72,24 @@ def _compiler(version: str) -> BytecodeCompiler | str:
         return f"{python} did not answer ({error})"
     if facts.get("implementation") != "cpython" or not facts.get("final") or facts.get("hash_seed") != "0":
         return f"{python} is not a released CPython ({facts.get('implementation')} {facts.get('version')})"
-    return BytecodeCompiler(python, facts["version"], facts["magic"], facts["cache_tag"])
+    return BytecodePython(python, facts["version"], facts["magic"], facts["cache_tag"])
 
 
-def bytecode_members(folder: str, wheels: Sequence[ResolvedWheel], compiler: BytecodeCompiler, cache_: Cache,
+def bytecode_members(folder: str, wheels: Sequence[ResolvedWheel], compiler: BytecodePython, cache_: Cache,
                      ui: UI) -> list[Member]:
     """The archives of ``wheels``' bytecode and their index, as members of the version directory ``folder``;
     each archive from the cache, else compiled (one child per core) and kept there."""
     store = cache_.root / "bytecode" / f"{compiler.cache_tag}-{compiler.version}"
     store.mkdir(parents=True, exist_ok=True)
     archives = {wheel.filename: store / f"{wheel.sha256}.zip" for wheel in wheels}
-    missing = sorted((wheel for wheel in wheels if not archives[wheel.filename].is_file()),
-                     key=lambda wheel: -wheel.path.stat().st_size)
-    if missing:
-        ui.info(f"compiling the bytecode of {len(missing)} wheel(s) with CPython {compiler.version} "
-                f"({compiler.python})")
-        with ThreadPoolExecutor(max_workers=max(1, min(len(missing), os.cpu_count() or 1))) as pool:
-            list(pool.map(lambda wheel: _compile(compiler, wheel.path, archives[wheel.filename]), missing))
+    with _COMPILING:  # targets are written in parallel: a second target finds the first one's archives
+        missing = sorted((wheel for wheel in wheels if not archives[wheel.filename].is_file()),
+                         key=lambda wheel: -wheel.path.stat().st_size)
+        if missing:
+            ui.info(f"compiling the bytecode of {len(missing)} wheel(s) with CPython {compiler.version} "
+                    f"({compiler.python})")
+            with ThreadPoolExecutor(max_workers=max(1, min(len(missing), os.cpu_count() or 1))) as pool:
+                list(pool.map(lambda wheel: _compile(compiler, wheel.path, archives[wheel.filename]), missing))
     index = {filename: (archive_member(filename), sha256_of(path)) for filename, path in archives.items()}
     members = [Member(f"{folder}/{archive_member(filename)}", path, index[filename][1], zipped=True)
                for filename, path in archives.items()]
@@ -94,7 +98,7 @@ def bytecode_members(folder: str, wheels: Sequence[ResolvedWheel], compiler: Byt
     return members
 
 
-def _compile(compiler: BytecodeCompiler, wheel: Path, archive: Path) -> None:
+def _compile(compiler: BytecodePython, wheel: Path, archive: Path) -> None:
     """One wheel's archive, written under a name of its own and then moved into the cache."""
     with tempfile.TemporaryDirectory(prefix=".compiling-", dir=archive.parent) as work:
         staged = Path(work) / archive.name

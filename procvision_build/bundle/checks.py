@@ -98,7 +98,8 @@ def _passed(name: str, bundle: Bundle, target: Target | None) -> str:
         MANIFEST: f"{manifest.get('name')} {manifest.get('version')}, {len(manifest.get('supported_pids') or [])} "
                   f"PID(s), {len(manifest.get('steps') or [])} step(s), for {target.key if target else '?'}",
         TAGS: f"every wheel fits {target.key if target else '?'}",
-        HASHES: f"{len(wheels)} wheels match {PYLOCK} and {REQUIREMENTS}",
+        HASHES: f"{len(wheels)} wheels match {PYLOCK} and {REQUIREMENTS}" + (
+            f"; their bytecode (CPython {bundle.bytecode.python}) matches its index" if bundle.bytecode else ""),
         LOCKED_WHEELS: f"every locked wheel present, none unlisted ({len(wheels)})",
         ASSETS: f"{len(bundle.manifest.asset_paths()) if bundle.manifest else 0} declared asset path(s) present",
         SDK: f"{SDK_NAME} {', '.join(str(version) for version in _sdk_versions(bundle))}",

@@ -88,9 +88,12 @@ def check_bundle_imports(bundle: Path, python: Path, outcome: str = "; no bundle
     root = Path(tempfile.mkdtemp(prefix="procvision-import-check-"))
     try:
         try:
+            # without SOURCE_DATE_EPOCH (a reproducible build sets it): the check's install, thrown away, takes the
+            # bundle's bytecode rather than compiling hash-checked pycs of its own
+            env = {key: value for key, value in os.environ.items() if key != "SOURCE_DATE_EPOCH"}
             done = subprocess.run([str(python), str(bundle), "install", "--root", str(root), "--json"],
                                   capture_output=True, text=True, encoding="utf-8", errors="replace",
-                                  timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                                  timeout=INSTALL_TIMEOUT_S, stdin=subprocess.DEVNULL, env=env)
         except subprocess.TimeoutExpired:
             raise ImportCheckError(f"{bundle.name}: installing it to check its imports took more than "
                                    f"{INSTALL_TIMEOUT_S} s{outcome}") from None

@@ -53,7 +53,7 @@ def inspect_bundle(path: Path) -> dict[str, Any]:
             "description": manifest.get("description", ""),
             "target": dict(manifest.get("target") or {}), "sdk_version": manifest.get("sdk_version"),
             "pids": list(manifest.get("supported_pids", [])), "steps": list(manifest.get("steps", [])),
-            "packages": packages, "assets": assets,
+            "packages": packages, "assets": assets, "bytecode": _bytecode(bundle),
             "totals": {"packages": len(packages), "wheel_bytes": sum(p["size"] for p in packages),
                        "assets": len(assets), "asset_bytes": sum(a["size"] for a in assets)},
         }
@@ -67,6 +67,15 @@ def _assets(bundle: Bundle) -> dict[str, int]:
             if info.filename.startswith(prefix) and not info.is_dir()
             and info.filename[len(prefix):] not in REQUIRED_FILES
             and not info.filename[len(prefix):].startswith((f"{WHEELS_DIR}/", f"{BYTECODE_DIR}/"))}
+
+
+def _bytecode(bundle: Bundle) -> dict[str, Any] | None:
+    """The bytecode compiled at build: by which CPython, how many archives and bytes; None when it ships none."""
+    if bundle.bytecode is None or bundle.archive is None:
+        return None
+    members = [bundle.member(member) for member, _ in bundle.bytecode.archives.values()]
+    return {"python": bundle.bytecode.python, "cache_tag": bundle.bytecode.cache_tag, "archives": len(members),
+            "bytes": sum(bundle.archive.getinfo(member).file_size for member in members)}
 
 
 def _licenses(bundle: Bundle) -> dict[str, str]:

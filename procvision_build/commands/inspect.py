@@ -52,6 +52,9 @@ def render(report: dict[str, Any]) -> str:
                      f"{package['license'] or '-'}")
     for asset in report["assets"]:
         lines.append(f"asset {asset['path']} ({format_bytes(asset['size'])})")
+    bytecode = report.get("bytecode")
+    lines.append(f"bytecode: {bytecode['archives']} archive(s), {format_bytes(bytecode['bytes'])}, compiled by CPython "
+                 f"{bytecode['python']}" if bytecode else "bytecode: none (the installer compiles it on the target)")
     totals = report["totals"]
     lines.append(f"{totals['packages']} packages, {format_bytes(totals['wheel_bytes'])} of wheels; {totals['assets']} "
                  f"asset(s), {format_bytes(totals['asset_bytes'])}; bundle {format_bytes(report['size'])}, "

@@ -278,8 +278,7 @@ class _Destination(SchemeDictionaryDestination):
             self._directories.add(folder)
         with open(pyc, "wb") as handle:
             handle.write(data)
-            handle.flush()  # its mtime is the last write's
-            status = os.fstat(handle.fileno())
+        status = os.stat(pyc)  # after the close, which may set the time on Windows
         self.shipped_pycs[source] = CompiledFile(pyc, sha256(data).hexdigest(), len(data), status.st_mtime_ns)
 
     def write_script(self, name: str, module: str, attr: str, section: Any) -> RecordEntry:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from procvision_build.bundle.bytecode import BytecodeCompiler, bytecode_members, find_compiler
+from procvision_build.bundle.bytecode import BytecodePython, bytecode_members, find_compiler
 from procvision_build.config.model import TargetSpec
 from procvision_build.deploy.shipped_bytecode import INDEX, parse_index
 from procvision_build.lock.plan import ResolvedWheel
@@ -26,9 +26,9 @@ def _wheel(pattern: str) -> ResolvedWheel:
     return ResolvedWheel(name, version, path.name, hashlib.sha256(path.read_bytes()).hexdigest(), path, None)
 
 
-def _compiler() -> BytecodeCompiler:
+def _compiler() -> BytecodePython:
     compiler = find_compiler(TargetSpec("win_amd64", "3.10"))
-    assert isinstance(compiler, BytecodeCompiler), compiler
+    assert isinstance(compiler, BytecodePython), compiler
     return compiler
 
 

@@ -20,7 +20,7 @@ LINUX = "manylinux_2_17_x86_64:3.10"
 PACKAGE = {"name": str, "version": str, "file": str, "size": int, "sha256": str, "license": str}
 INSPECT = {"bundle": str, "size": int, "sha256": str, "name": str, "version": str, "description": str,
            "target": dict, "sdk_version": str, "pids": list, "steps": list, "packages": list, "assets": list,
-           "totals": dict}
+           "bytecode": dict, "totals": dict}
 DIFF = {"old": str, "new": str, "same": bool, "packages": dict, "assets": dict, "manifest": list}
 
 
@@ -72,8 +72,11 @@ def test_inspect_lists_target_algorithm_and_packages(three_bundles: dict[str, Pa
                                                        "pillow"}
     assert record["totals"]["packages"] == 4 and record["totals"]["wheel_bytes"] > 20 * 2**20
     assert next(p for p in record["packages"] if p["name"] == "algorithm-example")["license"] == "Apache-2.0"
+    assert record["bytecode"]["archives"] == 4 and record["bytecode"]["python"].startswith("3.10.")
+    assert not [asset for asset in record["assets"] if asset["path"].startswith("bytecode/")]  # no asset
     table = procvision("inspect", three_bundles["base"]).stdout
     assert "algorithm-example 1.0.0 for manylinux_2_17_x86_64" in table and "numpy" in table
+    assert "bytecode: 4 archive(s)" in table and "compiled by CPython 3.10." in table
 
 
 def test_diff_names_exactly_the_upgrade(three_bundles: dict[str, Path]) -> None:

@@ -33,6 +33,7 @@ def artifacts(project: Path, out: Path, cache: Path, factory_index, epoch: str) 
     assert built.returncode == 0, built.stderr
     writing = [line for line in built.stderr.splitlines() if "writing" in line]  # targets write in parallel
     assert len(writing) == 2 and all(line.count("writing") == 1 and line.endswith(".zip") for line in writing)
+    assert built.stderr.count("compiling the bytecode of") <= 1  # both cp310 targets share one compilation
     sdist = python_snippet(SDIST, out, cwd=project, cache=cache, env=env)
     assert sdist.returncode == 0, sdist.stderr
     return {path.name: sha256(path) for path in sorted(out.iterdir())}
