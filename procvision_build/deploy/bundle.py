@@ -14,6 +14,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+
 from . import bundle_files as layout
 from .codes import ErrorCode
 from .errors import DeployError, DeployUsageError

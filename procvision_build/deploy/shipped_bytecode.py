@@ -110,6 +110,8 @@ def parse_index(raw: bytes) -> ShippedIndex:
     for key in ("python", "magic", "cache_tag"):
         if not isinstance(data.get(key), str) or not data[key]:
             raise ValueError(f"{key!r} must be a non-empty string")
+    if len(data["magic"]) != 8 or data["magic"].strip("0123456789abcdef"):
+        raise ValueError(f"'magic' must be 8 lowercase hex digits, not {data['magic']!r}")
     archives, found = {}, data.get("archives")
     if not isinstance(found, dict):
         raise ValueError("'archives' must be an object of wheel file names")
@@ -123,9 +125,10 @@ def parse_index(raw: bytes) -> ShippedIndex:
     return ShippedIndex(data["python"], data["magic"], data["cache_tag"], archives)
 
 
-def with_header(pyc: bytes, mtime: float, size: int) -> bytes | None:
-    """A shipped pyc with the written module's mtime and size in its header; None when it is too short."""
-    if len(pyc) <= _HEADER_END or pyc[4:_HEADER_END] != bytes(12):
+def with_header(pyc: bytes, magic: bytes, mtime: float, size: int) -> bytes | None:
+    """A shipped pyc with the written module's mtime and size in its header; None when it is no pyc of ``magic``
+    with the header the build writes."""
+    if len(pyc) <= _HEADER_END or pyc[:4] != magic or pyc[4:_HEADER_END] != bytes(12):
         return None
     return b"".join((pyc[:8], (int(mtime) & 0xFFFFFFFF).to_bytes(4, "little"),
                      (size & 0xFFFFFFFF).to_bytes(4, "little"), pyc[_HEADER_END:]))
@@ -134,10 +137,10 @@ def with_header(pyc: bytes, mtime: float, size: int) -> bytes | None:
 class ShippedArchive:
     """One wheel's archive, read in place from the bundle zip: the pyc of a module below site-packages."""
 
-    def __init__(self, bundle_zip: zipfile.ZipFile, member: str) -> None:
+    def __init__(self, bundle_zip: zipfile.ZipFile, member: str, magic: str) -> None:
         info = bundle_zip.getinfo(member)
         raw = MemberFile.open(bundle_zip, info)
-        self._member = member
+        self._member, self._magic = member, bytes.fromhex(magic)
         # read in place when stored (as the writer stores it), else whole: a zip read through inflation seeks slowly
         self._stream: IO[bytes] = io.BufferedReader(raw) if raw is not None else io.BytesIO(bundle_zip.read(info))
         try:
@@ -153,7 +156,7 @@ class ShippedArchive:
         info = self._infos.get(name)
         if info is None:
             return None
-        data = with_header(self._zip.read(info), mtime, size)
+        data = with_header(self._zip.read(info), self._magic, mtime, size)
         if data is None:
             raise zipfile.BadZipFile(f"{self._member}: {name} is not a pyc of this format")
         return data

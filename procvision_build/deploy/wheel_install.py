@@ -112,6 +112,7 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
     workers = max(1, min(len(wheels), os.cpu_count() or 1))  # more threads than cores only fight for the GIL
     archives = {wheel.filename: bundle.member(shipped.archives[wheel.filename][0]) for wheel in wheels
                 if compile_bytecode_files and shipped is not None and wheel.filename in shipped.archives}
+    magic = shipped.magic if shipped is not None else ""
     compiling = compile_bytecode_files and len(archives) < len(wheels)
     compiler = BytecodeCompiler(venv_dir, final_venv) if compiling else None
     # biggest first: the longest wheel starts at once
@@ -119,7 +120,8 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wheel") as pool:
             futures = [pool.submit(_install_one, bundle, wheel, venv_dir, interpreter, stop,
-                                   None if wheel.filename in archives else compiler, archives.get(wheel.filename))
+                                   None if wheel.filename in archives else compiler, archives.get(wheel.filename),
+                                   magic)
                        for wheel in ordered]
             try:
                 installed = [future.result() for future in futures]
@@ -145,14 +147,14 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
 
 def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
                  stop: threading.Event, compiler: BytecodeCompiler | None,
-                 shipped_member: str | None = None) -> InstalledDistribution:
+                 shipped_member: str | None = None, magic: str = "") -> InstalledDistribution:
     """One wheel, every file checked against its RECORD; each module gets its pyc from ``shipped_member`` (the
     wheel's bytecode in the bundle) or goes to ``compiler`` once it is written."""
     assert bundle.archive is not None
     info = bundle.archive.getinfo(wheel.member)
     shipped: ShippedArchive | None = None
     try:
-        shipped = ShippedArchive(bundle.archive, shipped_member) if shipped_member is not None else None
+        shipped = ShippedArchive(bundle.archive, shipped_member, magic) if shipped_member is not None else None
         raw = MemberFile.open(bundle.archive, info)
         stream: BinaryIO = io.BufferedReader(raw, READ_BUFFER) if raw is not None else \
             bundle.archive.open(info)  # type: ignore[assignment]

@@ -164,6 +164,11 @@ def _broken_index(entries: dict[str, bytes]) -> None:
     entries[f"{VERSION_DIR}/{INDEX}"] = b"{not json"
 
 
+def _magic_not_hex(entries: dict[str, bytes]) -> None:
+    name = f"{VERSION_DIR}/{INDEX}"
+    entries[name] = entries[name].replace(b'"magic": "', b'"magic": "zz', 1)
+
+
 def _unknown_wheel(entries: dict[str, bytes]) -> None:
     name = f"{VERSION_DIR}/{INDEX}"
     index = json.loads(entries[name])
@@ -174,18 +179,32 @@ def _unknown_wheel(entries: dict[str, bytes]) -> None:
     entries[f"{VERSION_DIR}/bytecode/ghost-1.0-py3-none-any.zip"] = data
 
 
-def _not_a_pyc(entries: dict[str, bytes]) -> None:
+def _rewrite_sdk_pycs(entries: dict[str, bytes], change) -> None:
+    """The SDK's archive with ``change(pyc)`` applied to each ``__init__`` pyc, its sha256 in the index updated."""
     name = _member(entries, "procvision_algorithm_sdk-")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(entries[name])) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
-            target.writestr(info, b"short" if info.filename.endswith("__init__.py") else source.read(info))
+            data = source.read(info)
+            target.writestr(info, change(data) if info.filename.endswith("__init__.py") else data)
     entries[name] = out.getvalue()
     index_name = f"{VERSION_DIR}/{INDEX}"
     index = json.loads(entries[index_name])
     wheel = next(key for key in index["archives"] if key.startswith("procvision_algorithm_sdk-"))
     index["archives"][wheel]["sha256"] = hashlib.sha256(entries[name]).hexdigest()
     entries[index_name] = json.dumps(index).encode()
+
+
+def _not_a_pyc(entries: dict[str, bytes]) -> None:
+    _rewrite_sdk_pycs(entries, lambda data: b"short")
+
+
+def _another_magic(entries: dict[str, bytes]) -> None:
+    _rewrite_sdk_pycs(entries, lambda data: b"\x00\x00\r\n" + data[4:])
+
+
+def _a_header_with_a_time(entries: dict[str, bytes]) -> None:
+    _rewrite_sdk_pycs(entries, lambda data: data[:8] + b"\x01\x02\x03\x04" + data[12:])
 
 
 @pytest.mark.parametrize(("change", "code", "said"), [
@@ -195,8 +214,11 @@ def _not_a_pyc(entries: dict[str, bytes]) -> None:
     (_unlisted_archive, "2001", "bytecode/extra.zip is not listed in bytecode/index.json"),
     (_drop_index, "2001", "without its bytecode/index.json"),
     (_broken_index, "2001", "bytecode/index.json is unusable: it is not UTF-8 JSON"),
+    (_magic_not_hex, "2001", "'magic' must be 8 lowercase hex digits"),
     (_unknown_wheel, "2001", "lists bytecode of ghost-1.0-py3-none-any.whl, which is not one of the bundle's wheels"),
     (_not_a_pyc, "2005", "is not a pyc of this format"),
+    (_another_magic, "2005", "is not a pyc of this format"),
+    (_a_header_with_a_time, "2005", "is not a pyc of this format"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_damaged_or_altered_bytecode_is_refused_before_anything_is_written(tmp_path: Path, bundle_for, python_for,
                                                                          change, code: str, said: str) -> None:
