@@ -15,7 +15,7 @@ import os
 import zipfile
 
 from .bundle_files import BYTECODE_DIR
-from .member_file import MemberFile
+from .member_file import ENCRYPTED, MemberFile
 
 # typing is imported by the type checker only: the root tool's calls skip it (values.py)
 TYPE_CHECKING = False
@@ -26,6 +26,9 @@ INDEX = BYTECODE_DIR + "/index.json"
 INDEX_FORMAT = 1
 #: Bytes 8-16 of a timestamp pyc: the source's mtime and size (PEP 552's flags, bytes 4-8, stay zero).
 _HEADER_END = 16
+#: A pyc is a few times its module's size at most (CPython folds no big constants): one past this bound, a bomb
+#: or not, is refused before it is read.
+_PYC_PER_SOURCE_BYTE, _PYC_SLACK = 32, 1 << 16
 
 #: Run by the target's CPython at build (``-s -S -B`` and PYTHONHASHSEED=0: the same bytes every time).
 #: ``probe`` prints the interpreter's facts; ``compile WHEEL OUT`` writes OUT, one pyc per module of WHEEL
@@ -146,6 +149,9 @@ class ShippedArchive:
         try:
             self._zip = zipfile.ZipFile(self._stream)
             self._infos = {each.filename: each for each in self._zip.infolist()}
+            encrypted = next((each.filename for each in self._infos.values() if each.flag_bits & ENCRYPTED), None)
+            if encrypted is not None:  # zipfile would raise RuntimeError on it
+                raise zipfile.BadZipFile(f"{member}: {encrypted} is encrypted")
         except BaseException:
             self._stream.close()
             raise
@@ -156,6 +162,9 @@ class ShippedArchive:
         info = self._infos.get(name)
         if info is None:
             return None
+        if info.file_size > _PYC_PER_SOURCE_BYTE * size + _PYC_SLACK:
+            raise zipfile.BadZipFile(f"{self._member}: the pyc of {name} says {info.file_size} bytes, for a module "
+                                     f"of {size}")
         data = with_header(self._zip.read(info), self._magic, mtime, size)
         if data is None:
             raise zipfile.BadZipFile(f"{self._member}: {name} is not a pyc of this format")

@@ -17,6 +17,7 @@ import pytest
 
 from procvision_build.deploy.shipped_bytecode import INDEX, archive_member, parse_index
 from tests.deploy.helpers import error_record, offline_env, run_tool, tool_command
+from tests.deploy.test_wheel_members import patched
 
 pytestmark = pytest.mark.slow
 VERSION_DIR = "algorithm_example-1.0.0"
@@ -179,8 +180,9 @@ def _unknown_wheel(entries: dict[str, bytes]) -> None:
     entries[f"{VERSION_DIR}/bytecode/ghost-1.0-py3-none-any.zip"] = data
 
 
-def _rewrite_sdk_pycs(entries: dict[str, bytes], change) -> None:
-    """The SDK's archive with ``change(pyc)`` applied to each ``__init__`` pyc, its sha256 in the index updated."""
+def _rewrite_sdk_pycs(entries: dict[str, bytes], change, encrypt: bool = False) -> None:
+    """The SDK's archive with ``change(pyc)`` applied to each ``__init__`` pyc (the top one flagged encrypted
+    with ``encrypt``), its sha256 in the index updated."""
     name = _member(entries, "procvision_algorithm_sdk-")
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(entries[name])) as source, zipfile.ZipFile(out, "w") as target:
@@ -188,6 +190,9 @@ def _rewrite_sdk_pycs(entries: dict[str, bytes], change) -> None:
             data = source.read(info)
             target.writestr(info, change(data) if info.filename.endswith("__init__.py") else data)
     entries[name] = out.getvalue()
+    if encrypt:  # zipfile writes no such flag itself
+        entries[name] = patched(entries[name], "procvision_algorithm_sdk/__init__.py", local={6: b"\x01\x00"},
+                                central={8: b"\x01\x00"})
     index_name = f"{VERSION_DIR}/{INDEX}"
     index = json.loads(entries[index_name])
     wheel = next(key for key in index["archives"] if key.startswith("procvision_algorithm_sdk-"))
@@ -201,6 +206,14 @@ def _not_a_pyc(entries: dict[str, bytes]) -> None:
 
 def _another_magic(entries: dict[str, bytes]) -> None:
     _rewrite_sdk_pycs(entries, lambda data: b"\x00\x00\r\n" + data[4:])
+
+
+def _a_pyc_bomb(entries: dict[str, bytes]) -> None:
+    _rewrite_sdk_pycs(entries, lambda data: data + bytes(64 << 20))  # 64 MiB of zeros: 64 KiB deflated
+
+
+def _an_encrypted_pyc(entries: dict[str, bytes]) -> None:
+    _rewrite_sdk_pycs(entries, lambda data: data, encrypt=True)
 
 
 def _a_header_with_a_time(entries: dict[str, bytes]) -> None:
@@ -219,6 +232,8 @@ def _a_header_with_a_time(entries: dict[str, bytes]) -> None:
     (_not_a_pyc, "2005", "is not a pyc of this format"),
     (_another_magic, "2005", "is not a pyc of this format"),
     (_a_header_with_a_time, "2005", "is not a pyc of this format"),
+    (_a_pyc_bomb, "2005", "bytes, for a module of"),
+    (_an_encrypted_pyc, "2005", "__init__.py is encrypted"),
 ], ids=lambda value: getattr(value, "__name__", None))
 def test_damaged_or_altered_bytecode_is_refused_before_anything_is_written(tmp_path: Path, bundle_for, python_for,
                                                                          change, code: str, said: str) -> None:
