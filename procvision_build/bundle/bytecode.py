@@ -7,11 +7,14 @@ an interpreter the bundle ships none, and the installer compiles on the target, 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import tempfile
 import threading
+import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
@@ -79,11 +82,13 @@ def bytecode_members(folder: str, wheels: Sequence[ResolvedWheel], compiler: Byt
                      ui: UI) -> list[Member]:
     """The archives of ``wheels``' bytecode and their index, as members of the version directory ``folder``;
     each archive from the cache, else compiled (one child per core) and kept there."""
-    store = cache_.root / "bytecode" / f"{compiler.cache_tag}-{compiler.version}"
+    # the script's digest in the name: a changed script or format never takes an archive of the old one
+    script = hashlib.sha256(COMPILE_SCRIPT.encode()).hexdigest()[:12]
+    store = cache_.root / "bytecode" / f"{compiler.cache_tag}-{compiler.version}-{script}"
     store.mkdir(parents=True, exist_ok=True)
     archives = {wheel.filename: store / f"{wheel.sha256}.zip" for wheel in wheels}
     with _COMPILING:  # targets are written in parallel: a second target finds the first one's archives
-        missing = sorted((wheel for wheel in wheels if not archives[wheel.filename].is_file()),
+        missing = sorted((wheel for wheel in wheels if not _intact(archives[wheel.filename])),
                          key=lambda wheel: -wheel.path.stat().st_size)
         if missing:
             ui.info(f"compiling the bytecode of {len(missing)} wheel(s) with CPython {compiler.version} "
@@ -96,6 +101,15 @@ def bytecode_members(folder: str, wheels: Sequence[ResolvedWheel], compiler: Byt
     members.append(Member(f"{folder}/{INDEX}", render_index(compiler.version, compiler.magic, compiler.cache_tag,
                                                             index)))
     return members
+
+
+def _intact(archive: Path) -> bool:
+    """A cached archive that reads back whole (each member's CRC-32): a damaged one is compiled again."""
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            return opened.testzip() is None
+    except (OSError, zipfile.BadZipFile, EOFError, zlib.error, ValueError, NotImplementedError):
+        return False
 
 
 def _compile(compiler: BytecodePython, wheel: Path, archive: Path) -> None:

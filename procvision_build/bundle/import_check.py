@@ -7,6 +7,7 @@ interpreter of its version is found: pyenv's versions, then ``pythonX.Y`` on PAT
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -52,7 +53,7 @@ def find_interpreter(python: str) -> Path | None:
     candidates: list[str] = []
     versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
     if versions.is_dir():
-        for entry in sorted(versions.iterdir(), reverse=True):
+        for entry in sorted(versions.iterdir(), key=_version_key, reverse=True):  # 3.10.13 before 3.10.9
             if entry.name == python or entry.name.startswith(python + "."):
                 candidates += [str(entry / "bin" / "python"), str(entry / "python.exe")]
     found = shutil.which(f"python{minor}")
@@ -74,6 +75,18 @@ def find_interpreter(python: str) -> Path | None:
         if done.returncode == 0 and len(lines) == 2 and (lines[1] + ".").startswith(python + "."):
             return Path(lines[0])
     return None
+
+
+def _version_key(entry: Path) -> tuple[tuple[int, ...], bool, str]:
+    """pyenv's folder names in version order: the numbers as numbers, a plain release before a variant of it
+    ("3.13.0" before "3.13.0t")."""
+    numbers = []
+    for part in entry.name.split("."):
+        digits = "".join(itertools.takewhile(str.isdigit, part))
+        numbers.append(int(digits) if digits else -1)
+        if digits != part:
+            break
+    return tuple(numbers), entry.name.replace(".", "").isdigit(), entry.name
 
 
 class NotInstallable(Exception):

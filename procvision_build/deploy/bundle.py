@@ -21,7 +21,7 @@ from .errors import DeployError, DeployUsageError
 from .manifest import Manifest, parse_manifest
 from .members import unsafe_members
 from .requirements import PinnedWheel, parse_requirements, wheel_name_version
-from .shipped_bytecode import INDEX, ShippedIndex, parse_index
+from .shipped_bytecode import INDEX, INDEX_LIMIT, ShippedIndex, parse_index
 
 _MANIFEST_MEMBER = re.compile(r"^([^/]+)/" + re.escape(layout.MANIFEST) + "$")
 
@@ -292,6 +292,11 @@ class Bundle:
             self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name} has {prefix} without its {INDEX}; "
                       "rebuild the bundle", f"{prefix} without {INDEX}")
             return
+        assert self.archive is not None
+        if self.archive.getinfo(index_member).file_size > INDEX_LIMIT:
+            self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {index_member} is larger than "
+                      f"{INDEX_LIMIT} bytes; rebuild the bundle", f"{INDEX} larger than {INDEX_LIMIT} bytes")
+            return
         raw = self._read_member(index_member, STRUCTURE, ErrorCode.INVALID_BUNDLE)
         if raw is None:
             return
@@ -307,6 +312,8 @@ class Bundle:
         problems += [f"{INDEX} lists {name}, which is absent" for name in sorted(set(listed) - found)]
         problems += [f"{INDEX} lists bytecode of {wheel}, which is not one of the bundle's wheels"
                      for wheel in sorted(set(index.archives) - wheels)]
+        problems += [f"{name} is compressed; an archive is stored as it is, as a wheel is" for name in sorted(found)
+                     if name in listed and self.archive.getinfo(name).compress_type != zipfile.ZIP_STORED]
         for problem in problems:
             self._add(STRUCTURE, ErrorCode.INVALID_BUNDLE, f"{self.path.name}: {problem}; rebuild the bundle", problem)
         if problems:

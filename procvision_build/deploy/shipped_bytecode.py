@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 
 INDEX = BYTECODE_DIR + "/index.json"
 INDEX_FORMAT = 1
+#: The largest index read (a few hundred bytes per wheel): a bigger one is refused unread.
+INDEX_LIMIT = 1 << 20
+_WORD_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
 #: Bytes 8-16 of a timestamp pyc: the source's mtime and size (PEP 552's flags, bytes 4-8, stay zero).
 _HEADER_END = 16
 #: A pyc is a few times its module's size at most (CPython folds no big constants): one past this bound, a bomb
@@ -43,12 +46,11 @@ if sys.argv[1] == "probe":
 wheel, out = sys.argv[2], sys.argv[3]
 warnings.simplefilter("ignore")
 header = importlib.util.MAGIC_NUMBER + bytes(12)
-compiled, failed = [], 0
+# pypa/installer's data folder: the wheel file name's distribution and version, as they are spelled there
+data_dir = "-".join(os.path.basename(wheel).split("-")[:2]) + ".data/"
+below, failed = {}, 0
 with zipfile.ZipFile(wheel) as source:
-    names = sorted(source.namelist())
-    dist_info = [name.split("/")[0] for name in names if name.split("/")[0].endswith(".dist-info")]
-    data_dir = (dist_info[0][:-len(".dist-info")] if dist_info else "-") + ".data/"
-    for name in names:
+    for name in sorted(source.namelist()):
         if not name.endswith(".py"):
             continue
         name_below = name
@@ -56,8 +58,13 @@ with zipfile.ZipFile(wheel) as source:
             scheme, _, name_below = name[len(data_dir):].partition("/")
             if scheme not in ("purelib", "platlib"):
                 continue
+        below.setdefault(name_below, []).append(name)
+    compiled = []
+    for name_below, names in sorted(below.items()):
+        if len(names) > 1:  # two members land on one file: whichever is written last, the installer compiles it
+            continue
         try:
-            code = compile(source.read(name), name_below, "exec", dont_inherit=True)
+            code = compile(source.read(names[0]), name_below, "exec", dont_inherit=True)
         except Exception:  # pip skips a module that does not compile
             failed += 1
             continue
@@ -106,13 +113,14 @@ def parse_index(raw: bytes) -> ShippedIndex:
     """The checked index; ValueError names what is wrong."""
     try:
         data: Any = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ValueError(f"it is not UTF-8 JSON ({error})") from None
-    if not isinstance(data, dict) or data.get("format") != INDEX_FORMAT:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ValueError(f"it is not UTF-8 JSON ({type(error).__name__})") from None
+    if not isinstance(data, dict) or type(data.get("format")) is not int or data["format"] != INDEX_FORMAT:
         raise ValueError(f"it is not a bytecode index of format {INDEX_FORMAT}")
     for key in ("python", "magic", "cache_tag"):
-        if not isinstance(data.get(key), str) or not data[key]:
-            raise ValueError(f"{key!r} must be a non-empty string")
+        value = data.get(key)
+        if not isinstance(value, str) or not value or len(value) > 40 or value.strip(_WORD_CHARACTERS):
+            raise ValueError(f"{key!r} must be a short string of letters, digits, '.', '-' and '_'")
     if len(data["magic"]) != 8 or data["magic"].strip("0123456789abcdef"):
         raise ValueError(f"'magic' must be 8 lowercase hex digits, not {data['magic']!r}")
     archives, found = {}, data.get("archives")
@@ -141,11 +149,11 @@ class ShippedArchive:
     """One wheel's archive, read in place from the bundle zip: the pyc of a module below site-packages."""
 
     def __init__(self, bundle_zip: zipfile.ZipFile, member: str, magic: str) -> None:
-        info = bundle_zip.getinfo(member)
-        raw = MemberFile.open(bundle_zip, info)
+        raw = MemberFile.open(bundle_zip, bundle_zip.getinfo(member))
+        if raw is None:  # the bundle reader refuses that before
+            raise zipfile.BadZipFile(f"{member} is not stored")
         self._member, self._magic = member, bytes.fromhex(magic)
-        # read in place when stored (as the writer stores it), else whole: a zip read through inflation seeks slowly
-        self._stream: IO[bytes] = io.BufferedReader(raw) if raw is not None else io.BytesIO(bundle_zip.read(info))
+        self._stream: IO[bytes] = io.BufferedReader(raw)  # read in place, as a wheel
         try:
             self._zip = zipfile.ZipFile(self._stream)
             self._infos = {each.filename: each for each in self._zip.infolist()}

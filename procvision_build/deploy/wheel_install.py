@@ -39,6 +39,7 @@ from .bundle_files import venv_python
 from .bytecode import BytecodeCompiler, CompiledFile, cache_path
 from .codes import ErrorCode
 from .errors import DeployError
+from .fsutil import remove_file
 from .member_file import MemberFile
 from .record import Known
 from .shipped_bytecode import ShippedArchive, ShippedIndex
@@ -133,16 +134,59 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
         if compiler is not None:
             compiler.abort()
         raise
+    # a file written twice (two wheels ship it, or two members of one land on it) may hold the other write's
+    # shipped pyc: it is compiled here from what is on disk (a compiler child read the disk already)
+    twice = _written_twice(installed) if archives else set()
+    compiled.update(_compile_here(twice, venv_dir, final_venv))
     written: Known = {}
     for item in installed:
         base = str(item.record.parent.parent) + os.sep
         written.update(item.written)  # then our bytecode, written over a pyc the wheel has (as pip's compileall)
         for source in item.sources:
-            if (pyc := item.shipped.get(source) or compiled.get(source)) is not None:
+            pyc = compiled.get(source) if source in twice else item.shipped.get(source) or compiled.get(source)
+            if pyc is not None:
                 item.rows.append((_relative(str(pyc.pyc), base), "", ""))  # beside the wheel's row of it, as pip
                 written[os.path.normpath(pyc.pyc)] = (pyc.sha256, pyc.size, pyc.mtime_ns)
         _write_record(item)
+    for source in twice:  # which write is on disk is known only there
+        data = source.read_bytes()
+        written[str(source)] = (sha256(data).hexdigest(), len(data), source.stat().st_mtime_ns)
     return WheelsInstalled(f"installer {INSTALLER_VERSION}", written)
+
+
+def _written_twice(installed: list[InstalledDistribution]) -> set[Path]:
+    seen: set[Path] = set()
+    twice: set[Path] = set()
+    for item in installed:
+        for source in item.sources:
+            (twice if source in seen else seen).add(source)
+    return twice
+
+
+def _compile_here(sources: set[Path], built_at: Path, final: Path) -> dict[Path, CompiledFile]:
+    """``sources`` compiled in this process, as pip would (a few files at most); a module that does not compile
+    keeps no pyc, not even one another write left."""
+    if not sources:
+        return {}
+    import py_compile
+    import warnings
+
+    done = {}
+    for source in sorted(sources):
+        pyc = cache_path(source)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                py_compile.compile(str(source), str(pyc), str(final / source.relative_to(built_at)), doraise=True)
+            data = pyc.read_bytes()
+        except (py_compile.PyCompileError, SyntaxError, ValueError, OSError):
+            try:
+                remove_file(pyc)
+            except OSError:  # not a file: nothing CPython would load
+                pass
+            continue
+        done[source] = CompiledFile(pyc, sha256(data).hexdigest(), len(data), pyc.stat().st_mtime_ns)
+    return done
 
 
 def _install_one(bundle: Bundle, wheel: BundleWheel, venv_dir: Path, interpreter: str,
@@ -275,11 +319,14 @@ class _Destination(SchemeDictionaryDestination):
             return
         pyc = cache_path(source)
         folder = str(pyc.parent)
-        if folder not in self._directories:
-            os.makedirs(folder, exist_ok=True)
-            self._directories.add(folder)
-        with open(pyc, "wb") as handle:
-            handle.write(data)
+        try:
+            if folder not in self._directories:
+                os.makedirs(folder, exist_ok=True)
+                self._directories.add(folder)
+            with open(pyc, "wb") as handle:
+                handle.write(data)
+        except (FileExistsError, NotADirectoryError, IsADirectoryError):  # a wheel's file where the pyc would go:
+            return  # skipped, as a compiler child skips it
         status = os.stat(pyc)  # after the close, which may set the time on Windows
         self.shipped_pycs[source] = CompiledFile(pyc, sha256(data).hexdigest(), len(data), status.st_mtime_ns)
 

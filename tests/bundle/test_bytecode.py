@@ -44,11 +44,16 @@ def test_the_same_wheels_compile_to_the_same_bytes_and_the_second_build_takes_th
     assert "compiling the bytecode of 2 wheel(s)" in capsys.readouterr().err
     again = bytecode_members("algo-1.0", wheels, compiler, Cache(tmp_path / "b"), UI(quiet=False))
     assert "compiling" not in capsys.readouterr().err  # the cache had both
+    cached = next(m.content for m in again if "/bytecode/pillow-" in m.name)
+    assert isinstance(cached, Path)
+    cached.write_bytes(cached.read_bytes()[:-100])  # damaged in the cache: compiled again, not shipped
+    mended = bytecode_members("algo-1.0", wheels, compiler, Cache(tmp_path / "b"), UI(quiet=False))
+    assert "compiling the bytecode of 1 wheel(s)" in capsys.readouterr().err
 
     def contents(members) -> dict[str, bytes]:
         return {m.name: m.content if isinstance(m.content, bytes) else m.content.read_bytes() for m in members}
 
-    assert contents(first) == contents(second) == contents(again)  # two compilations, byte for byte
+    assert contents(first) == contents(second) == contents(again) == contents(mended)  # byte for byte
     index = parse_index(contents(first)[f"algo-1.0/{INDEX}"])
     assert sorted(index.archives) == sorted(wheel.filename for wheel in wheels)
     member = next(m for m in first if "/bytecode/packaging-" in m.name)

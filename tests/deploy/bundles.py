@@ -58,11 +58,12 @@ def example_copy(parent: Path, version: str = "1.0.0", broken: bool = False, ind
 
 
 def write_zip(path: Path, entries: list[tuple[str, bytes]]) -> Path:
-    """Wheels stored, the rest deflated; names exactly as given (unsafe ones too)."""
+    """Wheels and bytecode archives stored, the rest deflated; names exactly as given (unsafe ones too)."""
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_STORED if name.endswith(".whl") else zipfile.ZIP_DEFLATED
+            zipped = name.endswith(".whl") or "/bytecode/" in name and name.endswith(".zip")  # zips already
+            info.compress_type = zipfile.ZIP_STORED if zipped else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return path

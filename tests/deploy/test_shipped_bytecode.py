@@ -170,6 +170,48 @@ def _magic_not_hex(entries: dict[str, bytes]) -> None:
     entries[name] = entries[name].replace(b'"magic": "', b'"magic": "zz', 1)
 
 
+def _nested_index(entries: dict[str, bytes]) -> None:
+    entries[f"{VERSION_DIR}/{INDEX}"] = b"[" * 100000
+
+
+def _format_true(entries: dict[str, bytes]) -> None:
+    name = f"{VERSION_DIR}/{INDEX}"
+    entries[name] = entries[name].replace(b'"format": 1', b'"format": true', 1)
+
+
+def _huge_index(entries: dict[str, bytes]) -> None:
+    entries[f"{VERSION_DIR}/{INDEX}"] += b" " * (2 << 20)  # JSON still, past the limit
+
+
+def _with_index_sha(entries: dict[str, bytes], prefix: str, data: bytes) -> None:
+    """The archive of ``prefix``'s wheel replaced by ``data``, the index vouching for it."""
+    name = _member(entries, prefix)
+    entries[name] = data
+    index_name = f"{VERSION_DIR}/{INDEX}"
+    index = json.loads(entries[index_name])
+    wheel = next(key for key in index["archives"] if key.startswith(prefix))
+    index["archives"][wheel]["sha256"] = hashlib.sha256(data).hexdigest()
+    entries[index_name] = json.dumps(index).encode()
+
+
+def _not_a_zip(entries: dict[str, bytes]) -> None:
+    _with_index_sha(entries, "procvision_algorithm_sdk-", b"not a zip at all")
+
+
+def _bad_crc_inside(entries: dict[str, bytes]) -> None:
+    name = _member(entries, "procvision_algorithm_sdk-")
+    _with_index_sha(entries, "procvision_algorithm_sdk-",
+                    patched(entries[name], "procvision_algorithm_sdk/__init__.py", local={14: b"\0\0\0\0"},
+                            central={16: b"\0\0\0\0"}))
+
+
+def _unknown_compression_inside(entries: dict[str, bytes]) -> None:
+    name = _member(entries, "procvision_algorithm_sdk-")
+    _with_index_sha(entries, "procvision_algorithm_sdk-",
+                    patched(entries[name], "procvision_algorithm_sdk/__init__.py", local={8: b"\x63\x00"},
+                            central={10: b"\x63\x00"}))
+
+
 def _unknown_wheel(entries: dict[str, bytes]) -> None:
     name = f"{VERSION_DIR}/{INDEX}"
     index = json.loads(entries[name])
@@ -228,6 +270,12 @@ def _a_header_with_a_time(entries: dict[str, bytes]) -> None:
     (_drop_index, "2001", "without its bytecode/index.json"),
     (_broken_index, "2001", "bytecode/index.json is unusable: it is not UTF-8 JSON"),
     (_magic_not_hex, "2001", "'magic' must be 8 lowercase hex digits"),
+    (_nested_index, "2001", "bytecode/index.json is unusable: it is not UTF-8 JSON (RecursionError)"),
+    (_format_true, "2001", "it is not a bytecode index of format 1"),
+    (_huge_index, "2001", "bytecode/index.json is larger than"),
+    (_not_a_zip, "2005", "File is not a zip file"),
+    (_bad_crc_inside, "2005", "Bad CRC-32"),
+    (_unknown_compression_inside, "2005", "compression"),
     (_unknown_wheel, "2001", "lists bytecode of ghost-1.0-py3-none-any.whl, which is not one of the bundle's wheels"),
     (_not_a_pyc, "2005", "is not a pyc of this format"),
     (_another_magic, "2005", "is not a pyc of this format"),
@@ -243,6 +291,20 @@ def test_damaged_or_altered_bytecode_is_refused_before_anything_is_written(tmp_p
     error = error_record(done)
     assert error["code"] == code and said in error["message"], error
     assert "Traceback" not in done.stderr
+    assert not root.exists() or not [path for path in root.iterdir() if path.name.startswith(VERSION_DIR)]
+
+
+def test_a_compressed_bytecode_archive_is_refused_unread(tmp_path: Path, bundle_for, python_for) -> None:
+    """Inflating a member to read it in place would take its whole size in memory: only stored ones are read."""
+    bundle = tmp_path / bundle_for("3.10").path.name
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for name, data in bundle_for("3.10").entries:
+            stored = name.endswith(".whl")  # the bytecode archives deflated, unlike the writer
+            archive.writestr(name, data, zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED)
+    root = tmp_path / "root"
+    done = _install(python_for("3.10"), bundle, root)
+    error = error_record(done)
+    assert error["code"] == "2001" and "is compressed; an archive is stored as it is" in error["message"], error
     assert not root.exists() or not [path for path in root.iterdir() if path.name.startswith(VERSION_DIR)]
 
 
