@@ -25,7 +25,8 @@ def rewrite(source: Path, target: Path, monkeypatch: pytest.MonkeyPatch, for_zip
     monkeypatch.setattr(archive, "_CLASSIC_LIMIT", 1 << 20)
     monkeypatch.setattr(writer, "FAR_LAYOUT_FROM", 1 << 20)
     with zipfile.ZipFile(source) as opened:
-        members = [Member(info.filename, opened.read(info)) for info in opened.infolist()]
+        members = [Member(info.filename, opened.read(info), zipped=info.compress_type == zipfile.ZIP_STORED)
+                   for info in opened.infolist()]  # stored stays stored: the bytecode archives, as the wheels
     writer.write_bundle(target, members, 1700000000, for_zipimport=for_zipimport)
     return target
 

@@ -21,9 +21,10 @@ def grow_bundle(example: Path, out: Path, work: Path, wheels: list[tuple[Path, s
     ``{dir}/many/``; written to ``out`` by ``write_bundle``. ``work`` receives the example's members."""
     with zipfile.ZipFile(example) as archive:
         archive.extractall(work)
+        stored = {info.filename: info.compress_type == zipfile.ZIP_STORED for info in archive.infolist()}
         names = [info.filename for info in archive.infolist() if not info.is_dir()]
     folder = next(name.split("/")[0] for name in names if name.endswith("/" + PYLOCK))
-    members = [Member(name, work / name) for name in names
+    members = [Member(name, work / name, zipped=stored[name]) for name in names  # the bytecode archives stay stored
                if name not in (f"{folder}/{PYLOCK}", f"{folder}/{REQUIREMENTS}")]
     lock = (work / folder / PYLOCK).read_text()
     requirements = (work / folder / REQUIREMENTS).read_text()
