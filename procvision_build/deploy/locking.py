@@ -136,8 +136,6 @@ def root_lock(path: StrPath, command: str, wait: float, on_wait: Callable[[str],
         outermost = _outermost_unused(made, root, os.path.basename(os.fspath(path))) if failed else None
         # Under the lock: a waiter that opened the old file sees that its name is gone, and retries.
         hidden = _hide(outermost) if outermost is not None and os.name != "nt" else None
-        # the lock file it created goes too, unless another install succeeded in the root meanwhile
-        created = created and failed and _nothing_installed(root, os.path.basename(os.fspath(path)))
         if failed and hidden is None and created and os.name != "nt":
             with contextlib.suppress(OSError):
                 os.unlink(path)
@@ -201,13 +199,6 @@ def _holds_nothing_installed(directory: str, root: str, lock_name: str) -> bool:
         if names != [below]:
             return False
         current = os.path.join(current, below)
-
-
-def _nothing_installed(root: str, lock_name: str) -> bool:
-    try:
-        return _holds_nothing_installed(root, root, lock_name)
-    except OSError:  # gone already
-        return True
 
 
 def _hide(directory: str) -> str | None:

@@ -155,6 +155,7 @@ def install_wheels(bundle: Bundle, wheels: list[BundleWheel], venv_dir: Path, fi
 
 
 def _written_twice(installed: list[InstalledDistribution]) -> set[Path]:
+    """The modules more than one write landed on, across wheels or within one."""
     seen: set[Path] = set()
     twice: set[Path] = set()
     for item in installed:
